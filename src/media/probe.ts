@@ -1,0 +1,141 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
+import { runTool } from '../shared/process.ts';
+import { extensionOf, isAcceptedContainer, isTranscribableExtension, unsupportedFormatMessage, TRANSCRIBABLE_EXTENSIONS } from './formats.ts';
+
+export interface AudioStreamInfo {
+  /** Position among the file's audio streams (what `--audio-track` counts), from 0. */
+  audioIndex: number;
+  /** ffprobe stream index in the container. */
+  streamIndex: number;
+  codec: string;
+  channels: number;
+  sampleRate: number;
+  language?: string;
+}
+
+export interface VideoStreamInfo {
+  streamIndex: number;
+  codec: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export interface MediaInfo {
+  path: string;
+  sizeBytes: number;
+  /** ffprobe format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2". */
+  container: string;
+  durationSec: number;
+  audio: AudioStreamInfo[];
+  video: VideoStreamInfo[];
+}
+
+export const DEFAULT_MAX_BYTES = 500 * 1024 * 1024;
+const PROBE_TIMEOUT_MS = 30_000;
+
+export interface ProbeOptions {
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+interface FfprobeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  channels?: number;
+  sample_rate?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  duration?: string;
+  tags?: { language?: string };
+  disposition?: { attached_pic?: number };
+}
+
+/** Reads what a file is with ffprobe; any media we cannot transcribe gets its coded error here. */
+export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
+  const name = basename(path);
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const ext = extensionOf(path);
+  let sizeBytes: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new VidscribeError(ErrorCode.FileNotFound, `${name}: not a regular file`);
+    sizeBytes = s.size;
+  } catch (e) {
+    if (isVidscribeError(e)) throw e;
+    throw new VidscribeError(ErrorCode.FileNotFound, `${name}: file not found`, { cause: e });
+  }
+  if (sizeBytes === 0) throw new VidscribeError(ErrorCode.EmptyFile, `${name}: the file is empty (0 bytes)`);
+  if (sizeBytes > maxBytes) {
+    throw new VidscribeError(ErrorCode.FileTooLarge, `${name}: ${formatMb(sizeBytes)} is over the ${formatMb(maxBytes)} limit`, {
+      data: { sizeBytes, maxBytes },
+    });
+  }
+  const formats = { formats: [...TRANSCRIBABLE_EXTENSIONS] };
+  if (ext !== '' && !isTranscribableExtension(ext)) {
+    throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `.${ext}`), { data: formats });
+  }
+
+  let json: { format?: { format_name?: string; duration?: string }; streams?: FfprobeStream[] };
+  try {
+    const { stdout } = await runTool(
+      'ffprobe',
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', path],
+      { what: `probing ${name}`, timeoutMs: PROBE_TIMEOUT_MS, signal: opts.signal, failCode: ErrorCode.CorruptMedia },
+    );
+    json = JSON.parse(stdout);
+  } catch (e) {
+    if (isVidscribeError(e) && e.code !== ErrorCode.CorruptMedia) throw e;
+    const detail = isVidscribeError(e) && e.stderr ? ` (${e.stderr.split('\n').filter(Boolean).at(-1)})` : '';
+    throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: the file is corrupt, truncated or not a media file${detail}`, {
+      cause: e,
+      stderr: isVidscribeError(e) ? e.stderr : undefined,
+    });
+  }
+
+  const container = json.format?.format_name ?? '';
+  if (!isAcceptedContainer(container)) {
+    throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `its content (${container || 'unknown'})`), {
+      data: formats,
+    });
+  }
+  const streams = json.streams ?? [];
+  const audio: AudioStreamInfo[] = streams
+    .filter((s) => s.codec_type === 'audio')
+    .map((s, i) => ({
+      audioIndex: i,
+      streamIndex: s.index,
+      codec: s.codec_name ?? 'unknown',
+      channels: s.channels ?? 0,
+      sampleRate: Number(s.sample_rate ?? 0),
+      ...(s.tags?.language ? { language: s.tags.language } : {}),
+    }));
+  const video: VideoStreamInfo[] = streams
+    .filter((s) => s.codec_type === 'video' && !s.disposition?.attached_pic)
+    .map((s) => ({ streamIndex: s.index, codec: s.codec_name ?? 'unknown', width: s.width ?? 0, height: s.height ?? 0, fps: parseRate(s.avg_frame_rate) }));
+  const durationSec = Number(json.format?.duration ?? streams.find((s) => s.duration)?.duration ?? 0);
+  return { path, sizeBytes, container, durationSec: Number.isFinite(durationSec) ? durationSec : 0, audio, video };
+}
+
+/** Probes and also insists on an audio stream: what transcription needs. */
+export async function probeTranscribable(path: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
+  const info = await probeMedia(path, opts);
+  if (info.audio.length === 0) {
+    throw new VidscribeError(ErrorCode.NoAudioStream, `${basename(path)}: the file has no audio stream, so there is no speech to transcribe`);
+  }
+  return info;
+}
+
+function parseRate(rate: string | undefined): number {
+  if (!rate) return 0;
+  const [n, d] = rate.split('/').map(Number);
+  return n && d ? n / d : 0;
+}
+
+function formatMb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
