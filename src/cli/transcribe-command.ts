@@ -1,0 +1,140 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { AsrWorker, transcribeFile, type TranscribeProgress } from '../asr/index.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { EXPORT_FORMATS, exportTranscript, isExportFormat, type ExportFormat } from '../transcript/index.ts';
+import { createProgressReporter } from './progress.ts';
+
+export interface TranscribeCommandOptions {
+  format: string;
+  out?: string;
+  model?: string;
+  language?: string;
+  task?: string;
+  prompt?: string;
+  hotwords?: string;
+  audioTrack?: string;
+  beamSize?: string;
+  vad?: boolean;
+  timestamps?: boolean;
+  maxLineChars?: string;
+  maxSizeMb?: string;
+  threads?: string;
+}
+
+interface FileOutcome {
+  file: string;
+  ok: boolean;
+  outputs: string[];
+  error?: VidscribeError;
+  audioSec?: number;
+  wallSec?: number;
+}
+
+export function parseFormats(spec: string): ExportFormat[] {
+  const formats = spec.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
+  const bad = formats.filter((f) => !isExportFormat(f));
+  if (bad.length || formats.length === 0) {
+    throw new VidscribeError(ErrorCode.BadRequest, `Unknown format ${bad.join(', ') || '(none)'}; choose from ${EXPORT_FORMATS.join(', ')}`);
+  }
+  return [...new Set(formats)] as ExportFormat[];
+}
+
+function intOption(value: string | undefined, name: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new VidscribeError(ErrorCode.BadRequest, `${name} must be a whole number ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+/** `vidscribe transcribe <files...>`: returns the process exit status. */
+export async function runTranscribe(files: string[], o: TranscribeCommandOptions): Promise<number> {
+  const formats = parseFormats(o.format);
+  const toStdout = o.out === '-';
+  if (toStdout && formats.length !== 1) throw new VidscribeError(ErrorCode.BadRequest, '--out - prints one format only; pick one with --format');
+  if (toStdout && formats[0] === 'docx' && process.stdout.isTTY) throw new VidscribeError(ErrorCode.BadRequest, 'DOCX is binary: redirect stdout to a file, or use --out DIR');
+  if (o.task && o.task !== 'transcribe' && o.task !== 'translate') throw new VidscribeError(ErrorCode.BadRequest, `--task must be transcribe or translate, got "${o.task}"`);
+  const audioTrack = intOption(o.audioTrack, '--audio-track');
+  const beamSize = intOption(o.beamSize, '--beam-size', 1);
+  const maxLineChars = intOption(o.maxLineChars, '--max-line-chars', 10);
+  const maxSizeMb = intOption(o.maxSizeMb, '--max-size-mb', 1);
+  const threads = intOption(o.threads, '--threads', 1);
+
+  const progress = createProgressReporter(files.map((f) => basename(f)));
+  const worker = new AsrWorker({ model: o.model, threads, onLog: (line) => progress.log(line) });
+  const outcomes: FileOutcome[] = [];
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    for (const [i, file] of files.entries()) {
+      const started = performance.now();
+      try {
+        const transcript = await transcribeFile(worker, file, {
+          language: o.language,
+          task: o.task as 'transcribe' | 'translate' | undefined,
+          initialPrompt: o.prompt,
+          hotwords: o.hotwords,
+          audioTrack,
+          beamSize,
+          vadFilter: o.vad,
+          maxBytes: maxSizeMb ? maxSizeMb * 1024 * 1024 : undefined,
+          signal: interrupt.signal,
+          onProgress: (p: TranscribeProgress) => progress.update(i, p.stage, p.doneSec, p.totalSec),
+        });
+        const outputs: string[] = [];
+        for (const format of formats) {
+          const body = await exportTranscript(transcript, format, { timestamps: o.timestamps, maxLineChars });
+          if (toStdout) {
+            process.stdout.write(body);
+            outputs.push('stdout');
+          } else {
+            outputs.push(await writeAtomically(outputPath(file, format, o.out), body));
+          }
+        }
+        progress.finish(i, true);
+        outcomes.push({ file, ok: true, outputs, audioSec: transcript.duration, wallSec: (performance.now() - started) / 1000 });
+      } catch (e) {
+        const err = e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String((e as Error)?.message ?? e), { cause: e });
+        progress.finish(i, false);
+        outcomes.push({ file, ok: false, outputs: [], error: err });
+        if (interrupt.signal.aborted) break;
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    progress.stop();
+    await worker.close();
+  }
+  printSummary(outcomes, files.length);
+  return outcomes.length === files.length && outcomes.every((r) => r.ok) ? 0 : 1;
+}
+
+function outputPath(input: string, format: ExportFormat, outDir: string | undefined): string {
+  const name = basename(input, extname(input));
+  return join(resolve(outDir ?? dirname(input)), `${name}.${format}`);
+}
+
+/** Written under a temporary name and renamed, so a reader never sees half a file. */
+async function writeAtomically(path: string, body: string | Uint8Array): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.partial`;
+  await writeFile(tmp, body);
+  await rename(tmp, path);
+  return path;
+}
+
+function printSummary(outcomes: FileOutcome[], total: number): void {
+  const ok = outcomes.filter((r) => r.ok);
+  const lines = ['', `vidscribe: ${ok.length} of ${total} file(s) transcribed`];
+  for (const r of outcomes) {
+    if (r.ok) {
+      const speed = r.audioSec && r.wallSec ? ` (${r.audioSec.toFixed(1)} s of audio in ${r.wallSec.toFixed(1)} s)` : '';
+      lines.push(`  ok     ${r.file}${speed}${r.outputs[0] === 'stdout' ? '' : ' → ' + r.outputs.join(', ')}`);
+    } else {
+      lines.push(`  failed ${r.file}: [${r.error?.code}] ${r.error?.message}`);
+    }
+  }
+  if (outcomes.length < total) lines.push(`  ${total - outcomes.length} file(s) not started (interrupted)`);
+  process.stderr.write(lines.join('\n') + '\n');
+}
