@@ -1,0 +1,44 @@
+/** Grouping of segments into reading paragraphs, shared by the TXT, Markdown and DOCX exporters. */
+import type { Transcript } from '../types.ts';
+
+export interface ParagraphOptions {
+  /** Silence (seconds) between segments that starts a new paragraph. Default 2. */
+  paragraphGap?: number;
+  /** A paragraph longer than this (characters) is closed at the next sentence end, so monologues stay readable. Default 800. */
+  maxParagraphChars?: number;
+}
+
+export interface Paragraph {
+  start: number;
+  end: number;
+  text: string;
+}
+
+const SENTENCE_END = /[.?!…。？！]["'”’»)\]]*$/u;
+
+export function buildParagraphs(t: Transcript, opts: ParagraphOptions = {}): Paragraph[] {
+  const gap = opts.paragraphGap ?? 2;
+  const maxChars = opts.maxParagraphChars ?? 800;
+  const out: Paragraph[] = [];
+  let cur: Paragraph | undefined;
+  for (const seg of t.segments) {
+    const text = seg.text.replace(/\s+/g, ' ').trim();
+    if (!text) continue;
+    const longEnough = cur !== undefined && cur.text.length >= maxChars && SENTENCE_END.test(cur.text);
+    if (!cur || seg.start - cur.end > gap || longEnough) {
+      cur = { start: seg.start, end: seg.end, text };
+      out.push(cur);
+    } else {
+      cur.text += ' ' + text;
+      cur.end = Math.max(cur.end, seg.end);
+    }
+  }
+  return out;
+}
+
+/** Title for headers: explicit, else the source file name without its extension, else "Transcript". */
+export function defaultTitle(t: Transcript, title?: string): string {
+  if (title?.trim()) return title.trim();
+  const base = t.source?.split(/[\\/]/).pop()?.replace(/\.[^.]+$/, '').trim();
+  return base || 'Transcript';
+}

@@ -1,0 +1,19 @@
+import { buildCues, type Cue, type CueOptions } from '../cues.ts';
+import { formatTimestamp } from '../time.ts';
+import type { Transcript } from '../types.ts';
+import { safeCueLine } from './srt.ts';
+
+// WebVTT cue text is markup: a bare "<" or "&" would start a tag or entity.
+const escapeVtt = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** WebVTT text from ready-made cues: `WEBVTT` header, numeric cue identifiers, `HH:MM:SS.mmm` timings. */
+export function cuesToVtt(cues: readonly Cue[]): string {
+  const body = cues.map(
+    (c, i) => `${i + 1}\n${formatTimestamp(c.start, '.')} --> ${formatTimestamp(c.end, '.')}\n${c.lines.map((l) => escapeVtt(safeCueLine(l))).join('\n')}\n`,
+  );
+  return ['WEBVTT\n', ...body].join('\n');
+}
+
+export function toVtt(t: Transcript, opts?: CueOptions): string {
+  return cuesToVtt(buildCues(t, opts));
+}
