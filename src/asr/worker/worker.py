@@ -112,6 +112,7 @@ class Worker:
             elif op == "cancel":
                 with self.lock:
                     self.cancelled.add(req.get("target"))
+                print(f"cancel requested for {req.get('target')}", file=sys.stderr)
                 send({"id": rid, "event": "cancelling", "target": req.get("target")})
             elif op == "transcribe":
                 self.jobs.put(req)

@@ -1,0 +1,43 @@
+import numberToWords from 'number-to-words';
+
+/**
+ * Word error rate with the normalisation the shared corpus asks for: lower case, punctuation
+ * dropped, numbers spelled out, "mr" → "mister", apostrophe variants unified, hyphens split.
+ */
+export function normalizeForWer(text: string): string[] {
+  let t = text.toLowerCase().replace(/[’‘`]/g, "'");
+  t = t.replace(/(\d),(\d{3})\b/g, '$1$2'); // 1,000 → 1000
+  t = t.replace(/\d+(st|nd|rd|th)\b/g, (m) => numberToWords.toWordsOrdinal(parseInt(m, 10)));
+  t = t.replace(/\d+/g, (m) => (m.length > 15 ? m : ` ${numberToWords.toWords(Number(m))} `));
+  t = t.replace(/\bmr\b\.?/g, 'mister').replace(/\bmrs\b\.?/g, 'missus').replace(/\bdr\b\.?/g, 'doctor');
+  t = t.replace(/[-‐–—]/g, ' ');
+  t = t.replace(/[^\p{L}\p{N}'\s]/gu, ' ');
+  t = t.replace(/(^|\s)'+|'+(?=\s|$)/g, ' ');
+  return t.split(/\s+/).filter(Boolean);
+}
+
+export interface WerCounts {
+  errors: number;
+  referenceWords: number;
+}
+
+/** Levenshtein distance over words: substitutions + deletions + insertions. */
+export function wordErrors(reference: string, hypothesis: string): WerCounts {
+  const r = normalizeForWer(reference);
+  const h = normalizeForWer(hypothesis);
+  let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= r.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= h.length; j++) {
+      const sub = prev[j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1);
+      cur.push(Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1));
+    }
+    prev = cur;
+  }
+  return { errors: prev[h.length]!, referenceWords: r.length };
+}
+
+export function wer(reference: string, hypothesis: string): number {
+  const { errors, referenceWords } = wordErrors(reference, hypothesis);
+  return referenceWords === 0 ? (errors === 0 ? 0 : 1) : errors / referenceWords;
+}

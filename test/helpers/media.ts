@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures', 'speech');
+export const SAMPLE_MP4 = join(ROOT, 'samples', 'jfk_inaugural_1961.mp4');
+export const JFK_REFERENCE = 'And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.';
+export const LIBRI_1089 = {
+  file: join(FIXTURES, 'librispeech_1089-134686-0000.flac'),
+  text: 'HE HOPED THERE WOULD BE STEW FOR DINNER TURNIPS AND CARROTS AND BRUISED POTATOES AND FAT MUTTON PIECES TO BE LADLED OUT IN THICK PEPPERED FLOUR FATTENED SAUCE',
+};
+export const LIBRI_61 = {
+  file: join(FIXTURES, 'librispeech_61-70968-0000.flac'),
+  text: 'HE BEGAN A CONFUSED COMPLAINT AGAINST THE WIZARD WHO HAD VANISHED BEHIND THE CURTAIN ON THE LEFT',
+};
+
+/** The shared evaluation corpus beside the project root, when this clone has one. */
+export const SHARED_SPEECH = resolve(ROOT, '..', 'shared', 'testdata', 'speech');
+export const hasSharedSpeech = () => existsSync(join(SHARED_SPEECH, 'manifest.tsv'));
+
+/** A temporary folder removed when the test file finishes. */
+export function tempDir(prefix = 'vidscribe-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs the real ffmpeg to make test media; throws with ffmpeg's stderr on failure. */
+export function ffmpeg(...args: string[]): void {
+  execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** H.264 + AAC MP4 of the given audio over a test pattern, as a phone or editor would produce. */
+export function makeSpeechMp4(audio: string, out: string): string {
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-i', audio, '-shortest', '-c:v', 'libx264', '-preset', 'ultrafast',
+    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', out);
+  return out;
+}
+
+export function makeSilence(out: string, seconds: number): string {
+  ffmpeg('-f', 'lavfi', '-i', `anullsrc=r=44100:cl=stereo`, '-t', String(seconds), out);
+  return out;
+}
+
+/** Music-like audio: a chord progression of sine tones with a pulse, no speech. */
+export function makeMusic(out: string, seconds: number): string {
+  const expr = [
+    '0.2*sin(2*PI*(220+110*floor(mod(t,8)/2))*t)',
+    '0.15*sin(2*PI*(330+165*floor(mod(t,8)/2))*t)',
+    '0.1*sin(2*PI*(440+55*floor(mod(t*2,4)))*t)*(0.5+0.5*sin(2*PI*2*t))',
+  ].join('+').replaceAll(',', '\\,'); // commas separate filters unless escaped
+  ffmpeg('-f', 'lavfi', '-i', `aevalsrc=${expr}:s=44100:c=stereo`, '-t', String(seconds), '-c:a', 'libmp3lame', '-b:a', '128k', out);
+  return out;
+}
