@@ -1,0 +1,213 @@
+/**
+ * Pure operations on drafts: each takes a draft and returns a new one, never mutating its input,
+ * so the service can diff, undo and store versions. Ids are derived from what is already there.
+ */
+import type { MediaInfo } from '../media/index.ts';
+import { buildCues, type Cue, type CueOptions, type Transcript } from '../transcript/index.ts';
+import type { AudioMeta, AudioSegment, Draft, Fit, TextMeta, TextSegment, TextStyle, TextTrack, Track, VideoSegment } from './draft.ts';
+import { canvasFor, timelineDuration, type Aspect, type Resolution } from './timeline.ts';
+
+export const CAPTIONS_TRACK_ID = 'captions';
+export const TITLES_TRACK_ID = 'titles';
+export const MUSIC_TRACK_ID = 'music';
+
+/** An id like `prefix-3` not yet used by any track or segment. */
+function freshId(draft: Draft, prefix: string): string {
+  const used = new Set<string>();
+  for (const t of draft.t) {
+    used.add(t.id);
+    for (const sg of t.sg) used.add(sg.id);
+  }
+  if (!used.has(prefix)) return prefix;
+  for (let n = 2; ; n++) if (!used.has(`${prefix}-${n}`)) return `${prefix}-${n}`;
+}
+
+export function createDraft(opts: { id: string; w?: number; h?: number; fps?: number }): Draft {
+  const draft: Draft = { id: opts.id, version: 1, w: opts.w ?? 1920, h: opts.h ?? 1080, t: [] };
+  if (opts.fps !== undefined) draft.fps = opts.fps;
+  return draft;
+}
+
+function bump(draft: Draft, t: Track[], extra: Partial<Draft> = {}): Draft {
+  return { ...draft, ...extra, version: draft.version + 1, t };
+}
+
+export interface FromMediaOptions {
+  /** Draft id (default "draft"). */
+  id?: string;
+  /** What segments reference: a media id in the service, a path for the CLI (default media.path). */
+  src?: string;
+  aspect?: Aspect;
+  resolution?: Resolution;
+  /** Default: contain when the source has the canvas's shape, blur when it does not (vertical from landscape). */
+  fit?: Fit;
+}
+
+/** A draft showing one media file from start to end: a video track (with its sound), or an audio track for audio-only files. */
+export function draftFromMedia(media: Pick<MediaInfo, 'path' | 'durationSec' | 'video' | 'audio'>, opts: FromMediaOptions = {}): Draft {
+  const { w, h } = canvasFor(opts.aspect ?? '16:9', opts.resolution ?? '1080p');
+  const d = Math.max(1, Math.round(media.durationSec * 1000));
+  const src = opts.src ?? media.path;
+  const draft = createDraft({ id: opts.id ?? 'draft', w, h });
+  const v = media.video[0];
+  if (v) {
+    const sameShape = v.width > 0 && v.height > 0 && Math.abs(v.width / v.height - w / h) < 0.01;
+    const fit = opts.fit ?? (sameShape ? 'contain' : 'blur');
+    const seg: VideoSegment = { id: 'clip', s: 0, d, src, m: { fit } };
+    draft.t.push({ id: 'video', tt: 0, name: 'Video', sg: [seg] });
+  } else {
+    draft.t.push({ id: 'audio', tt: 1, name: 'Audio', sg: [{ id: 'clip', s: 0, d, src, m: { volume: 1 } }] });
+  }
+  return draft;
+}
+
+/** Canvas by aspect (16:9 → 1920×1080, 9:16 → 1080×1920, 1:1 → 1080×1080; 720p variants). */
+export function setAspect(draft: Draft, aspect: Aspect, resolution: Resolution = '1080p'): Draft {
+  return bump(draft, draft.t, canvasFor(aspect, resolution));
+}
+
+export interface CaptionOptions extends CueOptions {
+  /** Added to every cue time: where the transcribed media's 0 s sits on the timeline (ms). */
+  offsetMs?: number;
+  position?: 'top' | 'center' | 'bottom';
+  style?: TextStyle;
+}
+
+/**
+ * Captions from a transcript (or ready-made cues): one `kind: 'caption'` segment per cue, built by
+ * the transcript core's subtitle rules (28 characters a line on portrait canvases, 42 otherwise).
+ * Replaces any captions the draft had; cues outside the timeline are dropped or cut to it.
+ */
+export function setCaptions(draft: Draft, source: Transcript | readonly Cue[], opts: CaptionOptions = {}): Draft {
+  const { offsetMs = 0, position = 'bottom', style, ...cueOpts } = opts;
+  const vertical = draft.h > draft.w;
+  const cues = Array.isArray(source)
+    ? (source as readonly Cue[])
+    : buildCues(source as Transcript, { maxLineChars: vertical ? 28 : 42, ...cueOpts });
+  const end = timelineDuration({ ...draft, t: withoutCaptions(draft.t) }) || Infinity;
+  const segments: TextSegment[] = [];
+  for (const cue of cues) {
+    const s = Math.max(0, Math.round(cue.start * 1000) + offsetMs);
+    const e = Math.min(end, Math.round(cue.end * 1000) + offsetMs);
+    if (e <= s) continue;
+    const m: TextMeta = { text: cue.lines.join('\n'), kind: 'caption', position };
+    if (style) m.style = style;
+    segments.push({ id: `cue-${segments.length + 1}`, s, d: e - s, m });
+  }
+  const t = withoutCaptions(draft.t);
+  if (segments.length) t.push({ id: freshCaptionTrackId(t), tt: 7, name: 'Captions', sg: segments });
+  return bump(draft, t);
+}
+
+function freshCaptionTrackId(t: Track[]): string {
+  return freshId({ id: '', version: 0, w: 0, h: 0, t }, CAPTIONS_TRACK_ID);
+}
+
+/** Tracks with every caption segment removed (and text tracks that held only captions dropped). */
+function withoutCaptions(tracks: Track[]): Track[] {
+  const out: Track[] = [];
+  for (const t of tracks) {
+    if (t.tt !== 7) out.push(t);
+    else {
+      const kept = t.sg.filter((sg) => sg.m.kind !== 'caption');
+      if (kept.length || t.sg.length === 0) out.push({ ...t, sg: kept });
+    }
+  }
+  return out;
+}
+
+export interface TextOptions {
+  kind?: 'title' | 'overlay';
+  /** Start on the timeline, ms (default 0). */
+  startMs?: number;
+  /** Default 3000 ms. */
+  durationMs?: number;
+  /** Default: titles centred, overlays at the top. */
+  position?: 'top' | 'center' | 'bottom';
+  style?: TextStyle;
+}
+
+/** Adds a title (default: centred, 0–3 s) or an overlay to the draft's titles track. */
+export function addText(draft: Draft, text: string, opts: TextOptions = {}): Draft {
+  const kind = opts.kind ?? 'title';
+  const m: TextMeta = { text, kind, position: opts.position ?? (kind === 'title' ? 'center' : 'top') };
+  if (opts.style) m.style = opts.style;
+  const seg: TextSegment = { id: freshId(draft, kind), s: opts.startMs ?? 0, d: opts.durationMs ?? 3000, m };
+  const t = [...draft.t];
+  const i = t.findIndex((tr) => tr.tt === 7 && tr.id === TITLES_TRACK_ID);
+  if (i >= 0) t[i] = { ...(t[i] as TextTrack), sg: [...(t[i] as TextTrack).sg, seg] };
+  else t.push({ id: freshId(draft, TITLES_TRACK_ID), tt: 7, name: 'Titles', sg: [seg] });
+  return bump(draft, t);
+}
+
+export const addTitle = (draft: Draft, text: string, opts: Omit<TextOptions, 'kind'> = {}): Draft => addText(draft, text, { ...opts, kind: 'title' });
+
+export interface MusicOptions extends Partial<AudioMeta> {
+  startMs?: number;
+  /** Default: to the end of the timeline (the music loops if it is shorter). */
+  durationMs?: number;
+  /** Offset into the music file, ms. */
+  inMs?: number;
+}
+
+/** Background music on its own track: volume 0..1 (default 0.35, under speech), optional fades and ducking. */
+export function addBackgroundMusic(draft: Draft, src: string, opts: MusicOptions = {}): Draft {
+  const s = opts.startMs ?? 0;
+  const d = opts.durationMs ?? Math.max(1, timelineDuration(draft) - s);
+  const m: AudioMeta = { volume: opts.volume ?? 0.35 };
+  // Fades longer than the segment would be rejected by the schema: shrink them to fit.
+  const fi = opts.fade_in_ms, fo = opts.fade_out_ms;
+  const scale = (fi ?? 0) + (fo ?? 0) > d ? d / ((fi ?? 0) + (fo ?? 0)) : 1;
+  if (fi !== undefined) m.fade_in_ms = Math.floor(fi * scale);
+  if (fo !== undefined) m.fade_out_ms = Math.floor(fo * scale);
+  if (opts.duck !== undefined) m.duck = opts.duck;
+  const seg: AudioSegment = { id: freshId(draft, 'bgm'), s, d, src, m };
+  if (opts.inMs) seg.in = opts.inMs;
+  return bump(draft, [...draft.t, { id: freshId(draft, MUSIC_TRACK_ID), tt: 1, name: 'Music', sg: [seg] }]);
+}
+
+/** Keeps [startMs, endMs) of the timeline, moved to 0: segments are cut, shifted or dropped, source offsets follow. */
+export function trimDraft(draft: Draft, startMs: number, endMs: number): Draft {
+  if (!(endMs > startMs) || startMs < 0) throw new RangeError(`trim needs 0 ≤ start < end, got ${startMs}..${endMs}`);
+  const t = draft.t.map((track) => {
+    const sg = [];
+    for (const seg of track.sg) {
+      const s = Math.max(seg.s, startMs);
+      const e = Math.min(seg.s + seg.d, endMs);
+      if (e <= s) continue;
+      const cut = s - seg.s;
+      const next = { ...seg, s: s - startMs, d: e - s } as typeof seg;
+      if (track.tt !== 7) next.in = (seg.in ?? 0) + cut;
+      if (track.tt === 1) next.m = clampFades(next.m as AudioMeta, e - s);
+      sg.push(next);
+    }
+    return { ...track, sg } as Track;
+  });
+  return bump(draft, t);
+}
+
+function clampFades(m: AudioMeta, d: number): AudioMeta {
+  const fi = m.fade_in_ms ?? 0, fo = m.fade_out_ms ?? 0;
+  if (fi + fo <= d) return m;
+  const k = d / (fi + fo);
+  const out: AudioMeta = { ...m };
+  if (m.fade_in_ms !== undefined) out.fade_in_ms = Math.floor(fi * k);
+  if (m.fade_out_ms !== undefined) out.fade_out_ms = Math.floor(fo * k);
+  return out;
+}
+
+/** The seed's example timeline: "city timelapse" 0–10 s, "Lo-fi" music at 35 %, title "Urban Dreams" 0–3 s. */
+export function seedExampleDraft(sources: { video: string; music: string }): Draft {
+  return {
+    id: 'seed-example',
+    version: 1,
+    w: 1920,
+    h: 1080,
+    fps: 30,
+    t: [
+      { id: 'v1', tt: 0, name: 'city timelapse', sg: [{ id: 'v1s1', s: 0, d: 10_000, src: sources.video, in: 0, m: { fit: 'contain' } }] },
+      { id: 'a1', tt: 1, name: 'Lo-fi', sg: [{ id: 'a1s1', s: 0, d: 10_000, src: sources.music, in: 0, m: { volume: 0.35 } }] },
+      { id: 'x1', tt: 7, name: 'Title', sg: [{ id: 'x1s1', s: 0, d: 3000, m: { text: 'Urban Dreams', kind: 'title', position: 'center' } }] },
+    ],
+  };
+}
