@@ -92,12 +92,11 @@ const ms = (what: string) =>
 const volume = z.number({ error: 'must be a number between 0 and 1' }).min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const src = z.string({ error: 'a video or audio segment needs its source (src)' }).min(1, 'a video or audio segment needs its source (src)');
 
-const segmentBase = {
-  id,
-  s: ms('start'),
-  d: ms('duration').refine((d) => d > 0, 'duration must be greater than 0'),
-  in: ms('source offset').optional(),
-};
+// Keys are declared in the seed's order because zod outputs them in schema order: a draft
+// read and written back is byte-identical.
+const start = ms('start');
+const duration = ms('duration').refine((d) => d > 0, 'duration must be greater than 0');
+const offset = ms('source offset').optional();
 
 const videoMeta = z.strictObject({
   fit: z.enum(['contain', 'cover', 'blur'], { error: "must be 'contain', 'cover' or 'blur'" }),
@@ -123,13 +122,14 @@ const textMeta = z.strictObject({
     .optional(),
 });
 
-const trackBase = { id, name: z.string().max(200).optional() };
-const videoTrack = z.strictObject({ ...trackBase, tt: z.literal(0), sg: z.array(z.strictObject({ ...segmentBase, src, m: videoMeta })) });
-const audioTrack = z.strictObject({ ...trackBase, tt: z.literal(1), sg: z.array(z.strictObject({ ...segmentBase, src, m: audioMeta })) });
+const name = z.string().max(200).optional();
+const videoTrack = z.strictObject({ id, tt: z.literal(0), name, sg: z.array(z.strictObject({ id, s: start, d: duration, src, in: offset, m: videoMeta })) });
+const audioTrack = z.strictObject({ id, tt: z.literal(1), name, sg: z.array(z.strictObject({ id, s: start, d: duration, src, in: offset, m: audioMeta })) });
 const textTrack = z.strictObject({
-  ...trackBase,
+  id,
   tt: z.literal(7),
-  sg: z.array(z.strictObject({ ...segmentBase, src: z.string().optional(), m: textMeta })),
+  name,
+  sg: z.array(z.strictObject({ id, s: start, d: duration, src: z.string().optional(), in: offset, m: textMeta })),
 });
 
 const side = z.number({ error: 'must be a number of pixels' }).int('must be whole pixels').min(16, 'must be at least 16 px')

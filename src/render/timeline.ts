@@ -41,7 +41,7 @@ export function parseRational(rate: string): number {
 
 /** Index of the frame that starts at (or just after) `ms` on a timeline at `fps`. */
 export function frameAt(ms: number, fps: number): number {
-  return Math.round((ms * fps) / 1000 - 1e-9);
+  return Math.max(0, Math.round((ms * fps) / 1000 - 1e-9));
 }
 
 export type VideoPiece =
@@ -87,7 +87,8 @@ export function visibleVideo(draft: Draft, fps: number, totalFrames: number): Vi
   let at = 0;
   for (const sp of spans) {
     if (sp.start > at) pieces.push({ kind: 'gap', startFrame: at, frames: sp.start - at });
-    const offsetMs = Math.max(0, Math.round((sp.start * 1000) / fps - sp.segment.s));
+    // Offset from the segment's own first frame, so an uncut clip starts exactly at its `in`.
+    const offsetMs = Math.round(((sp.start - frameAt(sp.segment.s, fps)) * 1000) / fps);
     pieces.push({ kind: 'clip', startFrame: sp.start, frames: sp.end - sp.start, segment: sp.segment, inMs: (sp.segment.in ?? 0) + offsetMs });
     at = sp.end;
   }
