@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VidscribeError } from '../shared/errors.ts';
 import { runTranscribe } from './transcribe-command.ts';
+import { runConvert, runRender } from './render-command.ts';
 
 const program = new Command()
   .name('vidscribe')
@@ -27,6 +28,38 @@ program
   .option('--threads <n>', 'CPU threads for recognition (default: all cores)')
   .action(async (files: string[], opts) => {
     process.exitCode = await runTranscribe(files, opts);
+  });
+
+program
+  .command('render')
+  .description('Render a draft (timeline JSON) to an H.264/AAC MP4')
+  .argument('<draft>', 'draft file (JSON); relative sources resolve against its folder')
+  .option('-o, --out <file>', 'output MP4 (default: beside the draft)')
+  .option('--timeout <sec>', 'give up after this many seconds')
+  .action(async (draft: string, opts) => {
+    process.exitCode = await runRender(draft, opts);
+  });
+
+program
+  .command('convert')
+  .description('Make an MP4 from a video or audio file: resize, reframe, captions, title, background music')
+  .argument('<input>', 'video or audio file')
+  .option('-o, --out <file>', 'output MP4 (default: beside the input)')
+  .option('--resolution <res>', '1080p or 720p', '1080p')
+  .option('--aspect <ratio>', '16:9, 9:16 or 1:1 (default 16:9)')
+  .option('--fit <fit>', 'contain, cover or blur (default: contain, blur when the aspect changes)')
+  .option('--captions', 'transcribe and burn in captions')
+  .option('-m, --model <model>', 'speech model for --captions (default tiny.en)')
+  .option('-l, --language <code>', 'spoken language for --captions (default: detect)')
+  .option('--title <text>', 'a title over the start')
+  .option('--title-duration <sec>', 'how long the title shows', '3')
+  .option('--bgm <file>', 'background music, looped to the length')
+  .option('--bgm-volume <0..1>', 'music volume (0.35 = 35 %)', '0.35')
+  .option('--no-duck', 'do not lower the music under speech')
+  .option('--save-draft <file>', 'also write the draft (timeline JSON) used')
+  .option('--timeout <sec>', 'give up after this many seconds')
+  .action(async (input: string, opts) => {
+    process.exitCode = await runConvert(input, opts);
   });
 
 try {

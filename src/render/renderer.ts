@@ -3,7 +3,7 @@
  * runs ffmpeg once with progress, cancellation, a timeout and a stall guard, and moves the
  * finished MP4 into place (a reader never sees half a file).
  */
-import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { probeMedia } from '../media/index.ts';
@@ -87,6 +87,7 @@ export async function renderDraft(input: unknown, opts: RenderOptions): Promise<
 
   const out = resolve(opts.out);
   const partial = join(dirname(out), `.${basename(out)}.${process.pid}.partial`);
+  await mkdir(dirname(out), { recursive: true });
   const work = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'vidscribe-render-'));
   const stall = new AbortController();
   let stalled = false;
