@@ -58,6 +58,21 @@ describe('real speech end to end', () => {
     }
   });
 
+  test('a long recording keeps every sentence, even repeated ones, split into sentence segments', async () => {
+    const long = join(dir, 'long-batched.wav');
+    const { ffmpeg } = await import('../../test/helpers/media.ts');
+    const parts = Array.from({ length: 8 }, (_, i) => ['-i', i % 2 ? LIBRI_61.file : LIBRI_1089.file]).flat();
+    ffmpeg(...parts, '-filter_complex', 'concat=n=8:v=0:a=1', long);
+    const t = await transcribeFile(worker, long);
+    const reference = Array.from({ length: 8 }, (_, i) => (i % 2 ? LIBRI_61.text : LIBRI_1089.text)).join(' ');
+    assert.ok(t.duration > 60);
+    assert.ok(wer(reference, transcriptText(t)) < 0.15, transcriptText(t));
+    // Eight recordings, at least one sentence each, none longer than one recording.
+    assert.ok(t.segments.length >= 8, `${t.segments.length} segments`);
+    assert.ok(t.segments.every((s) => s.end - s.start < 11), 'segments are sentences, not whole 30 s clips');
+    assert.deepEqual(t.segments.map((s) => s.id), t.segments.map((_, i) => i));
+  });
+
   test('the initial prompt steers spelling (custom vocabulary)', async () => {
     const t = await transcribeFile(worker, LIBRI_61.file, { initialPrompt: 'The Wizard of Oz. The Curtain.' });
     assert.ok(wer(LIBRI_61.text, transcriptText(t)) < 0.2, transcriptText(t));
@@ -90,14 +105,14 @@ describe('the worker as a managed process', () => {
     const parts = Array.from({ length: 12 }, (_, i) => ['-i', i % 2 ? LIBRI_61.file : LIBRI_1089.file]).flat();
     ffmpeg(...parts, '-filter_complex', 'concat=n=12:v=0:a=1', long);
     const ac = new AbortController();
-    const run = transcribeFile(worker, long, { batchSize: 0, signal: ac.signal, onProgress: (p) => p.stage === 'transcribe' && p.doneSec > 0 && ac.abort() });
+    const run = transcribeFile(worker, long, { batchSize: 1, signal: ac.signal, onProgress: (p) => p.stage === 'transcribe' && p.doneSec > 0 && ac.abort() });
     await rejectsWith(run, ErrorCode.Cancelled);
     const t = await transcribeFile(worker, LIBRI_61.file);
     assert.ok(wer(LIBRI_61.text, transcriptText(t)) < 0.2);
   });
 
   test('a timeout gives 5003', async () => {
-    await rejectsWith(transcribeFile(worker, LIBRI_1089.file, { timeoutMs: 1, batchSize: 0 }), ErrorCode.Timeout);
+    await rejectsWith(transcribeFile(worker, LIBRI_1089.file, { timeoutMs: 1, batchSize: 1 }), ErrorCode.Timeout);
     // Still usable afterwards.
     assert.ok(transcriptText(await transcribeFile(worker, LIBRI_61.file)).length > 20);
   });
@@ -109,7 +124,7 @@ describe('the worker as a managed process', () => {
       const pid = w.pid!;
       const audio = await extractSpeechAudio(await probeTranscribable(LIBRI_1089.file));
       try {
-        const run = w.transcribe(audio.pcmPath, { batchSize: 0 });
+        const run = w.transcribe(audio.pcmPath);
         setTimeout(() => process.kill(pid, 'SIGKILL'), 200);
         const e = await rejectsWith(run, ErrorCode.AsrFailed);
         assert.match(e.message, /exited unexpectedly/);

@@ -4,8 +4,10 @@ import type { TranscriptSegment, Word } from '../transcript/types.ts';
  * Whisper's best-known failure is a loop: the same phrase decoded again and again over noise or
  * silence. Real speech repeats too ("words words words"), so only loops that real speech almost
  * never makes are collapsed: a phrase of 3+ words said 3+ times in a row, or a 1–2 word phrase
- * said more than 5 times in a row, and the same segment text more than twice in a row.
+ * said more than 5 times in a row, and the same short segment ("Thank you.") more than twice in
+ * a row. Long segments may repeat for real (a chorus, a rerun announcement), so they are kept.
  */
+export const SHORT_SEGMENT_MAX_WORDS = 6;
 export const LONG_PHRASE_MIN_WORDS = 3;
 export const LONG_PHRASE_MAX_REPEATS = 2;
 export const SHORT_PHRASE_MAX_REPEATS = 5;
@@ -51,7 +53,9 @@ export function collapseRepetitions(segments: readonly TranscriptSegment[]): Tra
   let run = 0;
   for (const s of segments) {
     const prev = kept.at(-1);
-    const same = prev !== undefined && normText(prev.text) === normText(s.text) && normText(s.text) !== '';
+    const text = normText(s.text);
+    const short = text !== '' && text.split(' ').length <= SHORT_SEGMENT_MAX_WORDS;
+    const same = short && prev !== undefined && normText(prev.text) === text;
     run = same ? run + 1 : 0;
     if (same && run >= 2) continue; // third identical segment in a row and beyond
     if (s.words.length === 0) {

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { extractSpeechAudio, probeTranscribable, type MediaInfo } from '../media/index.ts';
 import type { Transcript } from '../transcript/types.ts';
 import { collapseRepetitions } from './repetition.ts';
+import { splitIntoSentences } from './sentences.ts';
 import type { AsrOptions, AsrWorker } from './worker-client.ts';
 
 export type TranscribeStage = 'probe' | 'extract' | 'transcribe';
@@ -25,7 +26,7 @@ export interface TranscribeFileOptions extends AsrOptions {
   media?: MediaInfo;
 }
 
-/** Any media file in, a Transcript out: probe, extract 16 kHz mono, recognise, guard against loops. */
+/** Any media file in, a Transcript out: probe, extract 16 kHz mono, recognise, guard against loops, split into sentences. */
 export async function transcribeFile(worker: AsrWorker, path: string, opts: TranscribeFileOptions = {}): Promise<Transcript> {
   const info = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal }));
   opts.onProgress?.({ stage: 'extract', doneSec: 0, totalSec: info.durationSec });
@@ -42,7 +43,7 @@ export async function transcribeFile(worker: AsrWorker, path: string, opts: Tran
       duration: info.durationSec || audio.seconds,
       task: opts.task ?? 'transcribe',
       source: basename(path),
-      segments: collapseRepetitions(result.segments),
+      segments: splitIntoSentences(collapseRepetitions(result.segments)),
     };
   } finally {
     await audio.dispose();

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { normalizeForWer, wer, wordErrors } from './wer.ts';
 
 test('normalisation: case, punctuation, numbers, Mr, apostrophes', () => {
-  assert.deepEqual(normalizeForWer('Mr. Quilter, in 1813!'), ['mister', 'quilter', 'in', 'one', 'thousand', 'eight', 'hundred', 'thirteen']);
+  assert.deepEqual(normalizeForWer('Mr. Quilter, in 1813!'), ['mister', 'quilter', 'in', 'eighteen', 'thirteen']);
+  assert.deepEqual(normalizeForWer('1900 2005 1905 42'), ['nineteen', 'hundred', 'two', 'thousand', 'five', 'nineteen', 'oh', 'five', 'forty', 'two']);
   assert.deepEqual(normalizeForWer('Beauty’s self-love'), ["beauty's", 'self', 'love']);
   assert.deepEqual(normalizeForWer('the 3rd P2'), ['the', 'third', 'p', 'two']);
 });

@@ -8,12 +8,21 @@ export function normalizeForWer(text: string): string[] {
   let t = text.toLowerCase().replace(/[’‘`]/g, "'");
   t = t.replace(/(\d),(\d{3})\b/g, '$1$2'); // 1,000 → 1000
   t = t.replace(/\d+(st|nd|rd|th)\b/g, (m) => numberToWords.toWordsOrdinal(parseInt(m, 10)));
+  t = t.replace(/\b(1[1-9]|20)(\d\d)\b/g, (_m, hi: string, lo: string) => ` ${spokenYear(Number(hi), Number(lo))} `);
   t = t.replace(/\d+/g, (m) => (m.length > 15 ? m : ` ${numberToWords.toWords(Number(m))} `));
   t = t.replace(/\bmr\b\.?/g, 'mister').replace(/\bmrs\b\.?/g, 'missus').replace(/\bdr\b\.?/g, 'doctor');
   t = t.replace(/[-‐–—]/g, ' ');
   t = t.replace(/[^\p{L}\p{N}'\s]/gu, ' ');
   t = t.replace(/(^|\s)'+|'+(?=\s|$)/g, ' ');
   return t.split(/\s+/).filter(Boolean);
+}
+
+/** Four-digit numbers from 1100 to 2099 are read as years: 1813 → "eighteen thirteen". */
+function spokenYear(hi: number, lo: number): string {
+  if (hi === 20 && lo < 10) return numberToWords.toWords(2000 + lo);
+  const head = numberToWords.toWords(hi);
+  if (lo === 0) return `${head} hundred`;
+  return `${head} ${lo < 10 ? `oh ${numberToWords.toWords(lo)}` : numberToWords.toWords(lo)}`;
 }
 
 export interface WerCounts {

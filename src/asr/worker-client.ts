@@ -12,14 +12,14 @@ export interface AsrOptions {
   language?: string;
   task?: 'transcribe' | 'translate';
   wordTimestamps?: boolean;
-  /** Silero VAD gating (on by default): skips non-speech so the model cannot hallucinate over it. */
+  /** Silero VAD gating (on by default): drops decoded segments the VAD heard no voice in and the model doubts. */
   vadFilter?: boolean;
   /** Context to steer spelling and style ("custom vocabulary"). */
   initialPrompt?: string;
   /** Words to favour, space-separated (faster-whisper `hotwords`). */
   hotwords?: string;
   beamSize?: number;
-  /** Batched decoding of VAD chunks (default 8); 0 or 1 decodes sequentially. */
+  /** How many ≤30 s clips are decoded together (default 8); 1 gives the finest progress and cancellation. */
   batchSize?: number;
   temperature?: number;
   conditionOnPreviousText?: boolean;
@@ -339,7 +339,7 @@ function toWorkerOptions(o: AsrOptions): Record<string, unknown> {
     initial_prompt: o.initialPrompt,
     hotwords: o.hotwords,
     beam_size: o.beamSize ?? 5,
-    batch_size: o.batchSize ?? 8,
+    batch_size: o.batchSize,
     temperature: o.temperature,
     condition_on_previous_text: o.conditionOnPreviousText ?? false,
   };

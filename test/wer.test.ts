@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { AsrWorker, transcribeFile } from '../src/asr/index.ts';
+import { wordErrors } from '../src/asr/wer.ts';
+import { transcriptText } from '../src/transcript/index.ts';
+import { SHARED_SPEECH, hasSharedSpeech } from './helpers/media.ts';
+
+/**
+ * Word error rate of the bundled tiny.en on the shared corpus of real English speech.
+ *
+ * Thresholds: OpenAI publishes 5.6 % WER for tiny.en on LibriSpeech test-clean (greedy, their
+ * normaliser). Our LibriSpeech items are a dozen short clips, so one word is ~1 % here; int8
+ * weights and a simpler normaliser cost a little more. We allow 10 % on the LibriSpeech items
+ * (about 1.8x the published figure). The whole English corpus is harder — spontaneous speech
+ * with disfluencies, whispering, falsetto, a meeting headset, 400-year-old sonnets — so it gets
+ * 20 %, which the model meets with room while a broken pipeline (lost audio, wrong sample rate,
+ * hallucinated loops, dropped segments) would blow far past it.
+ */
+const LIBRISPEECH_MAX_WER = 0.1;
+const CORPUS_MAX_WER = 0.2;
+
+interface Item {
+  id: string;
+  file: string;
+  reference: string;
+}
+
+function englishItems(): Item[] {
+  const [header, ...rows] = readFileSync(join(SHARED_SPEECH, 'manifest.tsv'), 'utf8').trim().split('\n');
+  const cols = header!.split('\t');
+  const col = (name: string) => cols.indexOf(name);
+  return rows
+    .map((r) => r.split('\t'))
+    .map((c) => ({ id: c[col('id')]!, file: join(SHARED_SPEECH, c[col('file')]!), reference: c[col('reference_transcript')]! }))
+    .filter((it) => !/_(de|es)$/.test(it.id)); // the bundled model is English-only
+}
+
+const shared = hasSharedSpeech();
+if (!shared && process.env.CI === 'true') {
+  test('the shared speech corpus is present under CI', () => {
+    assert.fail(`${SHARED_SPEECH} is missing: CI must run beside ../shared`);
+  });
+}
+
+test('WER of the bundled tiny.en on real English speech', { skip: shared ? false : `no shared corpus at ${SHARED_SPEECH} (a user's own clone): WER test skipped` }, async () => {
+  const worker = new AsrWorker();
+  after(() => worker.close());
+  const items = englishItems();
+  assert.ok(items.length >= 25, `expected the 28 English items, found ${items.length}`);
+  let errors = 0;
+  let words = 0;
+  let libriErrors = 0;
+  let libriWords = 0;
+  const lines: string[] = [];
+  for (const item of items) {
+    const t = await transcribeFile(worker, item.file);
+    const c = wordErrors(item.reference, transcriptText(t));
+    errors += c.errors;
+    words += c.referenceWords;
+    if (item.id.startsWith('librispeech_')) {
+      libriErrors += c.errors;
+      libriWords += c.referenceWords;
+    }
+    lines.push(`${(c.errors / c.referenceWords * 100).toFixed(1).padStart(6)} %  ${item.id}`);
+  }
+  const corpus = errors / words;
+  const libri = libriErrors / libriWords;
+  console.log([...lines, `LibriSpeech items: ${(libri * 100).toFixed(2)} % WER over ${libriWords} words`, `English corpus: ${(corpus * 100).toFixed(2)} % WER over ${words} words`].join('\n'));
+  assert.ok(libri <= LIBRISPEECH_MAX_WER, `LibriSpeech WER ${(libri * 100).toFixed(2)} % > ${LIBRISPEECH_MAX_WER * 100} %`);
+  assert.ok(corpus <= CORPUS_MAX_WER, `corpus WER ${(corpus * 100).toFixed(2)} % > ${CORPUS_MAX_WER * 100} %`);
+});
