@@ -162,6 +162,7 @@ describe('failures are coded, never hangs', () => {
     await rejectsWith(renderDraft({ ...clip(city), w: 4096 }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /w:/);
     await rejectsWith(renderDraft({ ...clip(city), t: [] }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /no segments/);
     await rejectsWith(renderDraft({ ...clip(city), t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: lofi, m: { fit: 'contain' } }] }] }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /no video stream/);
+    await rejectsWith(renderDraft({ ...clip(city), t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: city, in: 12_000, m: { fit: 'contain' } }] }] }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /t\[0\]\.sg\[0\]\.in: .*past the end/);
   });
 
   const long = (): Draft => ({ id: 'l', version: 1, w: 640, h: 360, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 60_000, src: city, m: { fit: 'blur' } }] }] });

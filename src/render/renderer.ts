@@ -68,6 +68,12 @@ export async function resolveSources(draft: Draft, opts: Pick<RenderOptions, 'ba
       if (track.tt === 0 && !info.hasVideo) {
         throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${field}: ${basename(info.path)} has no video stream; put it on an audio track (tt 1)`, { data: { field } });
       }
+      // A clip that starts past the end of its file would yield no frames and shorten the video.
+      if (info.durationSec > 0 && (sg.in ?? 0) >= info.durationSec * 1000) {
+        throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: t[${ti}].sg[${si}].in: ${sg.in} ms is past the end of ${basename(info.path)} (${info.durationSec.toFixed(3)} s)`, {
+          data: { field: `t[${ti}].sg[${si}].in` },
+        });
+      }
       if (track.tt === 1 && !info.hasAudio) {
         throw new VidscribeError(ErrorCode.NoAudioStream, `${field}: ${basename(info.path)} has no audio stream`, { data: { field } });
       }
