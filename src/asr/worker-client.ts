@@ -286,9 +286,16 @@ export class AsrWorker {
       proc.stdin.on('error', () => {
         // EPIPE after the worker died: the exit handler reports it with the stderr tail.
       });
-      createInterface({ input: proc.stderr }).on('line', (line) => {
-        this.stderr = (this.stderr + line + '\n').slice(-STDERR_KEEP);
-        this.opts.onLog?.(line);
+      // Split on \r too: download progress bars redraw one line with carriage returns.
+      let partial = '';
+      proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (partial + chunk).split(/\r\n|\r|\n/);
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          if (!line) continue;
+          this.stderr = (this.stderr + line + '\n').slice(-STDERR_KEEP);
+          this.opts.onLog?.(line);
+        }
       });
       createInterface({ input: proc.stdout }).on('line', (line) => {
         let m: WorkerMessage;

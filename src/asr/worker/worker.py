@@ -18,9 +18,8 @@ import threading
 import time
 import traceback
 
-# Protocol output goes to the real stdout; stray prints from libraries go to stderr.
+# Protocol output goes to the real stdout; main() sends stray prints from libraries to stderr.
 _PROTOCOL_OUT = sys.stdout
-sys.stdout = sys.stderr
 _write_lock = threading.Lock()
 
 ASR_FAILED = 5001
@@ -292,6 +291,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--download-root", default=None)
     a = p.parse_args()
+    sys.stdout = sys.stderr
     try:
         model = load_model(a.model, a.compute_type, a.threads, a.download_root)
     except Exception as e:  # noqa: BLE001 - reported as a fatal protocol message

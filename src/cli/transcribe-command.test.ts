@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseSync } from 'subtitle';
+import { unzipSync } from 'fflate';
+import { JFK_REFERENCE, LIBRI_61, ROOT, SAMPLE_MP4, tempDir } from '../../test/helpers/media.ts';
+import { wer } from '../asr/wer.ts';
+
+// The real CLI in a child process, as a user runs it: `node bin/vidscribe.js transcribe ...`.
+const dir = tempDir();
+function vidscribe(...args: string[]) {
+  return spawnSync(process.execPath, [join(ROOT, 'bin/vidscribe.js'), ...args], { encoding: 'utf8', cwd: dir, timeout: 300_000 });
+}
+
+test('several files, every format, one bad file: the others are written, exit status 1, the error names file and code', () => {
+  const bogus = join(dir, 'photo.png');
+  writeFileSync(bogus, 'not really a png');
+  const out = join(dir, 'out');
+  const r = vidscribe('transcribe', SAMPLE_MP4, bogus, LIBRI_61.file, '--format', 'txt,srt,vtt,json,docx,md', '--out', out);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /photo\.png: \[4001\]|failed .*photo\.png: \[4001\]/);
+  assert.match(r.stderr, /2 of 3 file\(s\) transcribed/);
+  for (const name of ['jfk_inaugural_1961', 'librispeech_61-70968-0000']) {
+    for (const ext of ['txt', 'srt', 'vtt', 'json', 'docx', 'md']) assert.ok(existsSync(join(out, `${name}.${ext}`)), `${name}.${ext}`);
+  }
+  assert.ok(!existsSync(join(out, 'photo.txt')));
+  assert.ok(wer(JFK_REFERENCE, readFileSync(join(out, 'jfk_inaugural_1961.txt'), 'utf8')) < 0.1);
+  const cues = parseSync(readFileSync(join(out, 'jfk_inaugural_1961.srt'), 'utf8')).filter((n) => n.type === 'cue');
+  assert.ok(cues.length >= 2);
+  const json = JSON.parse(readFileSync(join(out, 'librispeech_61-70968-0000.json'), 'utf8'));
+  assert.equal(json.task, 'transcribe');
+  assert.ok(json.words.length > 10);
+  const docx = unzipSync(readFileSync(join(out, 'jfk_inaugural_1961.docx')));
+  assert.match(new TextDecoder().decode(docx['word/document.xml']), /country/);
+  // No half-written files left behind.
+  assert.ok(!spawnSync('ls', [out], { encoding: 'utf8' }).stdout.includes('.partial'));
+});
+
+test('--out - prints one format to stdout; progress and summary go to stderr', () => {
+  const r = vidscribe('transcribe', SAMPLE_MP4, '--format', 'vtt', '--out', '-');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^WEBVTT/);
+  assert.match(r.stdout, /country/);
+  assert.match(r.stderr, /1 of 1 file\(s\) transcribed/);
+  assert.match(r.stderr, /transcribe 100%/, 'plain progress lines when stderr is not a terminal');
+});
+
+test('bad options give a clear coded error and no output', () => {
+  const r = vidscribe('transcribe', SAMPLE_MP4, '--format', 'pdf');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /\[400\] Unknown format pdf/);
+  const two = vidscribe('transcribe', SAMPLE_MP4, '--format', 'txt,srt', '--out', '-');
+  assert.equal(two.status, 2);
+  assert.match(two.stderr, /prints one format/);
+});
+
+test('output defaults to beside the input', () => {
+  const copy = join(dir, 'talk.mp4');
+  writeFileSync(copy, readFileSync(SAMPLE_MP4));
+  const r = vidscribe('transcribe', copy, '--format', 'srt');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(existsSync(join(dir, 'talk.srt')));
+});
