@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { ErrorCode } from '../shared/errors.ts';
+import { rejectsWith } from '../../test/helpers/assert.ts';
 import { JFK_REFERENCE, LIBRI_1089, LIBRI_61, SAMPLE_MP4, makeMusic, makeSilence, makeSpeechMp4, tempDir } from '../../test/helpers/media.ts';
 import { extractSpeechAudio, probeTranscribable } from '../media/index.ts';
 import { transcriptText } from '../transcript/types.ts';
@@ -13,16 +14,6 @@ const dir = tempDir();
 const worker = new AsrWorker();
 after(() => worker.close());
 
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode): Promise<VidscribeError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VidscribeError, `expected a VidscribeError, got ${String(e)}`);
-    assert.equal(e.code, code, `expected code ${code}, got ${e.code}: ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected error ${code}, but it resolved`);
-}
 
 describe('real speech end to end', () => {
   test('an H.264 + AAC MP4 made by ffmpeg from a LibriSpeech recording', async () => {

@@ -2,24 +2,14 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { ErrorCode } from '../shared/errors.ts';
+import { rejectsWith } from '../../test/helpers/assert.ts';
 import { LIBRI_61, ffmpeg, makeSpeechMp4, tempDir } from '../../test/helpers/media.ts';
 import { TRANSCRIBABLE_EXTENSIONS, extractSpeechAudio, probeMedia, probeTranscribable } from './index.ts';
 
 const dir = tempDir();
 const speechSeconds = 4.905;
 
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, messagePart?: RegExp): Promise<VidscribeError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VidscribeError, `expected a VidscribeError, got ${String(e)}`);
-    assert.equal(e.code, code, `expected code ${code}, got ${e.code}: ${e.message}`);
-    if (messagePart) assert.match(e.message, messagePart);
-    return e;
-  }
-  assert.fail(`expected error ${code}, but it resolved`);
-}
 
 describe('every transcribable format is probed and its speech extracted at 16 kHz mono', () => {
   const codecs: Record<string, string[]> = {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { ErrorCode } from '../shared/errors.ts';
+import { rejectsWith } from '../../test/helpers/assert.ts';
 import { speak } from '../transcript/test-fixtures.ts';
 import { makeMusic, tempDir } from '../../test/helpers/media.ts';
 import {
@@ -21,17 +22,6 @@ const dir = tempDir('vidscribe-render-test-');
 const city = makeTestVideo(join(dir, 'city.mp4'), { seconds: 10, size: '640x360', speech: true });
 const lofi = makeMusic(join(dir, 'lofi.mp3'), 4);
 
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, messagePart?: RegExp): Promise<VidscribeError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VidscribeError, `expected a VidscribeError, got ${String(e)}`);
-    assert.equal(e.code, code, `expected code ${code}, got ${e.code}: ${e.message}`);
-    if (messagePart) assert.match(e.message, messagePart);
-    return e;
-  }
-  assert.fail(`expected error ${code}, but it resolved`);
-}
 
 describe("the seed's example timeline", () => {
   test('renders to H.264 + AAC 1920×1080, as long as the draft to a frame, faststart, progress to 100, title on screen', async () => {

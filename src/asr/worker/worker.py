@@ -236,6 +236,7 @@ def decode(batched, audio, o: dict):
 
 
 FRAME = SAMPLE_RATE // 10  # 100 ms
+VAD_BLOCK_SECONDS = 300
 
 
 def plan_clips(audio, max_len: float = 30.0, min_len: float = 15.0) -> list:
@@ -270,8 +271,12 @@ def gate_segments(audio, segments):
     speech that the VAD missed scores about 0.4 / 0.85."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    regions = [(t["start"] / SAMPLE_RATE, t["end"] / SAMPLE_RATE)
-               for t in get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500, speech_pad_ms=200))]
+    # In 5-minute blocks: the VAD's working copy of an hour of audio would cost ~0.3 GB at once.
+    block = VAD_BLOCK_SECONDS * SAMPLE_RATE
+    options = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200)
+    regions = [((offset + t["start"]) / SAMPLE_RATE, (offset + t["end"]) / SAMPLE_RATE)
+               for offset in range(0, len(audio), block)
+               for t in get_speech_timestamps(audio[offset: offset + block], options)]
     for s in segments:
         if not any(ch.isalnum() for ch in s.text):
             continue
