@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AsrWorker, PROJECT_ROOT, resolveModel, transcribeFile } from '../src/asr/index.ts';
+import { AsrWorker, PROJECT_ROOT, resolveModel, transcribeEach, transcribeFile } from '../src/asr/index.ts';
 import { wordErrors } from '../src/asr/wer.ts';
 import { extensionOf, isTranscribableExtension } from '../src/media/formats.ts';
 import { transcriptText } from '../src/transcript/index.ts';
@@ -72,19 +72,19 @@ async function runVidscribe(items: Item[]): Promise<Run> {
   const t0 = performance.now();
   await worker.start();
   const loadSec = (performance.now() - t0) / 1000;
-  let wall = 0;
   let audio = 0;
   let errors = 0;
   let words = 0;
-  for (const it of items) {
-    const t = performance.now();
-    const tr = await transcribeFile(worker, it.file);
-    wall += (performance.now() - t) / 1000;
-    audio += tr.duration;
-    const c = wordErrors(it.reference, transcriptText(tr));
+  // One batch, as `vidscribe transcribe a b c ...` runs it: the next file is prepared meanwhile.
+  const t = performance.now();
+  for await (const o of transcribeEach(worker, items.map((i) => i.file))) {
+    if ('error' in o) throw o.error;
+    audio += o.transcript.duration;
+    const c = wordErrors(items[o.index]!.reference, transcriptText(o.transcript));
     errors += c.errors;
     words += c.referenceWords;
   }
+  const wall = (performance.now() - t) / 1000;
   await worker.close();
   return { wallSec: wall, audioSec: audio, errors, words, peakRss: rss.stop(), loadSec };
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ErrorCode } from '../shared/errors.ts';
+import { ErrorCode, type VidscribeError } from '../shared/errors.ts';
 import { rejectsWith } from '../../test/helpers/assert.ts';
 import { JFK_REFERENCE, LIBRI_1089, LIBRI_61, SAMPLE_MP4, makeMusic, makeSilence, makeSpeechMp4, tempDir } from '../../test/helpers/media.ts';
 import { extractSpeechAudio, probeTranscribable } from '../media/index.ts';
 import { transcriptText } from '../transcript/types.ts';
-import { AsrWorker, transcribeFile } from './index.ts';
+import { AsrWorker, transcribeEach, transcribeFile } from './index.ts';
 import { wer } from './wer.ts';
 
 // These tests run the real faster-whisper worker with the bundled tiny.en model on real speech.
@@ -68,6 +68,18 @@ describe('real speech end to end', () => {
     const t = await transcribeFile(worker, LIBRI_61.file, { initialPrompt: 'The Wizard of Oz. The Curtain.' });
     assert.ok(wer(LIBRI_61.text, transcriptText(t)) < 0.2, transcriptText(t));
   });
+});
+
+test('several files on one worker: in order, one outcome each, a bad file does not stop the others', async () => {
+  const bad = join(dir, 'not-media.mp3');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(bad, 'garbage');
+  const outcomes = [];
+  for await (const o of transcribeEach(worker, [LIBRI_61.file, bad, SAMPLE_MP4])) outcomes.push(o);
+  assert.deepEqual(outcomes.map((o) => o.index), [0, 1, 2]);
+  assert.ok('transcript' in outcomes[0]! && wer(LIBRI_61.text, transcriptText(outcomes[0].transcript)) < 0.2);
+  assert.ok('error' in outcomes[1]! && (outcomes[1].error as VidscribeError).code === ErrorCode.CorruptMedia);
+  assert.ok('transcript' in outcomes[2]! && wer(JFK_REFERENCE, transcriptText(outcomes[2].transcript)) < 0.1);
 });
 
 describe('hallucination guard: no speech, no words', () => {

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { extractSpeechAudio, probeTranscribable, type MediaInfo } from '../media/index.ts';
+import { extractSpeechAudio, probeTranscribable, type ExtractedAudio, type MediaInfo } from '../media/index.ts';
 import type { Transcript } from '../transcript/types.ts';
 import { collapseRepetitions } from './repetition.ts';
 import { splitIntoSentences } from './sentences.ts';
@@ -26,11 +26,24 @@ export interface TranscribeFileOptions extends AsrOptions {
   media?: MediaInfo;
 }
 
-/** Any media file in, a Transcript out: probe, extract 16 kHz mono, recognise, guard against loops, split into sentences. */
-export async function transcribeFile(worker: AsrWorker, path: string, opts: TranscribeFileOptions = {}): Promise<Transcript> {
-  const info = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal }));
-  opts.onProgress?.({ stage: 'extract', doneSec: 0, totalSec: info.durationSec });
-  const audio = await extractSpeechAudio(info, { audioTrack: opts.audioTrack, signal: opts.signal });
+/** A file checked and its speech extracted, ready for the recogniser. */
+export interface PreparedAudio {
+  path: string;
+  media: MediaInfo;
+  audio: ExtractedAudio;
+}
+
+/** Probe (every bad input gets its coded error here) and extract 16 kHz mono. */
+export async function prepareAudio(path: string, opts: TranscribeFileOptions = {}): Promise<PreparedAudio> {
+  const media = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal }));
+  opts.onProgress?.({ stage: 'extract', doneSec: 0, totalSec: media.durationSec });
+  const audio = await extractSpeechAudio(media, { audioTrack: opts.audioTrack, signal: opts.signal });
+  return { path, media, audio };
+}
+
+/** Recognise prepared audio, guard against loops, split into sentences; the audio is disposed of. */
+export async function recognise(worker: AsrWorker, prepared: PreparedAudio, opts: TranscribeFileOptions = {}): Promise<Transcript> {
+  const { path, media, audio } = prepared;
   try {
     const result = await worker.transcribe(audio.pcmPath, opts, {
       signal: opts.signal,
@@ -40,12 +53,51 @@ export async function transcribeFile(worker: AsrWorker, path: string, opts: Tran
     });
     return {
       language: result.language,
-      duration: info.durationSec || audio.seconds,
+      duration: media.durationSec || audio.seconds,
       task: opts.task ?? 'transcribe',
       source: basename(path),
       segments: splitIntoSentences(collapseRepetitions(result.segments)),
     };
   } finally {
     await audio.dispose();
+  }
+}
+
+/** Any media file in, a Transcript out. */
+export async function transcribeFile(worker: AsrWorker, path: string, opts: TranscribeFileOptions = {}): Promise<Transcript> {
+  return recognise(worker, await prepareAudio(path, opts), opts);
+}
+
+export type FileOutcome = { index: number; path: string; transcript: Transcript } | { index: number; path: string; error: unknown };
+
+/**
+ * Several files on one worker, in order, one outcome each (a failure does not stop the rest).
+ * The next file is probed and extracted while the current one is recognised, so ffprobe and
+ * ffmpeg start-up (~0.2 s a file) hides behind recognition.
+ */
+export async function* transcribeEach(
+  worker: AsrWorker,
+  paths: readonly string[],
+  optionsFor: (index: number) => TranscribeFileOptions = () => ({}),
+): AsyncGenerator<FileOutcome> {
+  const prepare = (i: number) => {
+    const p = prepareAudio(paths[i]!, optionsFor(i));
+    p.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+    return p;
+  };
+  let next: Promise<PreparedAudio> | undefined = paths.length ? prepare(0) : undefined;
+  try {
+    for (let i = 0; i < paths.length; i++) {
+      const current = next!;
+      next = i + 1 < paths.length ? prepare(i + 1) : undefined;
+      try {
+        yield { index: i, path: paths[i]!, transcript: await recognise(worker, await current, optionsFor(i)) };
+      } catch (error) {
+        yield { index: i, path: paths[i]!, error };
+      }
+    }
+  } finally {
+    // Stopped early (interrupted, or the consumer broke out): no temp audio may be left behind.
+    if (next) await next.then((p) => p.audio.dispose(), () => {});
   }
 }

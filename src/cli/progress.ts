@@ -1,24 +1,30 @@
 import cliProgress from 'cli-progress';
 
 export interface ProgressReporter {
-  update(fileIndex: number, stage: string, doneSec: number, totalSec: number): void;
-  finish(fileIndex: number, ok: boolean): void;
+  /** `detail` (e.g. "28 fps") is shown on a terminal only. */
+  update(item: number, stage: string, doneSec: number, totalSec: number, detail?: string): void;
+  finish(item: number, ok: boolean): void;
   /** A line from below (model download progress, worker logs), shown without breaking the bars. */
   log(line: string): void;
   stop(): void;
 }
 
-/** A bar per file on a terminal; plain progress lines (every 10 %) when stderr is a pipe or a file. */
+/**
+ * One bar per item (file, render) on a terminal; on a pipe or a file (logs, CI) a plain line each
+ * time an item enters a stage or passes another 10 % of it.
+ */
 export function createProgressReporter(names: string[], stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
   return stream.isTTY ? ttyReporter(names, stream) : plainReporter(names, stream);
 }
+
+const percentOf = (done: number, total: number) => (total > 0 ? Math.min(100, (done / total) * 100) : 0);
 
 function ttyReporter(names: string[], stream: NodeJS.WriteStream): ProgressReporter {
   const width = Math.min(32, Math.max(...names.map((n) => n.length)));
   const multi = new cliProgress.MultiBar(
     {
       stream,
-      format: `{name} |{bar}| {percentage}% {stage} {done}/{total}s`,
+      format: `{name} |{bar}| {percentage}% {stage} {done}/{total}s {detail}`,
       barCompleteChar: '█',
       barIncompleteChar: '░',
       hideCursor: true,
@@ -31,19 +37,18 @@ function ttyReporter(names: string[], stream: NodeJS.WriteStream): ProgressRepor
   const bar = (i: number) => {
     let b = bars.get(i);
     if (!b) {
-      b = multi.create(100, 0, { name: fit(names[i] ?? '', width), stage: 'queued', done: '0', total: '?' });
+      b = multi.create(100, 0, { name: fit(names[i] ?? '', width), stage: 'queued', done: '0', total: '?', detail: '' });
       bars.set(i, b);
     }
     return b;
   };
   return {
-    update(i, stage, doneSec, totalSec) {
-      const pct = totalSec > 0 ? Math.min(100, (doneSec / totalSec) * 100) : 0;
-      bar(i).update(Math.round(pct), { stage, done: doneSec.toFixed(0), total: totalSec.toFixed(0) });
+    update(i, stage, doneSec, totalSec, detail = '') {
+      bar(i).update(Math.round(percentOf(doneSec, totalSec)), { stage, done: doneSec.toFixed(0), total: totalSec.toFixed(0), detail });
     },
     finish(i, ok) {
       const b = bar(i);
-      b.update(ok ? 100 : b.getProgress() * 100, { stage: ok ? 'done' : 'FAILED' });
+      b.update(ok ? 100 : b.getProgress() * 100, { stage: ok ? 'done' : 'FAILED', detail: '' });
       b.stop();
     },
     log(line) {
@@ -56,14 +61,15 @@ function ttyReporter(names: string[], stream: NodeJS.WriteStream): ProgressRepor
 }
 
 function plainReporter(names: string[], stream: NodeJS.WriteStream): ProgressReporter {
-  const lastDecile = new Map<number, number>();
+  const last = new Map<number, string>();
   return {
     update(i, stage, doneSec, totalSec) {
-      const pct = totalSec > 0 ? Math.floor(Math.min(100, (doneSec / totalSec) * 100)) : 0;
-      const decile = stage === 'transcribe' ? Math.floor(pct / 10) : -1;
-      if (lastDecile.get(i) === decile && stage === 'transcribe') return;
-      lastDecile.set(i, decile);
-      stream.write(`${names[i]}: ${stage} ${stage === 'transcribe' ? `${pct}% (${doneSec.toFixed(1)}/${totalSec.toFixed(1)} s)` : ''}\n`);
+      const pct = Math.floor(percentOf(doneSec, totalSec));
+      const key = `${stage}:${Math.floor(pct / 10)}`;
+      if (last.get(i) === key) return;
+      last.set(i, key);
+      const where = totalSec > 0 ? ` ${pct}% (${doneSec.toFixed(1)}/${totalSec.toFixed(1)} s)` : '';
+      stream.write(`${names[i]}: ${stage}${where}\n`);
     },
     finish(i, ok) {
       stream.write(`${names[i]}: ${ok ? 'done' : 'failed'}\n`);

@@ -4,7 +4,6 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { AsrWorker, transcribeFile } from '../asr/index.ts';
 import { probeMedia } from '../media/index.ts';
 import {
@@ -12,6 +11,7 @@ import {
   type Aspect, type Draft, type Fit, type RenderResult, type Resolution,
 } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { createProgressReporter } from './progress.ts';
 
 export interface RenderCommandOptions {
   out?: string;
@@ -35,32 +35,6 @@ export interface ConvertCommandOptions {
   timeout?: string;
 }
 
-/** A bar on a terminal; a line every 10 % when stderr is a pipe or a file (logs, CI). */
-function createBar(label: string, stream: NodeJS.WriteStream = process.stderr) {
-  if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream, format: `${label} {stage} |{bar}| {percentage}% {done}/{total}s {fps}`, hideCursor: true, clearOnComplete: false, barsize: 30 },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(100, 0, { stage: '', done: '0', total: '?', fps: '' });
-    return {
-      update: (stage: string, pct: number, done: number, total: number, fps?: number) =>
-        bar.update(Math.floor(pct), { stage, done: done.toFixed(0), total: total.toFixed(0), fps: fps ? `${fps.toFixed(0)} fps` : '' }),
-      stop: () => bar.stop(),
-    };
-  }
-  let last = '';
-  return {
-    update: (stage: string, pct: number, done: number, total: number) => {
-      const key = `${stage}:${Math.floor(pct / 10)}`;
-      if (key === last) return;
-      last = key;
-      stream.write(`${label}: ${stage} ${Math.floor(pct)}% (${done.toFixed(1)}/${total.toFixed(1)} s)\n`);
-    },
-    stop: () => {},
-  };
-}
-
 function seconds(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -76,15 +50,17 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 
 /** Runs the render with a progress bar and Ctrl-C → cancel; prints ffmpeg's last words on failure. */
 async function renderWithProgress(draft: unknown, out: string, baseDir: string, timeoutSec: number | undefined, signal: AbortSignal): Promise<RenderResult> {
-  const bar = createBar(basename(out));
+  const bar = createProgressReporter([basename(out)]);
   try {
-    return await renderDraft(draft, {
+    const result = await renderDraft(draft, {
       out,
       baseDir,
       signal,
       timeoutMs: timeoutSec ? timeoutSec * 1000 : undefined,
-      onProgress: (p) => bar.update('render', p.percent, p.outTimeSec, p.totalSec, p.fps),
+      onProgress: (p) => bar.update(0, 'render', (p.percent / 100) * p.totalSec, p.totalSec, p.fps ? `${p.fps.toFixed(0)} fps` : ''),
     });
+    bar.finish(0, true);
+    return result;
   } catch (e) {
     if (e instanceof VidscribeError && e.stderr && e.code === ErrorCode.RenderFailed) process.stderr.write(`\nffmpeg said:\n${e.stderr}\n`);
     throw e;
@@ -149,14 +125,14 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
     let draft: Draft = draftFromMedia(info, { id: basename(src, extname(src)), src, aspect, resolution, fit });
     if (o.captions) {
       if (info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${basename(src)} has no audio, so there is nothing to caption`);
-      const bar = createBar(basename(out));
+      const bar = createProgressReporter([basename(out)]);
       const worker = new AsrWorker({ model: o.model });
       try {
         const transcript = await transcribeFile(worker, src, {
           language: o.language,
           media: info,
           signal,
-          onProgress: (p) => bar.update(p.stage, p.totalSec > 0 ? (p.doneSec / p.totalSec) * 100 : 0, p.doneSec, p.totalSec),
+          onProgress: (p) => bar.update(0, p.stage, p.doneSec, p.totalSec),
         });
         draft = setCaptions(draft, transcript);
       } finally {

@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { AsrWorker, transcribeFile, type TranscribeProgress } from '../asr/index.ts';
+import { AsrWorker, transcribeEach, type TranscribeFileOptions, type TranscribeProgress } from '../asr/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { EXPORT_FORMATS, exportTranscript, isExportFormat, type ExportFormat } from '../transcript/index.ts';
 import { createProgressReporter } from './progress.ts';
@@ -22,7 +22,7 @@ export interface TranscribeCommandOptions {
   threads?: string;
 }
 
-interface FileOutcome {
+interface FileReport {
   file: string;
   ok: boolean;
   outputs: string[];
@@ -62,29 +62,34 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
 
   const progress = createProgressReporter(files.map((f) => basename(f)));
   const worker = new AsrWorker({ model: o.model, threads, onLog: (line) => progress.log(line) });
-  const outcomes: FileOutcome[] = [];
+  const outcomes: FileReport[] = [];
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
   process.once('SIGINT', onSigint);
+  const started = new Map<number, number>();
+  const optionsFor = (i: number): TranscribeFileOptions => ({
+    language: o.language,
+    task: o.task as 'transcribe' | 'translate' | undefined,
+    initialPrompt: o.prompt,
+    hotwords: o.hotwords,
+    audioTrack,
+    beamSize,
+    vadFilter: o.vad,
+    maxBytes: maxSizeMb ? maxSizeMb * 1024 * 1024 : undefined,
+    signal: interrupt.signal,
+    onProgress: (p: TranscribeProgress) => {
+      if (!started.has(i)) started.set(i, performance.now());
+      progress.update(i, p.stage, p.doneSec, p.totalSec);
+    },
+  });
   try {
-    for (const [i, file] of files.entries()) {
-      const started = performance.now();
+    for await (const r of transcribeEach(worker, files, optionsFor)) {
+      const file = r.path;
       try {
-        const transcript = await transcribeFile(worker, file, {
-          language: o.language,
-          task: o.task as 'transcribe' | 'translate' | undefined,
-          initialPrompt: o.prompt,
-          hotwords: o.hotwords,
-          audioTrack,
-          beamSize,
-          vadFilter: o.vad,
-          maxBytes: maxSizeMb ? maxSizeMb * 1024 * 1024 : undefined,
-          signal: interrupt.signal,
-          onProgress: (p: TranscribeProgress) => progress.update(i, p.stage, p.doneSec, p.totalSec),
-        });
+        if ('error' in r) throw r.error;
         const outputs: string[] = [];
         for (const format of formats) {
-          const body = await exportTranscript(transcript, format, { timestamps: o.timestamps, maxLineChars });
+          const body = await exportTranscript(r.transcript, format, { timestamps: o.timestamps, maxLineChars });
           if (toStdout) {
             process.stdout.write(body);
             outputs.push('stdout');
@@ -92,11 +97,12 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
             outputs.push(await writeAtomically(outputPath(file, format, o.out), body));
           }
         }
-        progress.finish(i, true);
-        outcomes.push({ file, ok: true, outputs, audioSec: transcript.duration, wallSec: (performance.now() - started) / 1000 });
+        progress.finish(r.index, true);
+        const wallSec = (performance.now() - (started.get(r.index) ?? performance.now())) / 1000;
+        outcomes.push({ file, ok: true, outputs, audioSec: r.transcript.duration, wallSec });
       } catch (e) {
         const err = e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String((e as Error)?.message ?? e), { cause: e });
-        progress.finish(i, false);
+        progress.finish(r.index, false);
         outcomes.push({ file, ok: false, outputs: [], error: err });
         if (interrupt.signal.aborted) break;
       }
@@ -124,7 +130,7 @@ async function writeAtomically(path: string, body: string | Uint8Array): Promise
   return path;
 }
 
-function printSummary(outcomes: FileOutcome[], total: number): void {
+function printSummary(outcomes: FileReport[], total: number): void {
   const ok = outcomes.filter((r) => r.ok);
   const lines = ['', `vidscribe: ${ok.length} of ${total} file(s) transcribed`];
   for (const r of outcomes) {
