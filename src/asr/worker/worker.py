@@ -81,12 +81,10 @@ def load_pcm(path: str):
 
 
 class Worker:
-    def __init__(self, model, model_name: str):
+    def __init__(self, model):
         from faster_whisper import BatchedInferencePipeline
 
-        self.model = model
         self.batched = BatchedInferencePipeline(model)
-        self.model_name = model_name
         self.jobs: "queue.Queue[dict | None]" = queue.Queue()
         self.cancelled: set[str] = set()
         self.current: str | None = None
@@ -357,7 +355,7 @@ def main() -> int:
         return 3
     send({"event": "ready", "model": a.model, "multilingual": bool(model.model.is_multilingual),
           "compute_type": a.compute_type, "threads": a.threads, "pid": os.getpid()})
-    Worker(model, a.model).run()
+    Worker(model).run()
     return 0
 
 
