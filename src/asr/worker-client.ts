@@ -171,7 +171,7 @@ export class AsrWorker {
       };
       // Ask the worker to stop at the next segment; if it does not within the grace period, kill it.
       const stop = (code: ErrorCode, message: string) => {
-        if (settled) return;
+        if (settled || stopCode) return; // already stopping (a timeout and a cancel can both fire)
         this.send({ id: `c-${id}`, op: 'cancel', target: id });
         killTimer = setTimeout(() => {
           this.kill(proc);
@@ -281,6 +281,7 @@ export class AsrWorker {
 
       proc.on('error', (e) => {
         clearTimeout(startTimer);
+        if (this.proc === proc) this.proc = undefined; // never started: the next request tries again
         rejectStart(new VidscribeError(ErrorCode.AsrFailed, `Could not start the ASR worker (${pythonExecutable()}): ${e.message}. Run \`npm run setup\`.`, { cause: e }));
       });
       proc.stdin.on('error', () => {
