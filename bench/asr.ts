@@ -9,18 +9,19 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AsrWorker, PROJECT_ROOT, resolveModel, transcribeEach, transcribeFile } from '../src/asr/index.ts';
 import { wordErrors } from '../src/asr/wer.ts';
 import { extensionOf, isTranscribableExtension } from '../src/media/formats.ts';
 import { transcriptText } from '../src/transcript/index.ts';
 import { startRssSampler } from './rss.ts';
+import { SHARED_SPEECH, hasSharedSpeech, readSpeechManifest } from '../test/helpers/media.ts';
 
 const args = process.argv.slice(2);
 const model = args.includes('--model') ? args[args.indexOf('--model') + 1]! : 'tiny.en';
 const withHour = !args.includes('--no-hour');
-const SHARED = resolve(PROJECT_ROOT, '..', 'shared', 'testdata', 'speech');
+const SHARED = SHARED_SPEECH;
 const WORK = join(tmpdir(), 'vidscribe-bench');
 mkdirSync(WORK, { recursive: true });
 process.env.HF_HUB_OFFLINE = '1';
@@ -32,29 +33,25 @@ interface Item {
 }
 
 function corpus(): Item[] {
-  if (!existsSync(join(SHARED, 'manifest.tsv'))) {
+  if (!hasSharedSpeech()) {
     console.error(`No shared corpus at ${SHARED}; benchmarking the committed fixtures only.`);
     const readme = readFileSync(join(PROJECT_ROOT, 'test/fixtures/speech/README.md'), 'utf8');
     return [...readme.matchAll(/^\| `([^`]+\.flac)` \| ([^|]+) \|/gm)].map((m) => ({
       id: m[1]!, file: join(PROJECT_ROOT, 'test/fixtures/speech', m[1]!), reference: m[2]!.trim(),
     }));
   }
-  const [header, ...rows] = readFileSync(join(SHARED, 'manifest.tsv'), 'utf8').trim().split('\n');
-  const cols = header!.split('\t');
   const originals = new Map(
     readdirSync(join(SHARED, 'original'))
       .filter((f) => isTranscribableExtension(extensionOf(f))) // the GRID clip also exists as .mpg
       .map((f) => [f.replace(/\.[^.]+$/, ''), f]),
   );
-  return rows
-    .map((r) => r.split('\t'))
-    .map((c) => {
-      const id = c[cols.indexOf('id')]!;
+  return readSpeechManifest()
+    .filter((it) => it.english || !model.endsWith('.en'))
+    .map((it) => {
       // The files as published (flac, mp3, wav, mp4): what a user would drop in.
-      const original = originals.get(id);
-      return { id, file: original ? join(SHARED, 'original', original) : join(SHARED, c[cols.indexOf('file')]!), reference: c[cols.indexOf('reference_transcript')]! };
-    })
-    .filter((it) => !/_(de|es)$/.test(it.id) || !model.endsWith('.en'));
+      const original = originals.get(it.id);
+      return { id: it.id, file: original ? join(SHARED, 'original', original) : it.wav, reference: it.reference };
+    });
 }
 
 interface Run {

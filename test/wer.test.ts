@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { AsrWorker, transcribeFile } from '../src/asr/index.ts';
 import { wordErrors } from '../src/asr/wer.ts';
 import { transcriptText } from '../src/transcript/index.ts';
-import { SHARED_SPEECH, ffmpeg, hasSharedSpeech, tempDir } from './helpers/media.ts';
+import { SHARED_SPEECH, ffmpeg, hasSharedSpeech, readSpeechManifest, tempDir } from './helpers/media.ts';
 
 /**
  * Word error rate of the bundled tiny.en on the shared corpus of real English speech.
@@ -27,21 +27,8 @@ const CORPUS_MAX_WER = 0.2;
  */
 const BACK_TO_BACK_MAX_WER = 0.22;
 
-interface Item {
-  id: string;
-  file: string;
-  reference: string;
-}
-
-function englishItems(): Item[] {
-  const [header, ...rows] = readFileSync(join(SHARED_SPEECH, 'manifest.tsv'), 'utf8').trim().split('\n');
-  const cols = header!.split('\t');
-  const col = (name: string) => cols.indexOf(name);
-  return rows
-    .map((r) => r.split('\t'))
-    .map((c) => ({ id: c[col('id')]!, file: join(SHARED_SPEECH, c[col('file')]!), reference: c[col('reference_transcript')]! }))
-    .filter((it) => !/_(de|es)$/.test(it.id)); // the bundled model is English-only
-}
+/** The bundled model is English-only. */
+const englishItems = () => readSpeechManifest().filter((it) => it.english).map((it) => ({ id: it.id, file: it.wav, reference: it.reference }));
 
 const shared = hasSharedSpeech();
 const dir = tempDir();

@@ -11,6 +11,7 @@ import {
   type Aspect, type Draft, type Fit, type RenderResult, type Resolution,
 } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { withInterrupt } from './interrupt.ts';
 import { createProgressReporter } from './progress.ts';
 
 export interface RenderCommandOptions {
@@ -67,13 +68,6 @@ async function renderWithProgress(draft: unknown, out: string, baseDir: string, 
   } finally {
     bar.stop();
   }
-}
-
-function withInterrupt<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  return run(ac.signal).finally(() => process.removeListener('SIGINT', onSigint));
 }
 
 function summary(r: RenderResult): void {

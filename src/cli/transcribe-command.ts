@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { AsrWorker, transcribeEach, type TranscribeFileOptions, type TranscribeProgress } from '../asr/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { EXPORT_FORMATS, exportTranscript, isExportFormat, type ExportFormat } from '../transcript/index.ts';
+import { withInterrupt } from './interrupt.ts';
 import { createProgressReporter } from './progress.ts';
 
 export interface TranscribeCommandOptions {
@@ -63,11 +64,8 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   const progress = createProgressReporter(files.map((f) => basename(f)));
   const worker = new AsrWorker({ model: o.model, threads, onLog: (line) => progress.log(line) });
   const outcomes: FileReport[] = [];
-  const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort();
-  process.once('SIGINT', onSigint);
   const started = new Map<number, number>();
-  const optionsFor = (i: number): TranscribeFileOptions => ({
+  const optionsFor = (i: number, signal: AbortSignal): TranscribeFileOptions => ({
     language: o.language,
     task: o.task as 'transcribe' | 'translate' | undefined,
     initialPrompt: o.prompt,
@@ -76,42 +74,43 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
     beamSize,
     vadFilter: o.vad,
     maxBytes: maxSizeMb ? maxSizeMb * 1024 * 1024 : undefined,
-    signal: interrupt.signal,
+    signal,
     onProgress: (p: TranscribeProgress) => {
       if (!started.has(i)) started.set(i, performance.now());
       progress.update(i, p.stage, p.doneSec, p.totalSec);
     },
   });
-  try {
-    for await (const r of transcribeEach(worker, files, optionsFor)) {
-      const file = r.path;
-      try {
-        if ('error' in r) throw r.error;
-        const outputs: string[] = [];
-        for (const format of formats) {
-          const body = await exportTranscript(r.transcript, format, { timestamps: o.timestamps, maxLineChars });
-          if (toStdout) {
-            process.stdout.write(body);
-            outputs.push('stdout');
-          } else {
-            outputs.push(await writeAtomically(outputPath(file, format, o.out), body));
+  await withInterrupt(async (signal) => {
+    try {
+      for await (const r of transcribeEach(worker, files, (i) => optionsFor(i, signal))) {
+        const file = r.path;
+        try {
+          if ('error' in r) throw r.error;
+          const outputs: string[] = [];
+          for (const format of formats) {
+            const body = await exportTranscript(r.transcript, format, { timestamps: o.timestamps, maxLineChars });
+            if (toStdout) {
+              process.stdout.write(body);
+              outputs.push('stdout');
+            } else {
+              outputs.push(await writeAtomically(outputPath(file, format, o.out), body));
+            }
           }
+          progress.finish(r.index, true);
+          const wallSec = (performance.now() - (started.get(r.index) ?? performance.now())) / 1000;
+          outcomes.push({ file, ok: true, outputs, audioSec: r.transcript.duration, wallSec });
+        } catch (e) {
+          const err = e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String((e as Error)?.message ?? e), { cause: e });
+          progress.finish(r.index, false);
+          outcomes.push({ file, ok: false, outputs: [], error: err });
+          if (signal.aborted) break;
         }
-        progress.finish(r.index, true);
-        const wallSec = (performance.now() - (started.get(r.index) ?? performance.now())) / 1000;
-        outcomes.push({ file, ok: true, outputs, audioSec: r.transcript.duration, wallSec });
-      } catch (e) {
-        const err = e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String((e as Error)?.message ?? e), { cause: e });
-        progress.finish(r.index, false);
-        outcomes.push({ file, ok: false, outputs: [], error: err });
-        if (interrupt.signal.aborted) break;
       }
+    } finally {
+      progress.stop();
+      await worker.close();
     }
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-    progress.stop();
-    await worker.close();
-  }
+  });
   printSummary(outcomes, files.length);
   return outcomes.length === files.length && outcomes.every((r) => r.ok) ? 0 : 1;
 }

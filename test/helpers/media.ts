@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after } from 'node:test';
@@ -21,6 +21,30 @@ export const LIBRI_61 = {
 /** The shared evaluation corpus beside the project root, when this clone has one. */
 export const SHARED_SPEECH = resolve(ROOT, '..', 'shared', 'testdata', 'speech');
 export const hasSharedSpeech = () => existsSync(join(SHARED_SPEECH, 'manifest.tsv'));
+
+export interface SpeechItem {
+  id: string;
+  /** The 16 kHz mono WAV. */
+  wav: string;
+  reference: string;
+  /** Two items are not English (`*_de`, `*_es`). */
+  english: boolean;
+}
+
+/** The shared corpus' manifest.tsv, one item per row. */
+export function readSpeechManifest(): SpeechItem[] {
+  const [header, ...rows] = readFileSync(join(SHARED_SPEECH, 'manifest.tsv'), 'utf8').trim().split('\n');
+  const cols = header!.split('\t');
+  const col = (c: string[], name: string) => c[cols.indexOf(name)]!;
+  return rows
+    .map((r) => r.split('\t'))
+    .map((c) => ({
+      id: col(c, 'id'),
+      wav: join(SHARED_SPEECH, col(c, 'file')),
+      reference: col(c, 'reference_transcript'),
+      english: !/_(de|es)$/.test(col(c, 'id')),
+    }));
+}
 
 /** A temporary folder removed when the test file finishes. */
 export function tempDir(prefix = 'vidscribe-test-'): string {
