@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# 1. Debian packages.
-APT_PACKAGES=(ffmpeg fonts-dejavu-core tesseract-ocr)
+# 1. Debian packages (g++ and make build better-sqlite3).
+APT_PACKAGES=(ffmpeg fonts-dejavu-core tesseract-ocr g++ make)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,6 +21,10 @@ fi
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.vidscribe-lock ] || [ "$(cat node_modules/.vidscribe-lock)" != "$lock_sum" ]; then
   log "installing npm dependencies (npm ci)"
+  # Native modules (better-sqlite3) build from source against the system's Node headers: their
+  # prebuilt binaries live outside the package registries, which an install must never reach.
+  export npm_config_build_from_source=true
+  [ -f /usr/include/node/node_api.h ] && export npm_config_nodedir=/usr
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$lock_sum" > node_modules/.vidscribe-lock
 fi

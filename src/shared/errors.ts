@@ -16,7 +16,13 @@ export const ErrorCode = {
   EmptyFile: 4004,
   CorruptMedia: 4005,
   FileNotFound: 4006,
+  /** A URL upload that is not allowed: not http(s), or a private, loopback or link-local address. */
+  UrlRefused: 4007,
+  /** A URL upload whose download failed (unreachable, HTTP error, timed out). */
+  UrlFetchFailed: 4008,
   InvalidDraft: 4101,
+  /** The thing asked for (a media item, a job, a file) does not exist for this user. */
+  NotFound: 4104,
   AsrFailed: 5001,
   ModelUnavailable: 5002,
   Timeout: 5003,
