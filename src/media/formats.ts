@@ -26,3 +26,18 @@ export function isAcceptedContainer(formatName: string): boolean {
 export function unsupportedFormatMessage(name: string, what: string): string {
   return `${name}: ${what} is not a transcribable format. Transcribable formats: ${TRANSCRIBABLE_EXTENSIONS.join(', ')}.`;
 }
+
+/** What the service's upload endpoint accepts, by the kind each extension claims. */
+export const UPLOAD_EXTENSIONS = {
+  mp4: 'video', mov: 'video', avi: 'video', webm: 'video', mkv: 'video',
+  jpg: 'image', jpeg: 'image', png: 'image', gif: 'image', webp: 'image',
+  mp3: 'audio', wav: 'audio', m4a: 'audio', aac: 'audio', flac: 'audio', ogg: 'audio',
+} as const satisfies Record<string, 'video' | 'audio' | 'image'>;
+
+export function uploadKindOf(name: string): 'video' | 'audio' | 'image' | undefined {
+  return (UPLOAD_EXTENSIONS as Record<string, 'video' | 'audio' | 'image'>)[extensionOf(name)];
+}
+
+export function unsupportedUploadMessage(name: string): string {
+  return `${name}: not a supported file. Upload video (mp4 mov avi webm mkv), images (jpg png gif webp) or audio (mp3 wav m4a aac flac ogg).`;
+}

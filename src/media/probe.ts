@@ -2,7 +2,9 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import { runTool } from '../shared/process.ts';
-import { extensionOf, isAcceptedContainer, isTranscribableExtension, unsupportedFormatMessage, TRANSCRIBABLE_EXTENSIONS } from './formats.ts';
+import {
+  extensionOf, isAcceptedContainer, isTranscribableExtension, unsupportedFormatMessage, unsupportedUploadMessage, uploadKindOf, TRANSCRIBABLE_EXTENSIONS, UPLOAD_EXTENSIONS,
+} from './formats.ts';
 
 export interface AudioStreamInfo {
   /** Position among the file's audio streams (what `--audio-track` counts), from 0. */
@@ -80,14 +82,30 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
     throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `.${ext}`), { data: formats });
   }
 
-  let json: { format?: { format_name?: string; duration?: string }; streams?: FfprobeStream[] };
+  const json = await ffprobeJson(path, opts.signal);
+  const container = json.format?.format_name ?? '';
+  if (!isAcceptedContainer(container)) {
+    throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `its content (${container || 'unknown'})`), {
+      data: formats,
+    });
+  }
+  return toMediaInfo(path, sizeBytes, json);
+}
+
+interface FfprobeJson {
+  format?: { format_name?: string; duration?: string };
+  streams?: FfprobeStream[];
+}
+
+async function ffprobeJson(path: string, signal?: AbortSignal): Promise<FfprobeJson> {
+  const name = basename(path);
   try {
     const { stdout } = await runTool(
       'ffprobe',
       ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', path],
-      { what: `probing ${name}`, timeoutMs: PROBE_TIMEOUT_MS, signal: opts.signal, failCode: ErrorCode.CorruptMedia },
+      { what: `probing ${name}`, timeoutMs: PROBE_TIMEOUT_MS, signal, failCode: ErrorCode.CorruptMedia },
     );
-    json = JSON.parse(stdout);
+    return JSON.parse(stdout) as FfprobeJson;
   } catch (e) {
     if (isVidscribeError(e) && e.code !== ErrorCode.CorruptMedia) throw e;
     const detail = isVidscribeError(e) && e.stderr ? ` (${e.stderr.split('\n').filter(Boolean).at(-1)})` : '';
@@ -96,13 +114,10 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
       stderr: isVidscribeError(e) ? e.stderr : undefined,
     });
   }
+}
 
+function toMediaInfo(path: string, sizeBytes: number, json: FfprobeJson): MediaInfo {
   const container = json.format?.format_name ?? '';
-  if (!isAcceptedContainer(container)) {
-    throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `its content (${container || 'unknown'})`), {
-      data: formats,
-    });
-  }
   const streams = json.streams ?? [];
   const audio: AudioStreamInfo[] = streams
     .filter((s) => s.codec_type === 'audio')
@@ -119,6 +134,40 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
     .map((s) => ({ streamIndex: s.index, codec: s.codec_name ?? 'unknown', width: s.width ?? 0, height: s.height ?? 0, fps: parseRate(s.avg_frame_rate) }));
   const durationSec = Number(json.format?.duration ?? streams.find((s) => s.duration)?.duration ?? 0);
   return { path, sizeBytes, container, durationSec: Number.isFinite(durationSec) ? durationSec : 0, audio, video };
+}
+
+export type UploadKind = 'video' | 'audio' | 'image';
+
+/** ffprobe demuxers that mean "a still image" (image2 for jpg/png files, *_pipe when piped, gif, webp). */
+const IMAGE_CONTAINERS = /(^|,)(image2|png_pipe|jpeg_pipe|gif|gif_pipe|webp_pipe|webp|mjpeg)(,|$)/;
+
+/**
+ * What an uploaded file really is, judged by its content with the declared name's extension as
+ * the claim: a video, an audio file or an image, with its ffprobe facts. A file whose content
+ * contradicts its extension (a PNG named .mp4) is refused with 4001, garbage with 4005.
+ */
+export async function identifyUpload(path: string, declaredName: string, opts: { signal?: AbortSignal } = {}): Promise<{ kind: UploadKind; info: MediaInfo }> {
+  const s = await stat(path);
+  if (s.size === 0) throw new VidscribeError(ErrorCode.EmptyFile, `${declaredName}: the file is empty (0 bytes)`);
+  const claimed = uploadKindOf(declaredName);
+  if (!claimed) throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedUploadMessage(declaredName), { data: { formats: Object.keys(UPLOAD_EXTENSIONS) } });
+  const json = await ffprobeJson(path, opts.signal).catch((e) => {
+    throw isVidscribeError(e, ErrorCode.CorruptMedia) ? new VidscribeError(ErrorCode.CorruptMedia, `${declaredName}: the file is corrupt, truncated or not a media file`, { cause: e, stderr: e.stderr }) : e;
+  });
+  const info = toMediaInfo(path, s.size, json);
+  const container = json.format?.format_name ?? '';
+  const isImage = IMAGE_CONTAINERS.test(container);
+  if (claimed === 'image') {
+    if (!isImage || info.video.length === 0) throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content is not an image (${container || 'unknown'})`);
+    return { kind: 'image', info };
+  }
+  if (isImage || !isAcceptedContainer(container)) {
+    throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content (${container || 'unknown'}) is not video or audio`, { data: { formats: Object.keys(UPLOAD_EXTENSIONS) } });
+  }
+  if (info.video.length === 0 && info.audio.length === 0) {
+    throw new VidscribeError(ErrorCode.NoAudioStream, `${declaredName}: the file has neither video nor audio streams`);
+  }
+  return { kind: info.video.length > 0 ? 'video' : 'audio', info };
 }
 
 /** Probes and also insists on an audio stream: what transcription needs. */

@@ -1,0 +1,103 @@
+/**
+ * Credits as a ledger, not a counter: grants and charges are signed entries (their sum is the
+ * total), and a queued job's price is held until it settles (charged) or is released (failed,
+ * cancelled). available = total − frozen. Every change runs inside the caller's transaction, so
+ * a check and the hold it guards are one atomic step: concurrent requests cannot overspend.
+ */
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import type { Db } from '../storage/database.ts';
+
+export interface Balance {
+  available: number;
+  frozen: number;
+  total: number;
+}
+
+/** Prices, in credits; configuration with these defaults. */
+export interface Prices {
+  /** Per started minute of audio transcribed. */
+  transcribePerMinute: number;
+  /** Per started minute of video rendered at 1080p (1920×1080 or 1080×1920 and above 720p). */
+  render1080pPerMinute: number;
+  /** Per started minute rendered at 720p or smaller. */
+  render720pPerMinute: number;
+  /** Granted to a new anonymous token. */
+  anonymousGrant: number;
+  /** Granted to a new registered account (on top of credits moved by `bind`). */
+  signupGrant: number;
+}
+
+export const DEFAULT_PRICES: Prices = {
+  transcribePerMinute: 1,
+  render1080pPerMinute: 2,
+  render720pPerMinute: 1,
+  anonymousGrant: 100,
+  signupGrant: 100,
+};
+
+const startedMinutes = (sec: number) => Math.max(1, Math.ceil(sec / 60 - 1e-9));
+
+export function transcribePrice(durationSec: number, p: Prices = DEFAULT_PRICES): number {
+  return startedMinutes(durationSec) * p.transcribePerMinute;
+}
+
+export function renderPrice(durationSec: number, canvas: { w: number; h: number }, p: Prices = DEFAULT_PRICES): number {
+  const perMinute = Math.min(canvas.w, canvas.h) > 720 ? p.render1080pPerMinute : p.render720pPerMinute;
+  return startedMinutes(durationSec) * perMinute;
+}
+
+export class CreditLedger {
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async balance(db: Db, accountId: string): Promise<Balance> {
+    const [total, frozen] = await Promise.all([
+      db.selectFrom('ledger').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('delta'), eb.lit(0)).as('n')).where('account_id', '=', accountId).executeTakeFirst(),
+      db.selectFrom('holds').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('n')).where('account_id', '=', accountId).where('state', '=', 'held').executeTakeFirst(),
+    ]);
+    const t = Number(total?.n ?? 0), f = Number(frozen?.n ?? 0);
+    return { available: t - f, frozen: f, total: t };
+  }
+
+  async grant(db: Db, accountId: string, amount: number, reason: string): Promise<void> {
+    if (!Number.isInteger(amount) || amount === 0) throw new VidscribeError(ErrorCode.BadRequest, `credits must be a non-zero whole number, got ${amount}`);
+    await db.insertInto('ledger').values({ account_id: accountId, delta: amount, reason, job_id: null, created_at: this.now() }).execute();
+  }
+
+  /** Holds `amount` for a job, or throws 2001 when the account cannot pay. Call inside a transaction. */
+  async hold(trx: Db, accountId: string, jobId: string, amount: number, noCreditsMessage: string): Promise<void> {
+    const { available } = await this.balance(trx, accountId);
+    if (available < amount) {
+      throw new VidscribeError(ErrorCode.NoCredits, noCreditsMessage, { data: { available, required: amount } });
+    }
+    const now = this.now();
+    await trx.insertInto('holds').values({ job_id: jobId, account_id: accountId, amount, state: 'held', created_at: now, updated_at: now }).execute();
+  }
+
+  /** The job succeeded: its hold becomes a charge. Idempotent. */
+  async settle(trx: Db, jobId: string): Promise<void> {
+    const hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+    if (!hold || hold.state !== 'held') return;
+    const now = this.now();
+    await trx.updateTable('holds').set({ state: 'settled', updated_at: now }).where('job_id', '=', jobId).execute();
+    if (hold.amount > 0) {
+      await trx.insertInto('ledger').values({ account_id: hold.account_id, delta: -hold.amount, reason: 'job', job_id: jobId, created_at: now }).execute();
+    }
+  }
+
+  /** The job failed or was cancelled: its credits become available again. Idempotent. */
+  async release(trx: Db, jobId: string): Promise<void> {
+    await trx.updateTable('holds').set({ state: 'released', updated_at: this.now() }).where('job_id', '=', jobId).where('state', '=', 'held').execute();
+  }
+
+  /** Moves everything available from one account to another (registration with `bind`). */
+  async transferAvailable(trx: Db, from: string, to: string): Promise<number> {
+    const { available } = await this.balance(trx, from);
+    if (available <= 0) return 0;
+    const now = this.now();
+    await trx.insertInto('ledger').values([
+      { account_id: from, delta: -available, reason: `moved to ${to}`, job_id: null, created_at: now },
+      { account_id: to, delta: available, reason: `moved from ${from}`, job_id: null, created_at: now },
+    ]).execute();
+    return available;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The persistent job queue. Jobs and their state live in the database (embedded default: the
+ * same SQLite file), so a restarted server — even after kill -9 — finds what was queued or
+ * running and carries on. A job's price is held in the same transaction that queues it.
+ * A Redis/BullMQ queue implements the same JobQueue interface for the scaled deployment.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { CreditLedger } from '../credits/ledger.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import type { Db, JobsTable } from '../storage/database.ts';
+
+export const JobType = { Transcribe: 'transcribe', Render: 'render' } as const;
+export type JobType = (typeof JobType)[keyof typeof JobType];
+export type JobState = JobsTable['state'];
+
+export interface JobError {
+  code: number;
+  message: string;
+}
+
+export interface Job<P = unknown, R = unknown> {
+  id: string;
+  type: JobType;
+  accountId: string;
+  sessionId: string | null;
+  state: JobState;
+  /** 0..1 */
+  progress: number;
+  payload: P;
+  result: R | null;
+  error: JobError | null;
+  price: number;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewJob<P = unknown> {
+  type: JobType;
+  accountId: string;
+  sessionId: string | null;
+  payload: P;
+  price: number;
+  /** Shown with 2001 when the account cannot pay. */
+  noCreditsMessage: string;
+}
+
+/** What listeners hear: every state change, and progress with a line a person can read. */
+export interface JobEvent {
+  job: Job;
+  message?: string;
+}
+
+export interface JobQueue {
+  readonly events: EventEmitter<{ job: [JobEvent] }>;
+  enqueue<P>(job: NewJob<P>): Promise<Job<P>>;
+  /** Takes the oldest queued job of this type and marks it running, or undefined. */
+  claim(type: JobType): Promise<Job | undefined>;
+  progress(id: string, progress: number, message?: string): Promise<void>;
+  complete(id: string, result: unknown): Promise<void>;
+  fail(id: string, error: JobError, state?: 'failed' | 'cancelled'): Promise<void>;
+  get(id: string): Promise<Job | undefined>;
+  listForSession(sessionId: string): Promise<Job[]>;
+  /** After a restart: jobs left running by a dead process go back to the queue. Returns how many. */
+  recoverInterrupted(): Promise<number>;
+}
+
+function toJob(r: JobsTable): Job {
+  return {
+    id: r.id,
+    type: r.type as JobType,
+    accountId: r.account_id,
+    sessionId: r.session_id,
+    state: r.state,
+    progress: r.progress,
+    payload: JSON.parse(r.payload),
+    result: r.result === null ? null : JSON.parse(r.result),
+    error: r.error === null ? null : JSON.parse(r.error),
+    price: r.price,
+    attempts: r.attempts,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** How often progress is written to the database; listeners hear every update. */
+const PROGRESS_WRITE_MS = 1000;
+
+export class SqlJobQueue implements JobQueue {
+  readonly events = new EventEmitter<{ job: [JobEvent] }>();
+  private readonly lastWrite = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: CreditLedger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  async enqueue<P>(input: NewJob<P>): Promise<Job<P>> {
+    const id = `job_${randomUUID().replaceAll('-', '')}`;
+    const now = this.now();
+    const row: JobsTable = {
+      id, type: input.type, account_id: input.accountId, session_id: input.sessionId, state: 'queued', progress: 0,
+      payload: JSON.stringify(input.payload), result: null, error: null, price: input.price, attempts: 0, created_at: now, updated_at: now,
+    };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('jobs').values(row).execute();
+      await this.ledger.hold(trx, input.accountId, id, input.price, input.noCreditsMessage);
+    });
+    const job = toJob(row) as Job<P>;
+    this.events.emit('job', { job });
+    return job;
+  }
+
+  async claim(type: JobType): Promise<Job | undefined> {
+    const row = await this.db.transaction().execute(async (trx) => {
+      const next = await trx.selectFrom('jobs').selectAll().where('state', '=', 'queued').where('type', '=', type).orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+      if (!next) return undefined;
+      const now = this.now();
+      const claimed = await trx.updateTable('jobs').set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
+        .where('id', '=', next.id).where('state', '=', 'queued').executeTakeFirst();
+      return Number(claimed.numUpdatedRows) === 1 ? { ...next, state: 'running' as const, attempts: next.attempts + 1, updated_at: now } : undefined;
+    });
+    if (!row) return undefined;
+    const job = toJob(row);
+    this.events.emit('job', { job });
+    return job;
+  }
+
+  async progress(id: string, progress: number, message?: string): Promise<void> {
+    const p = Math.max(0, Math.min(1, progress));
+    const now = this.now();
+    if (now - (this.lastWrite.get(id) ?? 0) >= PROGRESS_WRITE_MS) {
+      this.lastWrite.set(id, now);
+      await this.db.updateTable('jobs').set({ progress: p, updated_at: now }).where('id', '=', id).where('state', '=', 'running').execute();
+    }
+    const job = await this.get(id);
+    if (job) this.events.emit('job', { job: { ...job, progress: p }, message });
+  }
+
+  async complete(id: string, result: unknown): Promise<void> {
+    await this.finish(id, { state: 'completed', result: JSON.stringify(result ?? null), progress: 1 }, 'settle');
+  }
+
+  async fail(id: string, error: JobError, state: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+    await this.finish(id, { state, error: JSON.stringify(error) }, 'release');
+  }
+
+  private async finish(id: string, set: Partial<JobsTable>, credits: 'settle' | 'release'): Promise<void> {
+    this.lastWrite.delete(id);
+    await this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('jobs').set({ ...set, updated_at: this.now() }).where('id', '=', id).where('state', 'in', ['queued', 'running']).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new VidscribeError(ErrorCode.BadRequest, `job ${id} has already finished`);
+      if (credits === 'settle') await this.ledger.settle(trx, id);
+      else await this.ledger.release(trx, id);
+    });
+    const job = await this.get(id);
+    if (job) this.events.emit('job', { job });
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    const r = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toJob(r) : undefined;
+  }
+
+  async listForSession(sessionId: string): Promise<Job[]> {
+    const rows = await this.db.selectFrom('jobs').selectAll().where('session_id', '=', sessionId).orderBy('created_at').execute();
+    return rows.map(toJob);
+  }
+
+  async recoverInterrupted(): Promise<number> {
+    const r = await this.db.updateTable('jobs').set({ state: 'queued', updated_at: this.now() }).where('state', '=', 'running').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * A session is one user's project with the agent: its uploaded media, its current draft, the
+ * transcripts and files made for it. Every read names the caller's account: another user's
+ * session id is answered exactly like a missing one (1002), so ids leak nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MediaInfo, UploadKind } from '../media/index.ts';
+import { parseDraft, type Draft } from '../render/index.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import type { Db } from '../storage/database.ts';
+import type { Transcript } from '../transcript/index.ts';
+
+export interface Session {
+  id: string;
+  accountId: string;
+  agent: string;
+  taskName: string;
+  language: string;
+  createdAt: number;
+}
+
+export interface MediaItem {
+  id: string;
+  sessionId: string;
+  name: string;
+  kind: UploadKind;
+  storeKey: string;
+  sizeBytes: number;
+  durationSec: number;
+  info: Omit<MediaInfo, 'path'>;
+  createdAt: number;
+}
+
+export interface TranscriptRecord {
+  id: string;
+  mediaId: string | null;
+  jobId: string;
+  language: string;
+  text: string;
+  createdAt: number;
+}
+
+export interface StoredFile {
+  id: string;
+  accountId: string;
+  sessionId: string | null;
+  jobId: string | null;
+  name: string;
+  contentType: string;
+  storeKey: string;
+  sizeBytes: number;
+  createdAt: number;
+}
+
+const newId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+
+export class Sessions {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  async create(accountId: string, input: { agent: string; taskName?: string; language?: string }): Promise<Session> {
+    const s: Session = { id: newId('ses'), accountId, agent: input.agent, taskName: input.taskName ?? 'project', language: input.language ?? 'en', createdAt: this.now() };
+    await this.db.insertInto('sessions').values({
+      id: s.id, account_id: accountId, agent: s.agent, task_name: s.taskName, language: s.language, draft: null, created_at: s.createdAt, updated_at: s.createdAt,
+    }).execute();
+    return s;
+  }
+
+  /** The caller's session, or 1002 (also for someone else's). */
+  async get(accountId: string, sessionId: string): Promise<Session> {
+    const r = await this.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).where('account_id', '=', accountId).executeTakeFirst();
+    if (!r) throw new VidscribeError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
+    return { id: r.id, accountId: r.account_id, agent: r.agent, taskName: r.task_name, language: r.language, createdAt: Number(r.created_at) };
+  }
+
+  async draft(sessionId: string): Promise<Draft | null> {
+    const r = await this.db.selectFrom('sessions').select('draft').where('id', '=', sessionId).executeTakeFirst();
+    return r?.draft ? (JSON.parse(r.draft) as Draft) : null;
+  }
+
+  /** Stores a new draft version (validated: nothing invalid is ever stored). */
+  async saveDraft(sessionId: string, draft: Draft): Promise<Draft> {
+    const valid = parseDraft(draft);
+    await this.db.updateTable('sessions').set({ draft: JSON.stringify(valid), updated_at: this.now() }).where('id', '=', sessionId).execute();
+    return valid;
+  }
+
+  async addMedia(session: Session, m: { name: string; kind: UploadKind; storeKey: string; sizeBytes: number; info: MediaInfo }): Promise<MediaItem> {
+    const { path: _path, ...info } = m.info;
+    const item: MediaItem = {
+      id: newId('med'), sessionId: session.id, name: m.name, kind: m.kind, storeKey: m.storeKey, sizeBytes: m.sizeBytes,
+      durationSec: info.durationSec, info, createdAt: this.now(),
+    };
+    await this.db.insertInto('media').values({
+      id: item.id, session_id: session.id, account_id: session.accountId, name: item.name, kind: item.kind, store_key: item.storeKey,
+      size_bytes: item.sizeBytes, info: JSON.stringify(info), created_at: item.createdAt,
+    }).execute();
+    return item;
+  }
+
+  async media(sessionId: string): Promise<MediaItem[]> {
+    const rows = await this.db.selectFrom('media').selectAll().where('session_id', '=', sessionId).orderBy('created_at').orderBy('rowid' as never).execute();
+    return rows.map((r) => {
+      const info = JSON.parse(r.info) as Omit<MediaInfo, 'path'>;
+      return { id: r.id, sessionId: r.session_id, name: r.name, kind: r.kind, storeKey: r.store_key, sizeBytes: r.size_bytes, durationSec: info.durationSec, info, createdAt: Number(r.created_at) };
+    });
+  }
+
+  async mediaItem(sessionId: string, mediaId: string): Promise<MediaItem> {
+    const item = (await this.media(sessionId)).find((m) => m.id === mediaId);
+    if (!item) throw new VidscribeError(ErrorCode.NotFound, `No media ${mediaId} in this session`);
+    return item;
+  }
+
+  async addTranscript(input: { accountId: string; sessionId: string | null; mediaId: string | null; jobId: string; transcript: Transcript; text: string }): Promise<TranscriptRecord> {
+    const rec: TranscriptRecord = { id: newId('trn'), mediaId: input.mediaId, jobId: input.jobId, language: input.transcript.language, text: input.text, createdAt: this.now() };
+    await this.db.insertInto('transcripts').values({
+      id: rec.id, session_id: input.sessionId, account_id: input.accountId, media_id: input.mediaId, job_id: input.jobId, language: rec.language,
+      text: rec.text, body: JSON.stringify(input.transcript), created_at: rec.createdAt,
+    }).execute();
+    return rec;
+  }
+
+  async transcripts(sessionId: string): Promise<TranscriptRecord[]> {
+    const rows = await this.db.selectFrom('transcripts').select(['id', 'media_id', 'job_id', 'language', 'text', 'created_at']).where('session_id', '=', sessionId).orderBy('created_at').execute();
+    return rows.map((r) => ({ id: r.id, mediaId: r.media_id, jobId: r.job_id, language: r.language, text: r.text, createdAt: Number(r.created_at) }));
+  }
+
+  /** The latest transcript of a media item, whole. */
+  async transcriptOf(sessionId: string, mediaId: string): Promise<Transcript | undefined> {
+    const r = await this.db.selectFrom('transcripts').select('body').where('session_id', '=', sessionId).where('media_id', '=', mediaId).orderBy('created_at', 'desc').executeTakeFirst();
+    return r ? (JSON.parse(r.body) as Transcript) : undefined;
+  }
+
+  async transcriptByJob(jobId: string): Promise<Transcript | undefined> {
+    const r = await this.db.selectFrom('transcripts').select('body').where('job_id', '=', jobId).executeTakeFirst();
+    return r ? (JSON.parse(r.body) as Transcript) : undefined;
+  }
+
+  async addFile(input: Omit<StoredFile, 'id' | 'createdAt'>): Promise<StoredFile> {
+    const f: StoredFile = { ...input, id: newId('fil'), createdAt: this.now() };
+    await this.db.insertInto('files').values({
+      id: f.id, account_id: f.accountId, session_id: f.sessionId, job_id: f.jobId, name: f.name, content_type: f.contentType,
+      store_key: f.storeKey, size_bytes: f.sizeBytes, created_at: f.createdAt,
+    }).execute();
+    return f;
+  }
+
+  async file(fileId: string): Promise<StoredFile | undefined> {
+    const r = await this.db.selectFrom('files').selectAll().where('id', '=', fileId).executeTakeFirst();
+    return r ? { id: r.id, accountId: r.account_id, sessionId: r.session_id, jobId: r.job_id, name: r.name, contentType: r.content_type, storeKey: r.store_key, sizeBytes: r.size_bytes, createdAt: Number(r.created_at) } : undefined;
+  }
+
+  async files(sessionId: string): Promise<StoredFile[]> {
+    const rows = await this.db.selectFrom('files').select('id').where('session_id', '=', sessionId).orderBy('created_at').execute();
+    return (await Promise.all(rows.map((r) => this.file(r.id)))).filter((f): f is StoredFile => !!f);
+  }
+}

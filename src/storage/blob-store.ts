@@ -1,0 +1,134 @@
+/**
+ * Where uploaded media and results live. The embedded default is a content-addressed folder on
+ * local disk; an S3 store implements the same interface. Bytes always arrive under a temporary
+ * name and are moved into place only when complete, so a crash never leaves half a file under a
+ * real key and nothing already stored is overwritten by a failed upload.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+
+export interface StoredBlob {
+  /** `<sha256>.<ext>`: the same bytes are stored once. */
+  key: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface BlobStore {
+  /**
+   * Streams `source` into the store. Past `maxBytes` it stops reading and fails with 4002
+   * (FileTooLarge); on any failure nothing is left behind.
+   */
+  put(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<StoredBlob>;
+  /** Moves a finished local file (a render, a download) into the store. */
+  putFile(path: string, opts: { ext: string }): Promise<StoredBlob>;
+  /** A local path ffmpeg can read (a cache copy for remote stores). */
+  localPath(key: string): Promise<string>;
+  open(key: string): Promise<{ stream: ReadStream; sizeBytes: number }>;
+  /** A scratch file path for work in progress (downloads, renders) on the same disk as the store. */
+  scratchPath(ext: string): string;
+  /** Removes scratch files a killed process left behind. */
+  sweepScratch(): Promise<void>;
+}
+
+const KEY_RE = /^[0-9a-f]{64}\.[a-z0-9]{1,8}$/;
+
+function safeExt(ext: string): string {
+  const e = ext.toLowerCase().replace(/^\./, '');
+  return /^[a-z0-9]{1,8}$/.test(e) ? e : 'bin';
+}
+
+export class LocalBlobStore implements BlobStore {
+  private readonly root: string;
+  private readonly tmp: string;
+
+  constructor(dir: string) {
+    this.root = join(dir, 'blobs');
+    this.tmp = join(dir, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await mkdir(this.tmp, { recursive: true });
+  }
+
+  scratchPath(ext: string): string {
+    return join(this.tmp, `${randomUUID()}.${safeExt(ext)}.partial`);
+  }
+
+  async sweepScratch(): Promise<void> {
+    for (const f of await readdir(this.tmp).catch(() => [] as string[])) await rm(join(this.tmp, f), { force: true, recursive: true });
+  }
+
+  async put(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<StoredBlob> {
+    const tmp = this.scratchPath(opts.ext);
+    const hash = createHash('sha256');
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > opts.maxBytes) {
+          const mb = (opts.maxBytes / 1024 / 1024).toFixed(0);
+          cb(new VidscribeError(ErrorCode.FileTooLarge, `${opts.name ?? 'the file'} is larger than the ${mb} MB limit`, { data: { maxBytes: opts.maxBytes } }));
+          return;
+        }
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, counter, createWriteStream(tmp));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return this.commit(tmp, hash.digest('hex'), size, opts.ext);
+  }
+
+  async putFile(path: string, opts: { ext: string }): Promise<StoredBlob> {
+    const hash = createHash('sha256');
+    let size = 0;
+    await pipeline(createReadStream(path), new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        size += chunk.length;
+        hash.update(chunk);
+        cb();
+      },
+    }));
+    return this.commit(path, hash.digest('hex'), size, opts.ext);
+  }
+
+  private async commit(tmp: string, sha256: string, sizeBytes: number, ext: string): Promise<StoredBlob> {
+    const key = `${sha256}.${safeExt(ext)}`;
+    const dest = this.pathOf(key);
+    await mkdir(join(this.root, key.slice(0, 2)), { recursive: true });
+    const existing = await stat(dest).catch(() => undefined);
+    if (existing?.size === sizeBytes) await rm(tmp, { force: true });
+    else await rename(tmp, dest);
+    return { key, sizeBytes, sha256 };
+  }
+
+  private pathOf(key: string): string {
+    if (!KEY_RE.test(key)) throw new VidscribeError(ErrorCode.NotFound, `no stored file ${key}`);
+    return join(this.root, key.slice(0, 2), key);
+  }
+
+  async localPath(key: string): Promise<string> {
+    const p = this.pathOf(key);
+    await stat(p).catch((e) => {
+      throw new VidscribeError(ErrorCode.NotFound, `stored file ${key} is missing`, { cause: e });
+    });
+    return p;
+  }
+
+  async open(key: string): Promise<{ stream: ReadStream; sizeBytes: number }> {
+    const p = await this.localPath(key);
+    const { size } = await stat(p);
+    return { stream: createReadStream(p), sizeBytes: size };
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The service's database: one typed schema (Kysely) over SQLite by default. Every query in the
+ * product goes through Kysely, so a Postgres dialect can take SQLite's place without touching
+ * the domains. Times are epoch milliseconds; JSON columns hold text.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+
+export interface AccountsTable {
+  id: string;
+  kind: 'anonymous' | 'registered';
+  client_id: string | null;
+  email: string | null;
+  password_hash: string | null;
+  created_at: number;
+}
+
+export interface TokensTable {
+  token: string;
+  account_id: string;
+  client_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Every change to an account's credits, signed; the balance is their sum. */
+export interface LedgerTable {
+  id: Generated<number>;
+  account_id: string;
+  delta: number;
+  reason: string;
+  job_id: string | null;
+  created_at: number;
+}
+
+/** Credits held for a queued or running job until it settles (success) or is released. */
+export interface HoldsTable {
+  job_id: string;
+  account_id: string;
+  amount: number;
+  state: 'held' | 'settled' | 'released';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  account_id: string;
+  agent: string;
+  task_name: string;
+  language: string;
+  /** The current draft (render library format), JSON. */
+  draft: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MediaTable {
+  id: string;
+  session_id: string;
+  account_id: string;
+  name: string;
+  kind: 'video' | 'audio' | 'image';
+  store_key: string;
+  size_bytes: number;
+  /** ffprobe facts (duration, streams), JSON. */
+  info: string;
+  created_at: number;
+}
+
+export interface TranscriptsTable {
+  id: string;
+  session_id: string | null;
+  account_id: string;
+  media_id: string | null;
+  job_id: string;
+  language: string;
+  text: string;
+  /** The whole Transcript (segments, words), JSON. */
+  body: string;
+  created_at: number;
+}
+
+/** Downloadable results: transcript exports and rendered videos. */
+export interface FilesTable {
+  id: string;
+  account_id: string;
+  session_id: string | null;
+  job_id: string | null;
+  name: string;
+  content_type: string;
+  store_key: string;
+  size_bytes: number;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: string;
+  type: string;
+  account_id: string;
+  session_id: string | null;
+  state: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  progress: number;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  price: number;
+  attempts: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  tokens: TokensTable;
+  ledger: LedgerTable;
+  holds: HoldsTable;
+  sessions: SessionsTable;
+  media: MediaTable;
+  transcripts: TranscriptsTable;
+  files: FilesTable;
+  jobs: JobsTable;
+}
+
+export type Db = Kysely<Database>;
+
+const migrations: Record<string, Migration> = {
+  '001_initial': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('accounts').addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull()).addColumn('client_id', 'text').addColumn('email', 'text', (c) => c.unique())
+        .addColumn('password_hash', 'text').addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createTable('tokens').addColumn('token', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('client_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('tokens_client').on('tokens').columns(['client_id', 'created_at']).execute();
+      await db.schema.createTable('ledger').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('delta', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull()).addColumn('job_id', 'text').addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('ledger_account').on('ledger').column('account_id').execute();
+      await db.schema.createTable('holds').addColumn('job_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('amount', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull()).addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('holds_account_state').on('holds').columns(['account_id', 'state']).execute();
+      await db.schema.createTable('sessions').addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('agent', 'text', (c) => c.notNull())
+        .addColumn('task_name', 'text', (c) => c.notNull()).addColumn('language', 'text', (c) => c.notNull()).addColumn('draft', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createTable('media').addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id')).addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull()).addColumn('kind', 'text', (c) => c.notNull()).addColumn('store_key', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull()).addColumn('info', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('media_session').on('media').column('session_id').execute();
+      await db.schema.createTable('transcripts').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('session_id', 'text')
+        .addColumn('account_id', 'text', (c) => c.notNull()).addColumn('media_id', 'text').addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('language', 'text', (c) => c.notNull()).addColumn('text', 'text', (c) => c.notNull()).addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('transcripts_session').on('transcripts').column('session_id').execute();
+      await db.schema.createTable('files').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text').addColumn('job_id', 'text').addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull()).addColumn('store_key', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull()).addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createTable('jobs').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull()).addColumn('session_id', 'text').addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0)).addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('result', 'text').addColumn('error', 'text').addColumn('price', 'integer', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'type', 'created_at']).execute();
+      await db.schema.createIndex('jobs_session').on('jobs').column('session_id').execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Opens (creating if needed) the embedded SQLite database and brings its schema up to date.
+ * WAL with synchronous=NORMAL survives a killed process (the durability we promise), and lets
+ * readers run while a job writes.
+ */
+export async function openSqlite(path: string): Promise<Db> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return db;
+}
+
+export async function migrate(db: Db): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+}
+
+export { sql };
