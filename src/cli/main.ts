@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VidscribeError } from '../shared/errors.ts';
 import { runTranscribe } from './transcribe-command.ts';
 import { runConvert, runRender } from './render-command.ts';
+import { DEFAULT_DATA_DIR, runCreditsAdd, runServe } from './serve-command.ts';
 
 const program = new Command()
   .name('vidscribe')
@@ -60,6 +61,34 @@ program
   .option('--timeout <sec>', 'give up after this many seconds')
   .action(async (input: string, opts) => {
     process.exitCode = await runConvert(input, opts);
+  });
+
+program
+  .command('serve')
+  .description('Serve the HTTP API (seed-compatible, OpenAI-compatible) on the embedded defaults: SQLite, local files, in-process workers')
+  .option('-p, --port <port>', 'port', '8787')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('-d, --data <dir>', 'where the database and files live (env VIDSCRIBE_DATA)', DEFAULT_DATA_DIR)
+  .option('-m, --model <model>', 'speech model (default tiny.en)')
+  .option('--public-url <url>', 'base URL for the links the API hands out (default: from each request)')
+  .option('--allow-private-urls', 'let URL uploads reach private, loopback and link-local addresses (off: SSRF guard)')
+  .option('--max-upload-mb <n>', 'largest upload', '500')
+  .option('--asr-slots <n>', 'transcriptions at once (default: one per 2 cores)')
+  .option('--render-slots <n>', 'renders at once', '1')
+  .action(async (opts) => {
+    await runServe(opts);
+  });
+
+program
+  .command('credits')
+  .description('Administer credits')
+  .command('add')
+  .description('Add N credits to an account (by account id or token)')
+  .argument('<account>', 'account id (anon_…, acct_…) or a token')
+  .argument('<n>', 'credits to add (negative to remove)')
+  .option('-d, --data <dir>', 'the server\'s data folder', DEFAULT_DATA_DIR)
+  .action(async (account: string, n: string, opts) => {
+    await runCreditsAdd(account, n, opts);
   });
 
 try {

@@ -25,8 +25,11 @@ export interface BlobStore {
    * (FileTooLarge); on any failure nothing is left behind.
    */
   put(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<StoredBlob>;
-  /** Moves a finished local file (a render, a download) into the store. */
-  putFile(path: string, opts: { ext: string }): Promise<StoredBlob>;
+  /** Like put, but into a scratch file the caller inspects first, then passes to putFile (with its hash) or discards. */
+  receive(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<{ path: string; sizeBytes: number; sha256: string }>;
+  /** Moves a finished local scratch file (a checked upload, a render) into the store. */
+  putFile(path: string, opts: { ext: string; sha256?: string }): Promise<StoredBlob>;
+  discard(scratchPath: string): Promise<void>;
   /** A local path ffmpeg can read (a cache copy for remote stores). */
   localPath(key: string): Promise<string>;
   open(key: string): Promise<{ stream: ReadStream; sizeBytes: number }>;
@@ -66,6 +69,15 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async put(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<StoredBlob> {
+    const r = await this.receive(source, opts);
+    return this.commit(r.path, r.sha256, r.sizeBytes, opts.ext);
+  }
+
+  async discard(scratchPath: string): Promise<void> {
+    await rm(scratchPath, { force: true });
+  }
+
+  async receive(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<{ path: string; sizeBytes: number; sha256: string }> {
     const tmp = this.scratchPath(opts.ext);
     const hash = createHash('sha256');
     let size = 0;
@@ -87,10 +99,11 @@ export class LocalBlobStore implements BlobStore {
       await rm(tmp, { force: true });
       throw e;
     }
-    return this.commit(tmp, hash.digest('hex'), size, opts.ext);
+    return { path: tmp, sizeBytes: size, sha256: hash.digest('hex') };
   }
 
-  async putFile(path: string, opts: { ext: string }): Promise<StoredBlob> {
+  async putFile(path: string, opts: { ext: string; sha256?: string }): Promise<StoredBlob> {
+    if (opts.sha256) return this.commit(path, opts.sha256, (await stat(path)).size, opts.ext);
     const hash = createHash('sha256');
     let size = 0;
     await pipeline(createReadStream(path), new Transform({

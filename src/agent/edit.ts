@@ -1,0 +1,88 @@
+/**
+ * Applying the chat agent's draft-editing intents to a draft. Pure: each intent maps onto one
+ * render operation; intents that need jobs (transcribe, captions, export) are left to the runner.
+ */
+import { addBackgroundMusic, addTitle, setAspect, timelineDuration, trimDraft, type Aspect, type Draft, type Resolution, type Track } from '../render/index.ts';
+import type { Intent, MediaSelector } from './intent.ts';
+
+export interface EditContext {
+  /** media id (the `src` a music segment gets) for a music selector, already resolved by the caller */
+  musicSrc?: string;
+}
+
+/** The canvas's shape, read back from its size. */
+function aspectOf(draft: Draft): Aspect {
+  return draft.w > draft.h ? '16:9' : draft.w < draft.h ? '9:16' : '1:1';
+}
+
+/** The canvas's resolution: a 720 px shorter side is 720p, anything else 1080p. */
+function resolutionOf(draft: Draft): Resolution {
+  return Math.min(draft.w, draft.h) === 720 ? '720p' : '1080p';
+}
+
+/**
+ * A landscape source letterboxed ('contain') in a vertical or square frame is mostly black bars;
+ * users going from 16:9 to TikTok/Instagram expect the blurred fill instead. Other fits were chosen
+ * deliberately and are kept.
+ */
+function blurContainedVideo(tracks: Track[]): Track[] {
+  return tracks.map((t) =>
+    t.tt === 0 ? { ...t, sg: t.sg.map((sg) => (sg.m.fit === 'contain' ? { ...sg, m: { ...sg.m, fit: 'blur' as const } } : sg)) } : t,
+  );
+}
+
+function applyOne(draft: Draft, intent: Intent, ctx: EditContext): Draft {
+  switch (intent.kind) {
+    case 'aspect': {
+      const next = setAspect(draft, intent.aspect, resolutionOf(draft));
+      return aspectOf(draft) === '16:9' && intent.aspect !== '16:9' ? { ...next, t: blurContainedVideo(next.t) } : next;
+    }
+    case 'resolution':
+      return setAspect(draft, aspectOf(draft), intent.resolution);
+    case 'title':
+      return addTitle(draft, intent.text, {
+        startMs: intent.startMs,
+        durationMs: intent.durationMs,
+        ...(intent.position ? { position: intent.position } : {}),
+      });
+    case 'music':
+      if (!ctx.musicSrc) throw new Error('no audio file to use as music');
+      return addBackgroundMusic(draft, ctx.musicSrc, { volume: intent.volume, fade_in_ms: intent.fadeInMs, fade_out_ms: intent.fadeOutMs });
+    case 'trim':
+      // No end means "to the end"; trimDraft throws a RangeError if the start is past it.
+      return trimDraft(draft, intent.startMs, intent.endMs ?? timelineDuration(draft));
+    default:
+      return draft; // transcribe, captions, export need jobs: the runner's business
+  }
+}
+
+/** Applies the draft-only intents (aspect, resolution, title, music, trim) in order; returns the new draft. Transcribe/captions/export are ignored here (they need jobs). Pure. */
+export function applyDraftIntents(draft: Draft, intents: readonly Intent[], ctx: EditContext = {}): Draft {
+  return intents.reduce((d, intent) => applyOne(d, intent, ctx), draft);
+}
+
+const stem = (name: string) => name.toLowerCase().replace(/\.[^./\\]*$/, '');
+
+/**
+ * The uploaded item a selector means. Ordinals count among items of the selector's kind in upload
+ * order (-1 = last). Names match exactly (case-insensitive), then by name without extension, then
+ * as the tail of the mentioned name (Chinese text has no spaces: "转写采访.mp4" names "采访.mp4").
+ * No selector: the first item of the wanted kind; with no wanted kind, the first item.
+ */
+export function selectMedia<T extends { name: string; kind: 'video' | 'audio' | 'image' }>(
+  items: readonly T[],
+  sel: MediaSelector | undefined,
+  want?: 'video' | 'audio',
+): T | undefined {
+  if (!sel) return want ? items.find((i) => i.kind === want) : items[0];
+  if (sel.by === 'ordinal') {
+    const pool = sel.kind ? items.filter((i) => i.kind === sel.kind) : items;
+    return sel.index < 0 ? pool[pool.length + sel.index] : pool[sel.index];
+  }
+  const name = sel.name.toLowerCase();
+  return (
+    items.find((i) => i.name.toLowerCase() === name) ??
+    items.find((i) => stem(i.name) === stem(name)) ??
+    items.filter((i) => name.endsWith(i.name.toLowerCase())).sort((a, b) => b.name.length - a.name.length)[0]
+  );
+}

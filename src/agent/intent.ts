@@ -1,0 +1,567 @@
+/**
+ * Deterministic request parsing for the chat agent: an English or Chinese message becomes a list
+ * of intents. No LLM: keyword tables and regular expressions, so the same message always means
+ * the same thing and the tests pin the behaviour. Anything not understood leaves `unknown` true
+ * and the runner answers with what it can do.
+ */
+import type { Aspect, Resolution } from '../render/index.ts';
+import type { ExportFormat } from '../transcript/index.ts';
+
+export type MediaSelector =
+  | { by: 'ordinal'; index: number; kind?: 'video' | 'audio' }
+  | { by: 'name'; name: string };
+
+export type Intent =
+  | { kind: 'transcribe'; format: ExportFormat; timestamps: boolean; language?: string; translateTo?: string; media?: MediaSelector }
+  | { kind: 'captions'; media?: MediaSelector }
+  | { kind: 'aspect'; aspect: Aspect }
+  | { kind: 'resolution'; resolution: Resolution }
+  | { kind: 'title'; text: string; startMs: number; durationMs: number; position?: 'top' | 'center' | 'bottom' }
+  | { kind: 'music'; volume: number; media?: MediaSelector; fadeInMs?: number; fadeOutMs?: number }
+  | { kind: 'trim'; startMs: number; endMs?: number }
+  | { kind: 'export'; media?: MediaSelector };
+
+export interface ParsedRequest {
+  intents: Intent[];
+  /** true when nothing in the message was understood */
+  unknown: boolean;
+}
+
+export const DEFAULT_MUSIC_VOLUME = 0.35;
+export const DEFAULT_FADE_MS = 2000;
+export const DEFAULT_TITLE_MS = 3000;
+
+// ---------------------------------------------------------------------------------------------
+// Times: "90s", "1:30", "1m30s", "1 minute 30 seconds", "1分30秒", "10秒", "3-second".
+
+const NUM = String.raw`\d+(?:\.\d+)?`;
+const UH = String.raw`(?:hours?|hrs?|h|个小时|小时)`;
+const UM = String.raw`(?:minutes?|mins?|m|分钟|分)`;
+const US = String.raw`(?:seconds?|secs?|s|秒钟|秒)`;
+const NOT_WORD = String.raw`(?![a-z])`;
+const AND = String.raw`\s*(?:and\s+)?`;
+const CLOCK = String.raw`\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?`;
+const unit = (u: string) => String.raw`${NUM}\s*-?\s*${u}${NOT_WORD}`;
+const DUR = `(?:${unit(UH)}(?:${AND}${unit(UM)})?(?:${AND}${unit(US)})?|${unit(UM)}(?:${AND}${unit(US)})?|${unit(US)})`;
+/** One time expression (no capture groups inside). The lookbehind keeps "mp3" or "1.5" from matching mid-token. */
+const TIME = String.raw`(?<![\w.:])(?:${CLOCK}|${DUR})`;
+const T = `(${TIME})`;
+/** A range start may omit its unit: "5 to 8 seconds". */
+const T1 = String.raw`(${TIME}|(?<![\w.:])${NUM}(?![\d:]))`;
+const RANGE_TO = String.raw`\s*(?:to|until|till|through|and|-|–|—|~|到|至)\s*(?:第)?`;
+
+function unitMs(u: string): number {
+  const s = u.toLowerCase();
+  if (s.startsWith('h') || s.includes('小时')) return 3_600_000;
+  if (s.startsWith('m') || s.startsWith('分')) return 60_000;
+  return 1000;
+}
+
+/** Milliseconds in a time expression; a bare number counts in `bareUnit`. */
+function toMs(expr: string, bareUnit = 1000): number {
+  const c = /(\d+):(\d{2})(?::(\d{2}))?(\.\d+)?/.exec(expr);
+  if (c) {
+    const [a, b, s] = [Number(c[1]), Number(c[2]), c[3] === undefined ? undefined : Number(c[3])];
+    const secs = (s === undefined ? a * 60 + b : a * 3600 + b * 60 + s) + Number(c[4] ?? 0);
+    return Math.round(secs * 1000);
+  }
+  let total = 0;
+  for (const m of expr.matchAll(/(\d+(?:\.\d+)?)\s*-?\s*(个小时|小时|分钟|分|秒钟|秒|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)?/gi)) {
+    total += Number(m[1]) * (m[2] ? unitMs(m[2]) : bareUnit);
+  }
+  return Math.round(total);
+}
+
+/** The unit a bare range start borrows from its end: "1 to 2 minutes" is minutes. */
+function unitOf(expr: string): number {
+  if (expr.includes(':')) return 1000;
+  const m = /\d\s*-?\s*([a-z]+|个小时|小时|分|秒)/i.exec(expr);
+  return m?.[1] ? unitMs(m[1]) : 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preparing the text: NFKC (full-width → ASCII), quoted text and file names lifted out into
+// placeholders (so a title like 'Vertical Love' triggers nothing), numerals normalised.
+
+interface Prepared {
+  text: string;
+  quotes: string[];
+  files: string[];
+}
+
+const MEDIA_EXT = 'mp4|mov|avi|webm|mkv|m4v|mp3|wav|m4a|aac|flac|ogg|opus';
+const AUDIO_EXT_RE = /\.(?:mp3|wav|m4a|aac|flac|ogg|opus)$/i;
+const FILE_RE = new RegExp(String.raw`(?<![\w.\-/\\])[^\s"'“”‘’「」《》『』,，;；()（）⟦⟧]+?\.(?:${MEDIA_EXT})(?![\w])`, 'gi');
+const QUOTED_FILE_RE = new RegExp(String.raw`^[^"“”‘’「」《》『』]+\.(?:${MEDIA_EXT})$`, 'i');
+// A straight single quote only opens/closes away from letters, so "what's" is not a quote.
+const QUOTE_RE = /“([^”]+)”|‘([^’]+)’|「([^」]+)」|『([^』]+)』|《([^》]+)》|"([^"]+)"|(?<![A-Za-z0-9])'(.+?)'(?![A-Za-z0-9])/g;
+const tag = (i: number) => String.fromCharCode(97 + (i % 26));
+const untag = (c: string) => c.charCodeAt(0) - 97;
+
+const CN_DIGITS: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+function cnNumber(s: string): number {
+  const m = /^([一二两三四五六七八九])?十([一二三四五六七八九])?$/.exec(s);
+  if (m) return (m[1] ? CN_DIGITS[m[1]]! : 1) * 10 + (m[2] ? CN_DIGITS[m[2]]! : 0);
+  if (s.includes('十')) return NaN;
+  return Number([...s].map((c) => CN_DIGITS[c]).join(''));
+}
+// Only numerals next to a counter or unit ("第二个", "前三秒"), so ordinary words stay intact.
+const CN_NUM_RE = /(?<=[第前后共])[零〇一二两三四五六七八九十]+|[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍))/g;
+const EN_NUMBERS: Record<string, number> = {
+  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+  fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, ninety: 90,
+};
+const EN_NUM_RE = new RegExp(String.raw`\b(${Object.keys(EN_NUMBERS).join('|')})(?=[\s-]+(?:hours?|minutes?|mins?|seconds?|secs?|percent)\b)`, 'gi');
+
+const RATIO_TOKENS: Record<string, string> = { '16x9': '16:9', '9x16': '9:16', '1x1': '1:1' };
+
+function prepare(message: string): Prepared {
+  const quotes: string[] = [];
+  const files: string[] = [];
+  const addFile = (name: string) => {
+    files.push(name.split(/[\\/]/).pop()!);
+    return ` ⟦f${tag(files.length - 1)}⟧ `;
+  };
+  let text = message.normalize('NFKC');
+  text = text.replace(QUOTE_RE, (...m: unknown[]) => {
+    const inner = String(m.slice(1, 8).find((g) => typeof g === 'string') ?? '').trim();
+    if (QUOTED_FILE_RE.test(inner)) return addFile(inner);
+    quotes.push(inner);
+    return ` ⟦q${tag(quotes.length - 1)}⟧ `;
+  });
+  text = text.replace(FILE_RE, addFile);
+  text = text
+    .replace(/百分之([零〇一二两三四五六七八九十]+|\d+(?:\.\d+)?)/g, (_, n: string) => `${/\d/.test(n) ? n : cnNumber(n)}%`)
+    .replace(CN_NUM_RE, (s) => (Number.isNaN(cnNumber(s)) ? s : String(cnNumber(s))))
+    .replace(EN_NUM_RE, (w) => String(EN_NUMBERS[w.toLowerCase()]))
+    .replace(/\ban?(?=\s+(?:hour|minute)\b)/gi, '1')
+    .replace(/\bhalf (?:an?|1) (minute|hour)\b/gi, (_, u: string) => (u.toLowerCase() === 'hour' ? '30 minutes' : '30 seconds'))
+    .replace(/\b(first|last)\s+(minute|hour)\b/gi, '$1 1 $2')
+    // "1920x1080" names both a shape and a resolution.
+    .replace(/(?<![\d.])(\d{3,4})\s*[x×*]\s*(\d{3,4})(?![\d.])/gi, (all, a: string, b: string) => {
+      const [w, h] = [Number(a), Number(b)];
+      const r = w / h;
+      const shape = Math.abs(r - 16 / 9) < 0.02 ? '16x9' : Math.abs(r - 9 / 16) < 0.02 ? '9x16' : r === 1 ? '1x1' : undefined;
+      return shape ? ` ratio${shape} ${Math.min(w, h) <= 720 ? '720p' : '1080p'} ` : all;
+    })
+    // Ratios become words so "9:16" is never read as nine minutes sixteen.
+    .replace(/(?<![\d.:])(16|9|1)\s*(?::|x|×|比|\/)\s*(16|9|1)(?![\d:.])/gi, (all, a: string, b: string) =>
+      RATIO_TOKENS[`${a}x${b}`] ? ` ratio${a}x${b} ` : all,
+    );
+  return { text, quotes, files };
+}
+
+/** Replaces [start, end) with spaces, so a consumed phrase is not read twice and indexes stay put. */
+function blank(text: string, start: number, end: number): string {
+  return text.slice(0, start) + ' '.repeat(end - start) + text.slice(end);
+}
+
+// Clauses: parameters (a title's time, a position) are looked for in the clause of their keyword.
+const CLAUSE_VERBS = String.raw`add|put|make|cut|trim|keep|remove|export|render|transcribe|convert|set|change|use|crop|give|get|burn|turn|translate|include|show|加|添加|剪|去掉|删|保留|导出|转|做|改|设|把|生成|输出|配|烧|截取|只要|调|翻译|提取`;
+const BOUNDARY_RE = new RegExp(
+  String.raw`[;!?；。！？\n]|\.(?=\s|$)|[,，](?=\s*(?:and\s+)?(?:then\s+)?(?:${CLAUSE_VERBS}))|\band(?=\s+(?:${CLAUSE_VERBS})\b)|\b(?:and then|then|also|plus)\b|然后|接着|并且|同时|另外|再`,
+  'gi',
+);
+
+function clauseAround(text: string, pos: number): [number, number] {
+  let start = 0;
+  let end = text.length;
+  for (const m of text.matchAll(BOUNDARY_RE)) {
+    const i = m.index ?? 0;
+    if (i < pos) start = i + m[0].length;
+    else if (i >= pos) {
+      end = i;
+      break;
+    }
+  }
+  return [start, end];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trim. Only phrasings we can express as "keep [start, end)": cutting a middle part or "the last
+// N seconds" (which needs the duration) is not understood.
+
+type Span = [number, number?];
+const startOnly = (m: RegExpExecArray): Span => [toMs(m[1]!)];
+const firstN = (m: RegExpExecArray): Span => [0, toMs(m[1]!)];
+const range = (m: RegExpExecArray): Span => [toMs(m[1]!, unitOf(m[2]!)), toMs(m[2]!)];
+const TRIM_RULES: { re: RegExp; span: (m: RegExpExecArray) => Span }[] = [
+  // "keep 1:00 to 2:30", "clip from 5s to 20s", "保留1:00到2:30", "截取第5秒到第10秒"
+  {
+    re: new RegExp(String.raw`\b(?:keep|trim|cut|clip|extract|use|take)\b(?:\s+(?:it|this|the|video|clip|part|section|segment|portion|bit|only|just|down|from|between))*\s*${T1}${RANGE_TO}${T}`, 'i'),
+    span: range,
+  },
+  { re: new RegExp(String.raw`(?:保留|截取|剪辑|剪出|剪取|只要|只保留|只留|留下|截|剪)(?:视频)?(?:的)?(?:从)?\s*(?:第)?${T1}${RANGE_TO}${T}`, 'i'), span: range },
+  // "cut the first 10 seconds", "剪掉前10秒", "前10秒不要"
+  { re: new RegExp(String.raw`\b(?:cut|remove|delete|trim|skip|drop|chop|lose|get rid of)\s+(?:off\s+|out\s+)?(?:the\s+)?first\s+${T}`, 'i'), span: startOnly },
+  { re: new RegExp(String.raw`(?:剪掉|剪去|去掉|删掉|删除|裁掉|切掉|去除|砍掉|跳过|不要)(?:视频)?(?:的)?(?:开头|开始)?(?:的)?前\s*${T}`, 'i'), span: startOnly },
+  { re: new RegExp(String.raw`前\s*${T}(?:的内容|的部分)?(?:剪掉|去掉|删掉|删除|不要|裁掉|切掉)`, 'i'), span: startOnly },
+  // "keep the first 30 seconds", "trim to the first 30 seconds", "only the first 30 seconds", "只要前30秒"
+  {
+    re: new RegExp(String.raw`(?:\b(?:keep|use|(?:trim|cut|shorten|limit)(?:\s+it)?(?:\s+down)?\s+to)|(?<!for\s)\b(?:only|just))\s+(?:only\s+|just\s+)?(?:the\s+)?first\s+${T}`, 'i'),
+    span: firstN,
+  },
+  { re: new RegExp(String.raw`(?:只要|只保留|保留|截取|只留|留下|只取|只剪)\s*(?:视频)?(?:的)?(?:开头|开始)?(?:的)?前\s*${T}`, 'i'), span: firstN },
+  // "remove everything before 0:10" / "after 1:00"
+  { re: new RegExp(String.raw`\b(?:cut|remove|delete|drop|trim)\s+(?:off\s+)?(?:everything|anything|all)\s+before\s+${T}`, 'i'), span: startOnly },
+  { re: new RegExp(String.raw`\b(?:cut|remove|delete|drop|trim)\s+(?:off\s+)?(?:everything|anything|all)\s+after\s+${T}`, 'i'), span: firstN },
+  { re: new RegExp(String.raw`${T}(?:之|以)前的?(?:内容|部分)?(?:都|全部)?(?:剪掉|去掉|删掉|删除|不要)`, 'i'), span: startOnly },
+  { re: new RegExp(String.raw`${T}(?:之|以)后的?(?:内容|部分)?(?:都|全部)?(?:剪掉|去掉|删掉|删除|不要)`, 'i'), span: firstN },
+  // "trim it to 30 seconds", "剪成30秒"
+  { re: new RegExp(String.raw`\b(?:trim|cut|shorten|reduce|limit)\s+(?:it\s+|this\s+|the\s+video\s+)?(?:down\s+)?to\s+${T}`, 'i'), span: firstN },
+  { re: new RegExp(String.raw`(?:剪成|剪到|缩短到|缩短成|缩减到|截成|截到|控制在)\s*${T}`, 'i'), span: firstN },
+];
+
+function findTrim(p: Prepared): Intent | undefined {
+  for (const { re, span } of TRIM_RULES) {
+    const m = re.exec(p.text);
+    if (!m) continue;
+    const [startMs, endMs] = span(m);
+    if (endMs !== undefined ? endMs <= startMs : startMs <= 0) continue;
+    p.text = blank(p.text, m.index, m.index + m[0].length);
+    return endMs === undefined ? { kind: 'trim', startMs } : { kind: 'trim', startMs, endMs };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canvas: the last mention wins ("from landscape to vertical", "把横屏改成竖屏").
+
+function lastMention<V>(text: string, rules: readonly (readonly [RegExp, V | ((m: RegExpExecArray) => V | undefined)])[]): V | undefined {
+  let best: { at: number; value: V } | undefined;
+  for (const [re, value] of rules) {
+    for (const m of text.matchAll(re)) {
+      const v = typeof value === 'function' ? (value as (m: RegExpExecArray) => V | undefined)(m) : value;
+      if (v !== undefined && (!best || (m.index ?? 0) >= best.at)) best = { at: m.index ?? 0, value: v };
+    }
+  }
+  return best?.value;
+}
+
+function brandAspect(brand: string): Aspect {
+  const b = brand.toLowerCase();
+  if (/youtube shorts|reel|stor|tik ?tok|douyin|抖音|快手|snapchat|视频号/.test(b)) return '9:16';
+  if (/instagram|ig/.test(b)) return '1:1';
+  return '16:9';
+}
+const BRANDS = String.raw`youtube shorts|youtube|bilibili|b站|tik ?tok|douyin|抖音|快手|视频号|instagram (?:reels?|stor(?:y|ies)|post)|instagram|ig (?:reels?|post)|snapchat`;
+// Brand names only count as a destination ("for TikTok", "发抖音"), not in "this YouTube video".
+const ASPECT_RULES: readonly (readonly [RegExp, Aspect | ((m: RegExpExecArray) => Aspect | undefined)])[] = [
+  [/\bratio9x16\b|\bvertical(?:ly)?\b|\bportrait\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b|竖屏|竖版|竖向|竖排|竖着|竖过来/gi, '9:16'],
+  [/\bratio1x1\b|\bsquare\b|\binstagram (?:post|feed)\b|\big post\b|正方形|方形|方屏/gi, '1:1'],
+  [/\bratio16x9\b|\blandscape\b|\bhorizontal(?:ly)?\b|\bwide ?screen\b|横屏|横版|横向|横过来|宽屏/gi, '16:9'],
+  [
+    new RegExp(String.raw`(?:\b(?:for|to|on|into|as)\s+(?:an?\s+|the\s+|my\s+)?|适合|适配|用于|发到|发布到|上传到|发|做成|改成|转成|变成)(${BRANDS})|(${BRANDS})\s*(?:format|version|size|ratio|style|格式|版本|尺寸|比例)`, 'gi'),
+    (m) => brandAspect(m[1] ?? m[2] ?? ''),
+  ],
+];
+
+// 1080p is our ceiling: 4K and friends mean "the best you have". Below 720p means "small": 720p.
+const RESOLUTION_RULES: readonly (readonly [RegExp, Resolution])[] = [
+  [/\b(?:2160p?|1440p|4k|8k|2k|uhd)\b|超高清|1080\s*p\b|\b(?:1080)(?=\s*(?:resolution|分辨率))|\bfull[- ]?hd\b|\bfhd\b|\bhd\b|高清|超清|蓝光/gi, '1080p'],
+  [/720\s*p\b|\b720(?=\s*(?:resolution|分辨率))|\b(?:480|360|240)p\b|\bsd\b|标清|流畅/gi, '720p'],
+];
+
+// ---------------------------------------------------------------------------------------------
+// Captions on the video vs a subtitle file: burning, adding or "with captions" on a video output
+// is captions; any other mention of subtitles asks for a file (transcribe, srt).
+
+const CAPW = String.raw`(?:closed[- ])?(?:captions?|subtitles?|subs)`;
+const CAPTIONS_RULES: RegExp[] = [
+  new RegExp(String.raw`\bburn(?:ed|t|ing|s)?\b[^.;!?]*\b${CAPW}\b|\b${CAPW}\b[^.;!?]*\bburn`, 'i'),
+  /\bhard[- ]?(?:code[ds]?|sub(?:bed|s)?|burn(?:ed|t)?)\b|\bhardsub|\bopen captions?\b|\bcaptioned\b|\bsubtitled\b/i,
+  new RegExp(String.raw`\b(?:add|put|include|overlay|show|display|place|insert|embed|stick)\b[^.,;!?]{0,25}?\b${CAPW}\b(?!\s*files?)`, 'i'),
+  new RegExp(String.raw`\b(?:video|mp4|clip|movie|version|it|this|film|footage|reel|short|tiktok|interview)\b[^.;!?]{0,40}?\bwith\s+(?:[\w-]+\s+){0,2}?${CAPW}\b(?!\s*files?)`, 'i'),
+  new RegExp(String.raw`\b${CAPW}\b[^.,;!?]{0,20}?\b(?:on|onto|into|to)\s+(?:the\s+|this\s+|my\s+|that\s+)?(?:video|clip|mp4|footage|screen|frames?)\b`, 'i'),
+  /(?:加|添加|加上|配上|配|烧录|烧入|烧进|压制|压进|嵌入|内嵌|叠加|显示|打上)[^，。,;；!?！？]{0,6}?字幕(?!文件)/,
+  /硬字幕|字幕(?:烧录|烧进|烧入|压制|压进|嵌入|内嵌|叠加)|字幕(?:加|放|显示)(?:到|在)(?:视频|画面)|带字幕的[^，。,;；]{0,8}?(?:视频|mp4|版本)/i,
+];
+const SUBTITLE_WORD_RE = new RegExp(String.raw`\b${CAPW}\b|字幕`, 'i');
+
+// ---------------------------------------------------------------------------------------------
+// Transcription: trigger words, output format, timestamps, languages.
+
+const TRANSCRIBE_RE = new RegExp(
+  [
+    String.raw`\btranscri(?:be[sd]?|bing|pts?|ptions?)\b`, String.raw`\bspeech[- ]to[- ]text\b`, String.raw`\bdictat`,
+    String.raw`\bwrite (?:it |this |everything )?down\b`, String.raw`\btext (?:document|doc|file|version)\b`, String.raw`\bplain text\b`, String.raw`\b(?:to|into|as) text\b`,
+    String.raw`\b(?:srt|vtt|webvtt|json|markdown|md|txt|docx?)\b`, String.raw`\bword (?:doc|document|file|format)\b`,
+    String.raw`\b(?:in|as|into|to) (?:an? )?(?:ms |microsoft )?word\b`, String.raw`\b(?:subtitle|caption)s? files?\b`, String.raw`\btranslat`,
+    '转写', '转录', '(?:转|转换|转化|变)(?:成|为)?(?:文字|文本|文档)', '语音转', '听写', '提取(?:字幕|文字|文本|台词|对白|内容)',
+    '文字稿', '逐字稿', '文字版', '文本', '文档', '字幕文件', '(?:导出|生成|做|出)(?:1份|一份)?字幕', '翻译', '识别(?:语音|文字|内容)',
+  ].join('|'),
+  'i',
+);
+
+function transcriptFormat(text: string, captions: boolean): ExportFormat {
+  if (/\b(?:web ?vtt|vtt)\b/i.test(text)) return 'vtt';
+  if (/\bdocx?\b|\bword\b(?!\s*-?\s*(?:for|by)\b)/i.test(text)) return 'docx';
+  if (/\bjson\b/i.test(text)) return 'json';
+  if (/\bmarkdown\b|\bmd\b/i.test(text)) return 'md';
+  if (/\bsrt\b|\b(?:subtitle|caption)s? files?\b|字幕文件/i.test(text)) return 'srt';
+  if (/\btxt\b|\btext\b|文本|文字|文档/i.test(text)) return 'txt';
+  if (/提取字幕/.test(text)) return 'txt';
+  return !captions && SUBTITLE_WORD_RE.test(text) ? 'srt' : 'txt';
+}
+
+const LANGUAGES: Record<string, string> = {
+  english: 'en', 英语: 'en', 英文: 'en',
+  spanish: 'es', español: 'es', espanol: 'es', castellano: 'es', 西班牙语: 'es', 西班牙文: 'es', 西语: 'es',
+  french: 'fr', français: 'fr', francais: 'fr', 法语: 'fr', 法文: 'fr',
+  german: 'de', deutsch: 'de', 德语: 'de', 德文: 'de',
+  chinese: 'zh', mandarin: 'zh', 简体中文: 'zh', 中文: 'zh', 汉语: 'zh', 普通话: 'zh', 国语: 'zh',
+  japanese: 'ja', 日语: 'ja', 日文: 'ja',
+  korean: 'ko', 韩语: 'ko', 韩文: 'ko', 朝鲜语: 'ko',
+  portuguese: 'pt', 葡萄牙语: 'pt', 葡语: 'pt',
+  italian: 'it', 意大利语: 'it', 意语: 'it',
+  russian: 'ru', 俄语: 'ru', 俄文: 'ru',
+  arabic: 'ar', 阿拉伯语: 'ar', hindi: 'hi', 印地语: 'hi', dutch: 'nl', 荷兰语: 'nl', turkish: 'tr', 土耳其语: 'tr',
+  vietnamese: 'vi', 越南语: 'vi', thai: 'th', 泰语: 'th', indonesian: 'id', 印尼语: 'id', polish: 'pl', 波兰语: 'pl',
+};
+const LANG = `(?<![a-z])(${Object.keys(LANGUAGES).sort((a, b) => b.length - a.length).join('|')})(?![a-z])`;
+const TARGET_RULES = [
+  String.raw`\btranslat\w*[^.,;!?]{0,30}?\b(?:in)?to\s+${LANG}`,
+  String.raw`\b(?:subtitles?|captions?|subs|transcript(?:ion)?|text|version|translation|srt|vtt)\s+(?:in|into|to)\s+${LANG}`,
+  String.raw`${LANG}\s*(?:subtitles?|captions?|subs|translation|version|transcript|srt|vtt)\b`,
+  String.raw`(?:翻译|译|翻)(?:成|为|到)\s*${LANG}`,
+  String.raw`${LANG}(?:字幕|翻译|版本|版)`,
+  String.raw`转(?:写|录)?(?:成|为)\s*${LANG}`,
+].map((s) => new RegExp(s, 'i'));
+const SOURCE_RULES = [
+  String.raw`\b(?:audio|speech|video|recording|dialogue|dialog|interview|speaker|language|it|they)\s+(?:is|are|was|were|'s)\s+(?:all\s+)?(?:in\s+)?${LANG}`,
+  String.raw`\b(?:spoken|speaks?|speaking|talks?|talking)\s+(?:in\s+)?${LANG}`,
+  String.raw`${LANG}[- ](?:audio|speech|video|recording|interview|podcast|lecture|dialogue|speaker|conversation)\b`,
+  String.raw`\bfrom\s+${LANG}`,
+  String.raw`(?:音频|语音|视频|录音|对话|内容|原声)(?:是|为|用的是|说的是)?\s*${LANG}`,
+  String.raw`说(?:的是)?\s*${LANG}`,
+  String.raw`${LANG}(?:音频|语音|视频|录音|对话|采访|演讲)`,
+  String.raw`从\s*${LANG}`,
+].map((s) => new RegExp(s, 'i'));
+
+function findLanguage(text: string, rules: readonly RegExp[]): string | undefined {
+  for (const re of rules) {
+    const m = re.exec(text);
+    if (m?.[1]) return LANGUAGES[m[1].toLowerCase()];
+  }
+  return undefined;
+}
+
+const TIMESTAMPS_RE = /(\bwith(?:out)?\s+|\bno\s+|不要|不带|去掉|不需要|无)?(?:time[- ]?stamps?|time[- ]?codes?|timestamped|时间戳|时间码|时间轴|时间标记)/i;
+
+type TranscribeIntent = Extract<Intent, { kind: 'transcribe' }>;
+function findTranscribe(text: string, captions: boolean): TranscribeIntent | undefined {
+  if (!TRANSCRIBE_RE.test(text) && (captions || !SUBTITLE_WORD_RE.test(text))) return undefined;
+  const ts = TIMESTAMPS_RE.exec(text);
+  const intent: TranscribeIntent = {
+    kind: 'transcribe',
+    format: transcriptFormat(text, captions),
+    timestamps: ts !== null && !/^(?:without|no|不要|不带|去掉|不需要|无)/i.test(ts[1]?.trim() ?? ''),
+  };
+  const language = findLanguage(text, SOURCE_RULES);
+  const translateTo = findLanguage(text, TARGET_RULES);
+  if (language) intent.language = language;
+  if (translateTo && translateTo !== language) intent.translateTo = translateTo;
+  return intent;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Titles and text overlays: the text comes from a quote (or "title: …"); no text, no title.
+
+const TITLE_RE = /\b(?:title|heading|headline)s?\b|标题|片头字/i;
+const OVERLAY_RE =
+  /\btext overlay\b|\boverlay(?: the)? (?:text|words?)\b|\b(?:add|put|show|display|write|place|insert|overlay)\s+(?:the\s+|some\s+|a\s+|this\s+)?(?:text|words?)\b(?!\s+(?:document|doc|file|version))|(?:加|添加|加上|叠加|写上|打上|放上)(?:一段|一行|一些|1段|1行)?文字|文字叠加|叠加文字/i;
+const QUOTE_TAG_RE = /⟦q([a-z])⟧/;
+
+function titleTiming(region: string): [number, number] | undefined {
+  let m = new RegExp(String.raw`(?:\bfrom|\bbetween|从)?\s*(?:第)?${T1}${RANGE_TO}${T}`, 'i').exec(region);
+  if (m) {
+    const [s, e] = range(m) as [number, number];
+    if (e > s) return [s, e - s];
+  }
+  m = new RegExp(String.raw`(?:\bat|\bstarting (?:at|from)|\bfrom|在|从)\s*(?:第)?${T}[^\d]{0,12}?(?:\bfor|\blasting|显示|持续|停留)\s*${T}`, 'i').exec(region);
+  if (m) return [toMs(m[1]!), toMs(m[2]!)];
+  m = new RegExp(String.raw`(?:\bfirst\s+|前|开头)\s*${T}`, 'i').exec(region);
+  if (m) return [0, toMs(m[1]!)];
+  m = new RegExp(String.raw`(?:\bfor|\blasting|持续|显示|停留)\s*${T}`, 'i').exec(region);
+  if (m) return [0, toMs(m[1]!)];
+  m = new RegExp(String.raw`(?:\bat|\bstarting (?:at|from)|\bfrom|在|从)\s*(?:第)?${T}`, 'i').exec(region);
+  if (m) return [toMs(m[1]!), DEFAULT_TITLE_MS];
+  return undefined;
+}
+
+function titlePosition(clause: string): 'top' | 'center' | 'bottom' | undefined {
+  if (/\b(?:at|on|to|near|in)\s+(?:the\s+)?top\b|\btop of\b|顶部|上方|顶端|最上|上面/i.test(clause)) return 'top';
+  if (/\b(?:at|on|to|near|in)\s+(?:the\s+)?bottom\b|\bbottom of\b|底部|下方|底端|最下|下面/i.test(clause)) return 'bottom';
+  if (/\b(?:cent(?:er|re)d?|middle)\b|中间|居中|正中|中央/i.test(clause)) return 'center';
+  return undefined;
+}
+
+function findTitle(p: Prepared): Intent | undefined {
+  const key = TITLE_RE.exec(p.text) ?? OVERLAY_RE.exec(p.text);
+  if (!key) return undefined;
+  const overlay = !TITLE_RE.test(p.text);
+  const [cs, ce] = clauseAround(p.text, key.index);
+  const after = p.text.slice(key.index, ce);
+  const clause = p.text.slice(cs, ce);
+  const q = QUOTE_TAG_RE.exec(after) ?? QUOTE_TAG_RE.exec(clause) ?? QUOTE_TAG_RE.exec(p.text);
+  let text = q ? p.quotes[untag(q[1]!)] : undefined;
+  if (!text) {
+    const said =
+      /\b(?:title|heading|headline|text)\s*(?:saying|that says|which says|reading|called|named|:)\s*(.+?)(?=\s+(?:for|from|at|between|during|on|in|to|starting|until|and)\b|\s*[,;.!?]|$)/i.exec(after) ??
+      /标题(?:为|是|叫|:)\s*([^，。,;；\s前从第在]+)/.exec(after);
+    text = said?.[1]?.trim();
+  }
+  if (!text) return undefined;
+  const [startMs, durationMs] = titleTiming(after) ?? titleTiming(clause) ?? [0, DEFAULT_TITLE_MS];
+  const position = titlePosition(clause) ?? (overlay ? 'top' : undefined);
+  return { kind: 'title', text, startMs, durationMs, ...(position ? { position } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background music.
+
+const MUSIC_RE =
+  /\bbackground (?:music|audio|track|song)\b|\bbgm\b|\bsoundtrack\b|\bbacking track\b|\b(?:add|put|use|play|include|set|lay|throw in|with|over|insert)\b[^.,;!?]{0,30}?\b(?:music|songs?|tunes?)\b(?!\s*videos?)|背景音乐|背景乐|配乐|(?:加|添加|加上|配上|配|放|用|插入|来点|来一段|来首)[^，。,;；]{0,8}?(?:音乐|歌曲|歌|bgm)/i;
+const MUSIC_NEG_RE =
+  /\b(?:remove|delete|mute|strip|drop|get rid of|take out|without|no)\b[^.,;!?]{0,20}?\b(?:music|songs?|soundtrack|bgm)\b|(?:去掉|删除|移除|去除|删掉|关掉|不要|静音)[^，。,;；]{0,6}?(?:音乐|配乐|bgm|歌)/i;
+const ADD_FILE_RE = /(?:\b(?:add|put|use|play|mix in|overlay)|加|添加|加上|配上|用)\s*(?:the\s+)?⟦f([a-z])⟧/gi;
+
+function findVolume(text: string): number | undefined {
+  const pct = /(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)/i.exec(text);
+  if (pct) return Number(pct[1]) / 100;
+  const vol = /(?:\bvolume|音量)\s*(?:of|to|at|=|:|is|为|调到|调成|设为|设成|设置为)?\s*(\d+(?:\.\d+)?)(?![\d.%])(?!\s*(?:s|secs?|seconds?|m|mins?|minutes?|秒|分))/i.exec(text);
+  if (vol) return Number(vol[1]) > 1 ? Number(vol[1]) / 100 : Number(vol[1]);
+  const at = /\bat\s+(0?\.\d+|0|1(?:\.0+)?)(?![\d.%:])(?!\s*(?:s|secs?|seconds?|m|mins?|minutes?)\b)/i.exec(text);
+  return at ? Number(at[1]) : undefined;
+}
+
+/** A fade's length when one is given right after it ("fade in over 3s", "淡入3秒") or before ("3-second fade"). */
+function fadeLength(text: string, m: RegExpExecArray): number {
+  const after = new RegExp(String.raw`^\s*(?:over|for|of|lasting)?\s*${T}`, 'i').exec(text.slice(m.index + m[0].length));
+  const before = new RegExp(String.raw`${T}\s*(?:long\s+)?$`, 'i').exec(text.slice(0, m.index));
+  const ms = toMs((after ?? before)?.[1] ?? '');
+  return ms > 0 ? ms : DEFAULT_FADE_MS;
+}
+
+function findMusic(p: Prepared, media: MediaSelector | undefined): Intent | undefined {
+  const addsAudioFile = [...p.text.matchAll(ADD_FILE_RE)].some((m) => AUDIO_EXT_RE.test(p.files[untag(m[1]!)] ?? ''));
+  if (!(MUSIC_RE.test(p.text) || addsAudioFile) || MUSIC_NEG_RE.test(p.text)) return undefined;
+  const volume = Math.round(Math.min(1, Math.max(0, findVolume(p.text) ?? DEFAULT_MUSIC_VOLUME)) * 1000) / 1000;
+  const intent: Extract<Intent, { kind: 'music' }> = { kind: 'music', volume };
+  if (media) intent.media = media;
+  const both = /\bfade[sd]?[- ]?in\s*(?:and|&|\/|,)\s*(?:fade[sd]?[- ]?)?out\b|淡入淡出|渐入渐出/i.exec(p.text);
+  const fadeIn = both ?? /\bfad(?:e[sd]?|ing)[- ]?in\b|淡入|渐入|渐强/i.exec(p.text);
+  const fadeOut = both ?? /\bfad(?:e[sd]?|ing)[- ]?out\b|淡出|渐出|渐弱/i.exec(p.text);
+  if (fadeIn) intent.fadeInMs = fadeLength(p.text, fadeIn);
+  if (fadeOut) intent.fadeOutMs = fadeLength(p.text, fadeOut);
+  return intent;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export. Rule: an explicit video output ("into a 1080p MP4", "render", "as a vertical video",
+// "生成视频", "导出带字幕的视频") always exports; a bare "export"/"导出"/"download" exports unless the
+// message asks for a transcript (then it is the transcript being exported). Edits alone ("make
+// it vertical for TikTok") change the draft and do not export.
+
+const VIDEO_OUT_RES: RegExp[] = [
+  /\b(?:as|into|in|to|an?)\s+(?:an?\s+)?(?:(?!the\b|this\b|my\b)[\w-]+\s+){0,2}?mp4\b/i,
+  /\b(?:into|as)\s+(?:an?|a new)\s+(?:(?!(?:of|from|in|for)\b)[\w-]+\s+){0,3}?(?:video|movie)\b/i,
+  /\b(?:make|create|produce|generate|give me|output|download)\s+(?:me\s+)?(?:an?|a new|the final|the finished)\s+(?:(?!(?:of|from|in|for|transcript)\b)[\w-]+\s+){0,3}?(?:video|mp4|movie)\b(?!\s*(?:'s|of|from))/i,
+  /\brender(?:ed|ing)?\b|\bexport\s+(?:the\s+|a\s+|it\s+as\s+an?\s+|as\s+an?\s+)?(?:final\s+)?(?:video|mp4|movie)\b/i,
+  /(?:生成|导出|输出|做成|制作|合成|渲染|转成|转换成|转为|输出为|导出为|剪成|做1个|做一个|做个)[^，。,;；!?！？]{0,16}?(?:视频|mp4|影片)(?!的|里|中)/i,
+  /渲染|出片/,
+];
+const EXPORT_VERB_RE = /\bexport\b|\bdownload\b|导出|输出|下载/i;
+
+// ---------------------------------------------------------------------------------------------
+// Media selectors: file names, "the second video", "video 2", "#2", "第二个视频", "最后一个音频".
+
+interface Found {
+  at: number;
+  sel: MediaSelector;
+  kind?: 'video' | 'audio';
+}
+
+const ORDINALS: Record<string, number> = { first: 0, '1st': 0, second: 1, '2nd': 1, third: 2, '3rd': 2, fourth: 3, '4th': 3, fifth: 4, '5th': 4, last: -1 };
+function nounKind(noun: string): 'video' | 'audio' | undefined {
+  if (/video|clip|movie|footage|视频|片段|影片/i.test(noun)) return 'video';
+  if (/audio|song|track|music|podcast|音频|歌|音乐|录音/i.test(noun)) return 'audio';
+  return undefined;
+}
+const ORDINAL_EN_RE = /\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last)\s+(?:uploaded\s+)?(video|clip|movie|footage|audio|song|track|music|recording|podcast|file|upload)s?\b/gi;
+const NUMBERED_EN_RE =
+  /\b(video|clip|audio|song|track|file|upload|recording)\s*(?:#|no\.?\s*|number\s*)?(\d{1,2})\b(?![\d.%]|:\d)(?!\s*(?:p|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b|\s*[%秒分])/gi;
+const HASH_RE = /(?<![\w⟦])#(\d{1,2})\b/g;
+const ORDINAL_CN_RE = /(?:第(\d+)|最后(?:1|一)?)(?:个|段|首|条|部)?(视频|片段|影片|音频|歌曲|歌|音乐|录音|文件)/g;
+const MUSIC_HINT_RE =
+  /\b(?:the|my|this|that)\s+(?:uploaded\s+)?(?:song|audio(?:\s+(?:file|track))?|track|mp3|tune)\b|\buploaded\s+(?:song|audio|track|music)\b|上传的(?:音乐|歌曲|歌|音频|bgm)|这首歌|那首歌/i;
+
+function ordinal(index: number, kind: 'video' | 'audio' | undefined): MediaSelector {
+  return kind ? { by: 'ordinal', index, kind } : { by: 'ordinal', index };
+}
+
+function findSelectors(p: Prepared): Found[] {
+  const found: Found[] = [];
+  const taken = (at: number) => found.some((f) => Math.abs(f.at - at) < 12);
+  for (const m of p.text.matchAll(/⟦f([a-z])⟧/g)) {
+    const name = p.files[untag(m[1]!)]!;
+    found.push({ at: m.index ?? 0, sel: { by: 'name', name }, kind: AUDIO_EXT_RE.test(name) ? 'audio' : 'video' });
+  }
+  for (const m of p.text.matchAll(ORDINAL_EN_RE)) {
+    const kind = nounKind(m[2]!);
+    found.push({ at: m.index ?? 0, sel: ordinal(ORDINALS[m[1]!.toLowerCase()]!, kind), ...(kind ? { kind } : {}) });
+  }
+  for (const m of p.text.matchAll(NUMBERED_EN_RE)) {
+    const kind = nounKind(m[1]!);
+    if (Number(m[2]) > 0 && !taken(m.index ?? 0)) found.push({ at: m.index ?? 0, sel: ordinal(Number(m[2]) - 1, kind), ...(kind ? { kind } : {}) });
+  }
+  for (const m of p.text.matchAll(HASH_RE)) {
+    if (Number(m[1]) > 0 && !taken(m.index ?? 0)) found.push({ at: m.index ?? 0, sel: ordinal(Number(m[1]) - 1, undefined) });
+  }
+  for (const m of p.text.matchAll(ORDINAL_CN_RE)) {
+    const index = m[1] === undefined ? -1 : Number(m[1]) - 1;
+    const kind = nounKind(m[2]!);
+    if (index >= -1) found.push({ at: m.index ?? 0, sel: ordinal(index, kind), ...(kind ? { kind } : {}) });
+  }
+  return found.sort((a, b) => a.at - b.at);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Parses one chat message into intents, in the order they should run: trim, aspect, resolution,
+ * captions, title, music, transcribe, export. Pure and deterministic.
+ */
+export function parseRequest(message: string): ParsedRequest {
+  const p = prepare(message);
+  const intents: Intent[] = [];
+  const trim = findTrim(p); // first: blanks its phrase so "first 10 seconds" is not also a title time
+  if (trim) intents.push(trim);
+
+  const aspect = lastMention(p.text, ASPECT_RULES);
+  if (aspect) intents.push({ kind: 'aspect', aspect });
+  const resolution = lastMention(p.text, RESOLUTION_RULES);
+  if (resolution) intents.push({ kind: 'resolution', resolution });
+
+  // Selectors: music takes the first audio one; the rest go to transcribe (any kind) and to
+  // captions/export (not audio).
+  const selectors = findSelectors(p);
+  const audioSel = selectors.find((f) => f.kind === 'audio');
+  const music = findMusic(p, audioSel?.sel ?? (MUSIC_HINT_RE.test(p.text) ? ordinal(0, 'audio') : undefined));
+  const rest = selectors.filter((f) => !(music && f === audioSel));
+  const anySel = rest[0]?.sel;
+  const videoSel = rest.find((f) => f.kind !== 'audio')?.sel;
+  const withMedia = <I extends Intent>(intent: I, sel: MediaSelector | undefined): I => (sel ? { ...intent, media: sel } : intent);
+
+  const captions = CAPTIONS_RULES.some((re) => re.test(p.text));
+  if (captions) intents.push(withMedia({ kind: 'captions' }, videoSel));
+  const title = findTitle(p);
+  if (title) intents.push(title);
+  if (music) intents.push(music);
+  const transcribe = findTranscribe(p.text, captions);
+  if (transcribe) intents.push(withMedia(transcribe, anySel));
+  if (VIDEO_OUT_RES.some((re) => re.test(p.text)) || (EXPORT_VERB_RE.test(p.text) && !transcribe)) {
+    intents.push(withMedia({ kind: 'export' }, videoSel));
+  }
+  return { intents, unknown: intents.length === 0 };
+}

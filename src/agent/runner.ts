@@ -1,0 +1,282 @@
+/**
+ * The agent behind /run_sse, without an LLM: a message is parsed into intents (intent.ts),
+ * each becomes a tool call on the session — reported as ADK functionCall/functionResponse
+ * events — and every request ends with a text reply saying what was done, or what could not
+ * be and why. Work that takes time (transcription, render) streams progress as it runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { enqueueRender, enqueueTranscription, type EnqueueDeps } from '../jobs/enqueue.ts';
+import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
+import type { Job } from '../jobs/queue.ts';
+import { waitForJob } from '../jobs/wait.ts';
+import { draftFromMedia, parseDraft, setCaptions, type Draft } from '../render/index.ts';
+import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
+import type { MediaItem, Session } from '../sessions/sessions.ts';
+import { applyDraftIntents, selectMedia } from './edit.ts';
+import { parseRequest, type Intent } from './intent.ts';
+
+export const AGENT_NAME = 'nemo_agent';
+
+export type Part =
+  | { text: string }
+  | { functionCall: { id: string; name: string; args: Record<string, unknown> } }
+  | { functionResponse: { id: string; name: string; response: Record<string, unknown> } };
+
+/** An event in Google ADK's shape, as the seed's clients parse them. */
+export interface AdkEvent {
+  id: string;
+  invocationId: string;
+  author: string;
+  timestamp: number;
+  content: { role: 'model'; parts: Part[] };
+  /** Progress lines are partial; the final reply is not. */
+  partial?: boolean;
+  turnComplete?: boolean;
+}
+
+export interface AgentDeps extends EnqueueDeps {
+  /** A signed link to a stored file. */
+  downloadUrl(fileId: string): string;
+  /** The 2001 message for this caller (with a registration link for anonymous users). */
+  noCreditsMessage(what: string): string;
+}
+
+export interface AgentRequest {
+  session: Session;
+  message: string;
+  signal?: AbortSignal;
+}
+
+export const CAPABILITIES = [
+  'transcribe a video or audio file into a text document (TXT, Word/DOCX, SRT, VTT, JSON or Markdown), with or without timestamps',
+  'burn captions into the video',
+  'set the resolution (1080p, 720p) and the shape (16:9, vertical 9:16 for TikTok/Reels/Shorts, square 1:1)',
+  'add a title or text overlay for a time range',
+  'add background music from an uploaded audio file at a volume',
+  'trim (cut the first N seconds, keep 1:00 to 2:30)',
+  'export the result as an MP4',
+];
+
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+
+export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: AdkEvent) => void): Promise<void> {
+  const invocationId = `e-${randomUUID()}`;
+  const event = (parts: Part[], extra: Partial<AdkEvent> = {}): AdkEvent => ({
+    id: randomUUID(), invocationId, author: AGENT_NAME, timestamp: Date.now() / 1000, content: { role: 'model', parts }, ...extra,
+  });
+  const say = (text: string) => emit(event([{ text }], { partial: true }));
+  const done: string[] = [];
+  const problems: string[] = [];
+
+  /** One tool call: functionCall, the work, functionResponse (with the error if it failed). */
+  const tool = async <T extends Record<string, unknown>>(name: string, args: Record<string, unknown>, work: () => Promise<T>): Promise<T | undefined> => {
+    const id = `call-${randomUUID().slice(0, 8)}`;
+    emit(event([{ functionCall: { id, name, args } }]));
+    try {
+      const response = await work();
+      emit(event([{ functionResponse: { id, name, response: { status: 'ok', ...response } } }]));
+      return response;
+    } catch (e) {
+      if (!isVidscribeError(e)) throw e;
+      emit(event([{ functionResponse: { id, name, response: { status: 'error', code: e.code, message: e.message } } }]));
+      problems.push(e.message);
+      return undefined;
+    }
+  };
+
+  /** Waits for a job, turning its progress into text events (at most one per 10 %). */
+  const follow = async (job: Job, what: string): Promise<Job> => {
+    let shown = -1;
+    const finished = await waitForJob(deps.queue, job.id, {
+      signal: req.signal,
+      onEvent: ({ job: j }) => {
+        const step = Math.floor(j.progress * 10);
+        if (j.state === 'running' && step > shown) {
+          shown = step;
+          say(`${what}: ${pct(j.progress)}`);
+        }
+      },
+    });
+    if (finished.state !== 'completed') {
+      throw new VidscribeError((finished.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, `${what} failed: ${finished.error?.message ?? finished.state}`);
+    }
+    return finished;
+  };
+
+  const parsed = parseRequest(req.message);
+  if (parsed.unknown || parsed.intents.length === 0) {
+    emit(event([{ text: `I can't do that here. I can:\n${CAPABILITIES.map((c) => `• ${c}`).join('\n')}\nUpload a video or audio file, then tell me what you need — for example "transcribe the spoken dialogue into a text document" or "make it vertical for TikTok with captions".` }], { turnComplete: true }));
+    return;
+  }
+
+  const media = await deps.sessions.media(req.session.id);
+  const who = { accountId: req.session.accountId, sessionId: req.session.id };
+  const playable = media.filter((m) => m.kind !== 'image');
+  if (playable.length === 0) {
+    emit(event([{ text: 'There is no video or audio in this session yet. Upload one first (POST /api/upload-video/nemo_agent/me/<session_id>), then ask again.' }], { turnComplete: true }));
+    return;
+  }
+
+  const selectorOf = (i: Intent) => ('media' in i && i.kind !== 'music' ? i.media : undefined);
+  const explicit = parsed.intents.map(selectorOf).find(Boolean);
+  const mainMedia = selectMedia(playable, explicit, 'video') ?? selectMedia(playable, explicit) ?? playable[0]!;
+
+  // The draft the edits apply to: the session's, unless the request names another file.
+  let draft: Draft | null = await deps.sessions.draft(req.session.id);
+  const draftSources = new Set(draft?.t.flatMap((t) => t.sg.map((s) => s.src)) ?? []);
+  const needsDraft = parsed.intents.some((i) => i.kind !== 'transcribe');
+  if (needsDraft && (!draft || (explicit && !draftSources.has(mainMedia.id)))) {
+    draft = draftFromMedia({ path: mainMedia.name, durationSec: mainMedia.durationSec, video: mainMedia.info.video, audio: mainMedia.info.audio }, { id: `draft-${mainMedia.id}`, src: mainMedia.id });
+  }
+  const mainClip = draft?.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src !== undefined);
+  const mediaOfDraft = media.find((m) => m.id === mainClip?.src) ?? mainMedia;
+
+  const transcriptFor = (m: MediaItem) => deps.sessions.transcriptOf(req.session.id, m.id);
+
+  const edits: Intent[] = [];
+  const flushEdits = async () => {
+    if (!edits.length || !draft) return;
+    const batch = edits.splice(0);
+    for (const intent of batch) {
+      const r = await tool(toolName(intent), intentArgs(intent), async () => {
+        let musicSrc: string | undefined;
+        if (intent.kind === 'music') {
+          const audio = selectMedia(media.filter((m) => m.kind === 'audio' || m.id !== mediaOfDraft.id), intent.media, 'audio');
+          if (!audio || audio.id === mediaOfDraft.id) {
+            throw new VidscribeError(ErrorCode.BadRequest, 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.');
+          }
+          musicSrc = audio.id;
+        }
+        draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc }));
+        return { draft_version: draft.version, w: draft.w, h: draft.h };
+      });
+      if (r) done.push(describe(intent));
+    }
+  };
+
+  for (const intent of parsed.intents) {
+    if (req.signal?.aborted) break;
+    switch (intent.kind) {
+      case 'trim':
+      case 'aspect':
+      case 'resolution':
+      case 'title':
+      case 'music':
+        edits.push(intent);
+        break;
+      case 'captions': {
+        await flushEdits();
+        if (!draft) break;
+        const target = mediaOfDraft;
+        let transcript = await transcriptFor(target);
+        if (!transcript) {
+          const ok = await tool('transcribe_media', { media_id: target.id, name: target.name }, async () => {
+            const job = await enqueueTranscription(deps, who, target, { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
+            say(`Transcribing ${target.name} (${Math.round(target.durationSec)} s, ${job.price} credit${job.price === 1 ? '' : 's'})…`);
+            const fin = await follow(job, `Transcribing ${target.name}`);
+            const r = fin.result as TranscribeJobResult;
+            return { transcript_id: r.transcriptId, language: r.language, words: r.words };
+          });
+          if (!ok) break;
+          transcript = await transcriptFor(target);
+        }
+        if (!transcript) break;
+        const clip = draft.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src === target.id);
+        const offsetMs = clip ? clip.s - (clip.in ?? 0) : 0;
+        const t = transcript;
+        const r = await tool('add_captions', { media_id: target.id }, async () => {
+          draft = parseDraft(setCaptions(draft!, t, { offsetMs }));
+          const cues = draft.t.filter((x) => x.tt === 7).flatMap((x) => x.sg).filter((s) => s.m && (s.m as { kind?: string }).kind === 'caption').length;
+          return { draft_version: draft.version, cues };
+        });
+        if (r) done.push(`burned in captions (${r.cues} cues)`);
+        break;
+      }
+      case 'transcribe': {
+        const target = selectMedia(playable, intent.media, 'video') ?? selectMedia(playable, intent.media) ?? mainMedia;
+        if (intent.translateTo && intent.translateTo !== 'en') {
+          problems.push(`Whisper translates only into English, so I can't make ${languageName(intent.translateTo)} subtitles; I transcribed the original language instead. Ask for "subtitles in English" to translate.`);
+        }
+        const task = intent.translateTo === 'en' ? 'translate' : 'transcribe';
+        const args = { media_id: target.id, name: target.name, format: intent.format, timestamps: intent.timestamps, task, ...(intent.language ? { language: intent.language } : {}) };
+        const r = await tool('transcribe_media', args, async () => {
+          const job = await enqueueTranscription(deps, who, target, {
+            options: { task, ...(intent.language ? { language: intent.language } : {}) },
+            export: { format: intent.format, timestamps: intent.timestamps },
+            noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`),
+          });
+          say(`Transcribing ${target.name} (${Math.round(target.durationSec)} s, ${job.price} credit${job.price === 1 ? '' : 's'})…`);
+          const fin = await follow(job, `Transcribing ${target.name}`);
+          const res = fin.result as TranscribeJobResult;
+          const transcript = await deps.sessions.transcriptByJob(job.id);
+          const text = transcript ? transcript.segments.map((s) => s.text.trim()).join(' ') : '';
+          return { transcript_id: res.transcriptId, file_id: res.fileId, file_name: res.fileName, url: res.fileId ? deps.downloadUrl(res.fileId) : undefined, language: res.language, words: res.words, credits: job.price, text };
+        });
+        if (r) {
+          const excerpt = String(r.text).length > 600 ? String(r.text).slice(0, 600) + '…' : String(r.text);
+          done.push(`transcribed ${target.name} into ${String(r.file_name)} (${r.words} words, ${r.credits} credit${r.credits === 1 ? '' : 's'}): ${r.url}\n\n${excerpt || '(no speech was heard)'}`);
+        }
+        break;
+      }
+      case 'export': {
+        await flushEdits();
+        if (!draft) break;
+        const d = draft;
+        await deps.sessions.saveDraft(req.session.id, d);
+        const r = await tool('export_video', { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
+          const job = await enqueueRender(deps, who, d, deps.noCreditsMessage('render this video'));
+          say(`Rendering ${d.w}×${d.h} MP4 (${job.price} credits)…`);
+          const fin = await follow(job, 'Rendering');
+          const res = fin.result as RenderJobResult;
+          return { render_id: job.id, file_id: res.fileId, file_name: res.fileName, url: deps.downloadUrl(res.fileId), duration: res.durationSec, credits: job.price };
+        });
+        if (r) done.push(`rendered ${String(r.file_name)} (${Number(r.duration).toFixed(1)} s, ${r.credits} credits): ${r.url}`);
+        break;
+      }
+    }
+  }
+  await flushEdits();
+  if (draft && parsed.intents.some((i) => i.kind !== 'transcribe')) await deps.sessions.saveDraft(req.session.id, draft);
+
+  const lines: string[] = [];
+  if (done.length) lines.push(`Done: ${done.length === 1 ? done[0] : '\n' + done.map((d) => `• ${d}`).join('\n')}`);
+  if (problems.length) lines.push(`${done.length ? 'But' : 'I could not finish'}: ${problems.join(' ')}`);
+  if (draft && !parsed.intents.some((i) => i.kind === 'export') && parsed.intents.some((i) => i.kind !== 'transcribe') && done.length) {
+    lines.push('The draft is saved; say "export" (or call the export API) to render the MP4.');
+  }
+  emit(event([{ text: lines.join('\n\n') || 'Nothing to do.' }], { turnComplete: true }));
+}
+
+function toolName(i: Intent): string {
+  return { trim: 'trim', aspect: 'set_aspect', resolution: 'set_resolution', title: 'add_title', music: 'add_background_music' }[i.kind as 'trim'] ?? i.kind;
+}
+
+function intentArgs(i: Intent): Record<string, unknown> {
+  const { kind: _k, ...rest } = i as Intent & Record<string, unknown>;
+  return rest;
+}
+
+function describe(i: Intent): string {
+  switch (i.kind) {
+    case 'trim':
+      return i.endMs === undefined ? `cut the first ${i.startMs / 1000} s` : `kept ${i.startMs / 1000} s to ${i.endMs / 1000} s`;
+    case 'aspect':
+      return `set the aspect to ${i.aspect}`;
+    case 'resolution':
+      return `set the resolution to ${i.resolution}`;
+    case 'title':
+      return `added the title "${i.text}" from ${i.startMs / 1000} s to ${(i.startMs + i.durationMs) / 1000} s`;
+    case 'music':
+      return `added background music at ${Math.round(i.volume * 100)} %`;
+    default:
+      return i.kind;
+  }
+}
+
+function languageName(code: string): string {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The composition root: builds the embedded default (SQLite, local blob store, SQL job queue,
+ * in-process runner) from a config. The CLI's `serve` and `credits add` both start here; a
+ * scaled deployment swaps the storage, queue and blob store implementations in this one place.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Accounts } from '../accounts/accounts.ts';
+import { DEFAULT_MODEL } from '../asr/index.ts';
+import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
+import { AsrPool, renderHandler, transcribeHandler } from '../jobs/handlers.ts';
+import { SqlJobQueue, type JobQueue } from '../jobs/queue.ts';
+import { JobRunner } from '../jobs/runner.ts';
+import { DEFAULT_MAX_BYTES } from '../media/index.ts';
+import { Sessions } from '../sessions/sessions.ts';
+import { LocalBlobStore, type BlobStore } from '../storage/blob-store.ts';
+import { openSqlite, type Db } from '../storage/database.ts';
+
+export interface ServiceConfig {
+  /** Everything the server keeps: vidscribe.db, blobs/, tmp/, secret. */
+  dataDir: string;
+  /** The speech model for every transcription (default: bundled tiny.en). */
+  model?: string;
+  prices?: Partial<Prices>;
+  /** Largest upload, bytes (default 500 MB). */
+  maxUploadBytes?: number;
+  /** Lets URL uploads reach private, loopback and link-local addresses (off by default: SSRF). */
+  allowPrivateUrls?: boolean;
+  /** Worker slots; default: 1 ASR slot per 2 cores (at least 1), 1 render slot. */
+  asrSlots?: number;
+  renderSlots?: number;
+  /** Base URL used in links the API hands out (registration, downloads); default from the request. */
+  publicUrl?: string;
+  /** Lifetime of signed download links (default 1 hour). */
+  downloadTtlMs?: number;
+  /** Injectable clock for the token and link rules. */
+  now?: () => number;
+  /** Start no job runner (the CLI's admin commands). */
+  noWorkers?: boolean;
+}
+
+export interface Services {
+  config: Required<Pick<ServiceConfig, 'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs'>> & ServiceConfig;
+  db: Db;
+  blobs: BlobStore;
+  ledger: CreditLedger;
+  prices: Prices;
+  accounts: Accounts;
+  sessions: Sessions;
+  queue: JobQueue;
+  runner: JobRunner | undefined;
+  /** Signs download links; generated once per data folder. */
+  secret: Buffer;
+  now: () => number;
+  close(): Promise<void>;
+}
+
+function loadSecret(dataDir: string): Buffer {
+  const p = join(dataDir, 'secret');
+  if (!existsSync(p)) writeFileSync(p, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  return Buffer.from(readFileSync(p, 'utf8').trim(), 'hex');
+}
+
+export async function openServices(cfg: ServiceConfig): Promise<Services> {
+  const dataDir = resolve(cfg.dataDir);
+  const now = cfg.now ?? Date.now;
+  const db = await openSqlite(join(dataDir, 'vidscribe.db'));
+  const blobs = new LocalBlobStore(dataDir);
+  await blobs.init();
+  const secret = loadSecret(dataDir);
+  const prices = { ...DEFAULT_PRICES, ...cfg.prices };
+  const ledger = new CreditLedger(now);
+  const accounts = new Accounts(db, ledger, prices, now);
+  const sessions = new Sessions(db, now);
+  const queue = new SqlJobQueue(db, ledger, now);
+  const config = {
+    ...cfg, dataDir, model: cfg.model ?? DEFAULT_MODEL, maxUploadBytes: cfg.maxUploadBytes ?? DEFAULT_MAX_BYTES,
+    allowPrivateUrls: cfg.allowPrivateUrls ?? false, downloadTtlMs: cfg.downloadTtlMs ?? 3600_000,
+  };
+  let runner: JobRunner | undefined;
+  const asr = new AsrPool({ model: config.model });
+  if (!cfg.noWorkers) {
+    // Scratch files are only ever in use by this process's jobs; what is there now is debris of a killed one.
+    await blobs.sweepScratch();
+    await queue.recoverInterrupted();
+    const deps = { db, sessions, blobs, model: config.model };
+    runner = new JobRunner(queue, {
+      handlers: { transcribe: transcribeHandler(deps, asr), render: renderHandler(deps) },
+      slots: { transcribe: cfg.asrSlots ?? Math.max(1, Math.floor(cpus().length / 2)), render: cfg.renderSlots ?? 1 },
+      onError: (e, job) => process.stderr.write(`vidscribe: job ${job?.id ?? '?'}: ${(e as Error)?.stack ?? String(e)}\n`),
+    });
+    runner.start();
+  }
+  return {
+    config, db, blobs, ledger, prices, accounts, sessions, queue, runner, secret, now,
+    async close() {
+      await runner?.stop();
+      await asr.close();
+      await db.destroy();
+    },
+  };
+}

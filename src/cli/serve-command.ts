@@ -1,0 +1,62 @@
+/**
+ * `vidscribe serve` (the API on the embedded defaults) and `vidscribe credits add` (admin).
+ */
+import { buildApp } from '../api/app.ts';
+import { openServices } from '../api/services.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+
+export const DEFAULT_DATA_DIR = process.env.VIDSCRIBE_DATA ?? 'vidscribe-data';
+
+export interface ServeOptions {
+  port: string;
+  host: string;
+  data: string;
+  model?: string;
+  publicUrl?: string;
+  allowPrivateUrls?: boolean;
+  maxUploadMb?: string;
+  asrSlots?: string;
+  renderSlots?: string;
+}
+
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new VidscribeError(ErrorCode.BadRequest, `${name} must be a whole number, got "${v}"`);
+  return n;
+}
+
+export async function runServe(o: ServeOptions): Promise<void> {
+  const port = positiveInt(o.port, '--port') ?? 8787;
+  const maxMb = positiveInt(o.maxUploadMb, '--max-upload-mb');
+  const svc = await openServices({
+    dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowPrivateUrls: o.allowPrivateUrls,
+    maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
+  });
+  const app = await buildApp(svc, { logger: false });
+  const address = await app.listen({ port, host: o.host });
+  process.stderr.write(`vidscribe: serving on ${address} (data in ${svc.config.dataDir}, model ${svc.config.model}); API docs at ${address}/docs\n`);
+  // Ready line on stdout for scripts and tests that start the server.
+  process.stdout.write(`listening ${address}\n`);
+  const shutdown = async () => {
+    await app.close();
+    await svc.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+export async function runCreditsAdd(accountOrToken: string, amount: string, o: { data: string }): Promise<void> {
+  const n = Number(amount);
+  if (!Number.isInteger(n) || n === 0) throw new VidscribeError(ErrorCode.BadRequest, `N must be a non-zero whole number of credits, got "${amount}"`);
+  const svc = await openServices({ dataDir: o.data, noWorkers: true });
+  try {
+    const accountId = await svc.accounts.resolveAccount(accountOrToken);
+    await svc.ledger.grant(svc.db, accountId, n, 'admin');
+    const b = await svc.ledger.balance(svc.db, accountId);
+    process.stdout.write(`${accountId}: available ${b.available}, frozen ${b.frozen}, total ${b.total}\n`);
+  } finally {
+    await svc.close();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Queuing the two kinds of work with their price: a transcription of a session's media item,
+ * and a render of a draft. The price is held when queued (JobQueue.enqueue), so a caller
+ * without the credits gets 2001 here and nothing is queued.
+ */
+import { renderPrice, transcribePrice, type Prices } from '../credits/ledger.ts';
+import { timelineDuration, type Draft } from '../render/index.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import type { MediaItem, Sessions } from '../sessions/sessions.ts';
+import type { ExportFormat } from '../transcript/index.ts';
+import type { RenderJobPayload, TranscribeJobPayload } from './handlers.ts';
+import { JobType, type Job, type JobQueue } from './queue.ts';
+
+export interface EnqueueDeps {
+  queue: JobQueue;
+  sessions: Sessions;
+  prices: Prices;
+}
+
+export function enqueueTranscription(
+  deps: EnqueueDeps,
+  who: { accountId: string; sessionId: string | null },
+  media: MediaItem,
+  opts: { options?: TranscribeJobPayload['options']; export?: { format: ExportFormat; timestamps: boolean }; model?: string; noCreditsMessage: string },
+): Promise<Job<TranscribeJobPayload>> {
+  if (media.kind === 'image') throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} is an image: there is no speech to transcribe`);
+  if (media.info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} has no audio stream, so there is no speech to transcribe`);
+  const payload: TranscribeJobPayload = {
+    mediaId: media.id, storeKey: media.storeKey, name: media.name, durationSec: media.durationSec, options: opts.options ?? {},
+    ...(opts.export ? { export: opts.export } : {}), ...(opts.model ? { model: opts.model } : {}),
+  };
+  return deps.queue.enqueue({
+    type: JobType.Transcribe, accountId: who.accountId, sessionId: who.sessionId, payload, price: transcribePrice(media.durationSec, deps.prices), noCreditsMessage: opts.noCreditsMessage,
+  });
+}
+
+export async function enqueueRender(deps: EnqueueDeps, who: { accountId: string; sessionId: string }, draft: Draft, noCreditsMessage: string): Promise<Job<RenderJobPayload>> {
+  const ms = timelineDuration(draft);
+  if (ms <= 0) throw new VidscribeError(ErrorCode.InvalidDraft, 'Invalid draft: t: the draft has no segments, nothing to render');
+  const media = await deps.sessions.media(who.sessionId);
+  const first = media.find((m) => draft.t.some((t) => t.sg.some((s) => s.src === m.id)));
+  const name = `${(first?.name ?? draft.id).replace(/\.[^.]+$/, '')}.${draft.w}x${draft.h}.mp4`;
+  return deps.queue.enqueue<RenderJobPayload>({
+    type: JobType.Render, accountId: who.accountId, sessionId: who.sessionId, payload: { draft, name }, price: renderPrice(ms / 1000, draft, deps.prices), noCreditsMessage,
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * A real vidscribe server for tests: the real services (SQLite, blob store, job runner with the
+ * real model and ffmpeg) behind the real HTTP listener on a free port.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.ts';
+import { openServices, type ServiceConfig, type Services } from '../../src/api/services.ts';
+
+export interface TestServer {
+  url: string;
+  svc: Services;
+  app: FastifyInstance;
+  dataDir: string;
+  close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export async function startServer(cfg: Partial<ServiceConfig> = {}): Promise<TestServer> {
+  const dataDir = cfg.dataDir ?? mkdtempSync(join(tmpdir(), 'vidscribe-api-'));
+  const svc = await openServices({ ...cfg, dataDir });
+  const app = await buildApp(svc);
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url: address, svc, app, dataDir,
+    async close(opts = {}) {
+      await app.close();
+      await svc.close();
+      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Api {
+  token?: string;
+  call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: { code: number; message: string; data: T } }>;
+}
+
+/** A tiny JSON client that speaks the envelope; every response body is parsed as JSON. */
+export function apiClient(base: string, token?: string): Api {
+  const api: Api = {
+    token,
+    async call(method, path, body, headers = {}) {
+      const h: Record<string, string> = { ...headers };
+      if (api.token) h.authorization = `Bearer ${api.token}`;
+      let payload: BodyInit | undefined;
+      if (body instanceof FormData) payload = body;
+      else if (typeof body === 'string') {
+        payload = body;
+        h['content-type'] = 'application/json';
+      } else if (body !== undefined) {
+        payload = JSON.stringify(body);
+        h['content-type'] = 'application/json';
+      }
+      const res = await fetch(base + path, { method, headers: h, body: payload });
+      const text = await res.text();
+      let parsed: any;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new Error(`${method} ${path}: not JSON (${res.status}): ${text.slice(0, 200)}`);
+      }
+      return { status: res.status, body: parsed };
+    },
+  };
+  return api;
+}
+
+/** Anonymous token + session, the seed's first two calls. */
+export async function newUser(base: string, clientId = `client-${Math.random().toString(36).slice(2)}`): Promise<{ api: Api; sessionId: string; clientId: string; accountId: string }> {
+  const api = apiClient(base);
+  const t = await api.call('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': clientId });
+  if (t.body.code !== 0) throw new Error(`token: ${JSON.stringify(t.body)}`);
+  api.token = t.body.data.token;
+  const s = await api.call('POST', '/api/tasks/me/with-session/nemo_agent', { task_name: 'project', language: 'en' });
+  if (s.body.code !== 0) throw new Error(`session: ${JSON.stringify(s.body)}`);
+  return { api, sessionId: s.body.data.session_id, clientId, accountId: t.body.data.anonymous_id };
+}
+
+export interface SseEvent {
+  data?: any;
+  comment?: string;
+}
+
+/** Posts to /run_sse and parses the stream as a client would (eventsource-parser), collecting every event. */
+export async function runSse(base: string, token: string, sessionId: string, text: string, onEvent?: (e: SseEvent) => void): Promise<{ status: number; events: any[]; comments: string[]; raw: string; contentType: string | null }> {
+  const { createParser } = await import('eventsource-parser');
+  const res = await fetch(`${base}/run_sse`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ app_name: 'nemo_agent', user_id: 'me', session_id: sessionId, new_message: { role: 'user', parts: [{ text }] }, streaming: true }),
+  });
+  const events: any[] = [];
+  const comments: string[] = [];
+  let raw = '';
+  const parser = createParser({
+    onEvent: (e) => {
+      const data = JSON.parse(e.data);
+      events.push(data);
+      onEvent?.({ data });
+    },
+    onComment: (c) => {
+      comments.push(c);
+      onEvent?.({ comment: c });
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const s = decoder.decode(chunk, { stream: true });
+    raw += s;
+    parser.feed(s);
+  }
+  return { status: res.status, events, comments, raw, contentType: res.headers.get('content-type') };
+}
