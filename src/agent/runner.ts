@@ -77,7 +77,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       emit(event([{ functionResponse: { id, name, response: { status: 'ok', ...response } } }]));
       return response;
     } catch (e) {
-      if (!isVidscribeError(e)) throw e;
+      // A stopped stream (cap, client gone) is not the tool's failure: let the route say so.
+      if (!isVidscribeError(e) || req.signal?.aborted) throw e;
       emit(event([{ functionResponse: { id, name, response: { status: 'error', code: e.code, message: e.message } } }]));
       problems.push(e.message);
       return undefined;

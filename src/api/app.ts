@@ -27,6 +27,8 @@ declare module 'fastify' {
 
 export interface AppOptions {
   logger?: boolean;
+  /** /run_sse keep-alive and length limits (default 15 s and 15 min); tests shorten them. */
+  sse?: { pingMs?: number; capMs?: number };
 }
 
 const AGENT = 'nemo_agent';
@@ -199,7 +201,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ok({ status: 'up' }));
 
-  registerAgentRoutes(app, svc, { auth, noCredits });
+  registerAgentRoutes(app, svc, { auth, noCredits }, opts.sse);
   await registerOpenAiRoutes(app, svc);
   return app;
 }

@@ -12,7 +12,7 @@ import { transcribePrice } from '../credits/ledger.ts';
 import type { TranscribeJobPayload } from '../jobs/handlers.ts';
 import { JobType } from '../jobs/queue.ts';
 import { waitForJob } from '../jobs/wait.ts';
-import { extensionOf, identifyUpload, probeTranscribable } from '../media/index.ts';
+import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { toSrt, toVerboseJson, toVtt, transcriptText } from '../transcript/index.ts';
 import { httpStatusOf, toApiError } from './http.ts';
@@ -75,9 +75,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
 
       // Judge the file by its content; it must carry audio.
       const { info } = await identifyUpload(scratch, fileName);
-      await probeTranscribable(scratch, { maxBytes: svc.config.maxUploadBytes }).catch((e) => {
-        throw e instanceof VidscribeError ? new VidscribeError(e.code, e.message.replace(/^[^:]+\.partial:/, `${fileName}:`)) : e;
-      });
+      if (info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
       const blob = await svc.blobs.putFile(scratch, { ext: extensionOf(fileName) || 'bin' });
       scratch = undefined;
       const payload: TranscribeJobPayload = {
@@ -114,7 +112,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         case 'vtt':
           return reply.type('text/vtt; charset=utf-8').send(toVtt(t));
         case 'verbose_json': {
-          const v = toVerboseJson(t);
+          const v = toVerboseJson(t, { languageName: true }); // OpenAI names the language ("english")
           const words = fields.granularities.includes('word');
           const segments = fields.granularities.length === 0 || fields.granularities.includes('segment');
           const { words: w, segments: s, ...rest } = v;

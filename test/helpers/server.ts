@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.ts';
+import { buildApp, type AppOptions } from '../../src/api/app.ts';
 import { openServices, type ServiceConfig, type Services } from '../../src/api/services.ts';
 
 export interface TestServer {
@@ -17,10 +17,10 @@ export interface TestServer {
   close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startServer(cfg: Partial<ServiceConfig> = {}): Promise<TestServer> {
+export async function startServer(cfg: Partial<ServiceConfig> = {}, appOpts: AppOptions = {}): Promise<TestServer> {
   const dataDir = cfg.dataDir ?? mkdtempSync(join(tmpdir(), 'vidscribe-api-'));
   const svc = await openServices({ ...cfg, dataDir });
-  const app = await buildApp(svc);
+  const app = await buildApp(svc, appOpts);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url: address, svc, app, dataDir,

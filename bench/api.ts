@@ -1,0 +1,254 @@
+/**
+ * API benchmark (not a test): `vidscribe serve` in its own process, loaded by autocannon from
+ * this one. GET /healthz (no auth, no database: the framework's floor on this machine) is the
+ * baseline measured in the same run; the authenticated reads are reported as ratios against it.
+ * Then the time to the first server-sent event of POST /run_sse against the time to the first
+ * byte of GET /healthz, both over a fresh connection. `npm run bench:api` (BENCH_SECONDS=10).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The part of autocannon's programmatic API used here (the package ships no types). */
+interface Histogram { average: number; total: number; p50: number; p99: number }
+interface AutocannonResult { requests: Histogram; latency: Histogram; duration: number; errors: number; timeouts: number; non2xx: number }
+interface AutocannonInstance {
+  on(event: 'response', fn: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): void;
+  on(event: 'done', fn: (r: AutocannonResult) => void): void;
+  on(event: 'error', fn: (e: Error) => void): void;
+}
+type Autocannon = (opts: { url: string; connections: number; duration: number; headers?: Record<string, string> }) => AutocannonInstance;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARM_SECONDS = Math.min(2, Math.max(1, Math.round(SECONDS / 5)));
+const CONNECTIONS = [50, 200];
+const SSE_RUNS = 20;
+const AGENT = 'nemo_agent';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'vidscribe-bench-api-'));
+let server: ChildProcess | undefined;
+
+try {
+  const { proc, base } = await startServer();
+  server = proc;
+  const log = (s: string) => process.stderr.write(s + '\n');
+
+  // ---- a user with a session that has one real upload in it ----
+  const tokenRes = await json('POST', `${base}/api/auth/anonymous-token`, { 'x-client-id': `bench-${process.pid}` });
+  const token = tokenRes.data.token as string;
+  const auth = { authorization: `Bearer ${token}` };
+  const sessionRes = await json('POST', `${base}/api/tasks/me/with-session/${AGENT}`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ task_name: 'bench', language: 'en' }));
+  const sid = sessionRes.data.session_id as string;
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(join(ROOT, 'samples/jfk_inaugural_1961.mp4'))], { type: 'video/mp4' }), 'jfk_inaugural_1961.mp4');
+  await json('POST', `${base}/api/upload-video/${AGENT}/me/${sid}`, auth, form);
+  const state = await json('GET', `${base}/api/state/${AGENT}/me/${sid}/latest`, auth);
+  log(`session ${sid}: ${state.data.media.length} media, GET …/latest is ${JSON.stringify(state).length} bytes of JSON`);
+
+  // ---- throughput and latency under load ----
+  const endpoints: { name: string; path: string; headers?: Record<string, string> }[] = [
+    { name: 'GET /healthz (baseline)', path: '/healthz' },
+    { name: 'GET /api/credits/balance/simple', path: '/api/credits/balance/simple', headers: auth },
+    { name: `GET /api/state/${AGENT}/me/:sid/latest`, path: `/api/state/${AGENT}/me/${sid}/latest`, headers: auth },
+  ];
+  const rows: LoadRow[] = [];
+  for (const connections of CONNECTIONS) {
+    for (const ep of endpoints) {
+      log(`${ep.name} × ${connections} connections: warm ${WARM_SECONDS} s, measure ${SECONDS} s…`);
+      await load(base + ep.path, connections, WARM_SECONDS, ep.headers);
+      const cpu0 = procCpuSec(proc.pid!);
+      const r = await load(base + ep.path, connections, SECONDS, ep.headers);
+      const cpu = procCpuSec(proc.pid!) - cpu0;
+      rows.push({ ...r, name: ep.name, connections, serverCpuUsPerReq: r.count ? (cpu / r.count) * 1e6 : NaN });
+    }
+  }
+
+  // ---- time to the first SSE event ----
+  const sseBody = (text: string) => JSON.stringify({ app_name: AGENT, user_id: 'me', session_id: sid, new_message: { role: 'user', parts: [{ text }] }, streaming: true });
+  const kinds = [
+    { name: 'GET /healthz first byte (baseline)', run: () => firstByte(`${base}/healthz`) },
+    { name: 'POST /run_sse "what can you do?"', run: () => firstSseEvent(`${base}/run_sse`, auth, sseBody('what can you do?')) },
+    { name: 'POST /run_sse "transcribe …" (0 ASR slots)', run: () => firstSseEvent(`${base}/run_sse`, auth, sseBody('transcribe the spoken dialogue into a text document')) },
+  ];
+  const sse: { name: string; ms: number[]; first: string }[] = [];
+  for (const k of kinds) {
+    log(`${k.name}: ${SSE_RUNS} sequential requests over fresh connections…`);
+    await k.run(); // untimed: JIT and first-use costs
+    const ms: number[] = [];
+    let first = '';
+    for (let i = 0; i < SSE_RUNS; i++) {
+      const r = await k.run();
+      ms.push(r.ms);
+      first = r.what;
+    }
+    sse.push({ name: k.name, ms: ms.sort((a, b) => a - b), first });
+  }
+
+  // ---- report ----
+  const cpuModel = cpus()[0]?.model.trim() ?? '?';
+  console.log(`\nAPI benchmark: ${cpus().length} cores (${cpuModel}), node ${process.version}, load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`server and load generator are separate processes on the same machine; ${SECONDS} s per run after ${WARM_SECONDS} s warm-up; latency is autocannon's per-response time`);
+  console.log('| endpoint | conns | req/s | p50 ms | p99 ms | errors / non-2xx | server CPU µs/req | × healthz p99 | × healthz req/s |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const b = rows.find((x) => x.connections === r.connections && x.name === endpoints[0]!.name)!;
+    console.log(`| ${r.name} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} / ${r.non2xx} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.p99 / b.p99).toFixed(2)} | ${(r.rps / b.rps).toFixed(3)} |`);
+  }
+
+  console.log(`\ntime to first event, ${SSE_RUNS} sequential requests each over a fresh connection (after 1 untimed):`);
+  console.log('| request | first event | p50 ms | p95 ms | max ms | × baseline p50 | × baseline p95 |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  const sb = sse[0]!;
+  for (const s of sse) {
+    console.log(`| ${s.name} | ${s.first} | ${pct(s.ms, 50).toFixed(2)} | ${pct(s.ms, 95).toFixed(2)} | ${max(s.ms).toFixed(2)} | ${(pct(s.ms, 50) / pct(sb.ms, 50)).toFixed(2)} | ${(pct(s.ms, 95) / pct(sb.ms, 95)).toFixed(2)} |`);
+  }
+
+  console.log('\ntargets:');
+  const at200 = rows.filter((r) => r.connections === 200 && r.name !== endpoints[0]!.name);
+  const worstP99 = Math.max(...at200.map((r) => r.p99));
+  console.log(`p99 < 20 ms at 200 connections for balance and state: ${worstP99 < 20 ? 'PASS' : 'FAIL'} (${at200.map((r) => `${r.name.split(' ')[1]} ${r.p99.toFixed(2)} ms`).join(', ')})`);
+  const sseRows = sse.slice(1);
+  const worstP95 = Math.max(...sseRows.map((s) => pct(s.ms, 95)));
+  console.log(`first SSE event < 200 ms: ${worstP95 < 200 ? 'PASS' : 'FAIL'} (p95 ${sseRows.map((s) => `${pct(s.ms, 95).toFixed(1)} ms`).join(' / ')}, max ${sseRows.map((s) => `${max(s.ms).toFixed(1)} ms`).join(' / ')}; immediate reply / transcribe)`);
+} catch (e) {
+  console.error(`bench:api failed: ${(e as Error)?.stack ?? String(e)}`);
+} finally {
+  await stopServer(server);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exitCode = 0;
+
+// ---------------------------------------------------------------------------------------------
+
+interface LoadRow { name: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; count: number; serverCpuUsPerReq: number }
+
+/** One autocannon run; the percentiles come from every response's own time (sub-millisecond, all statuses). */
+function load(url: string, connections: number, duration: number, headers?: Record<string, string>): Promise<Omit<LoadRow, 'name' | 'connections' | 'serverCpuUsPerReq'>> {
+  return new Promise((resolve, reject) => {
+    const times: number[] = [];
+    const inst = autocannon({ url, connections, duration, ...(headers ? { headers } : {}) });
+    inst.on('response', (_c, _status, _bytes, ms) => void times.push(ms));
+    inst.on('error', reject);
+    inst.on('done', (r) => {
+      times.sort((a, b) => a - b);
+      resolve({ rps: r.requests.total / r.duration, p50: pct(times, 50), p99: pct(times, 99), errors: r.errors, non2xx: r.non2xx, count: r.requests.total });
+    });
+  });
+}
+
+/** Nearest-rank percentile of a sorted list. */
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+function max(xs: number[]): number {
+  return xs.reduce((m, x) => Math.max(m, x), -Infinity);
+}
+
+/** GET over a fresh connection: milliseconds from the request until the first body byte. */
+function firstByte(url: string): Promise<{ ms: number; what: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request(url, { agent: false }, (res) => {
+      res.once('data', () => {
+        const ms = performance.now() - t0;
+        res.resume();
+        res.on('end', () => resolve({ ms, what: `HTTP ${res.statusCode}` }));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** POST /run_sse over a fresh connection: milliseconds until the first `data:` event, then abort. */
+function firstSseEvent(url: string, headers: Record<string, string>, body: string): Promise<{ ms: number; what: string }> {
+  return new Promise((resolve, reject) => {
+    const ac = new AbortController();
+    let settled = false;
+    const t0 = performance.now();
+    const req = request(url, { method: 'POST', agent: false, signal: ac.signal, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      if (res.statusCode !== 200) {
+        settled = true;
+        reject(new Error(`/run_sse: HTTP ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (settled) return;
+        buf += chunk;
+        for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          if (!data) continue; // a `: ping` comment
+          const ms = performance.now() - t0;
+          settled = true;
+          const part = (JSON.parse(data) as { content?: { parts?: Record<string, unknown>[] } }).content?.parts?.[0] ?? {};
+          resolve({ ms, what: Object.keys(part)[0] ?? '?' });
+          ac.abort();
+          return;
+        }
+      });
+      res.on('error', () => undefined); // the abort
+    });
+    req.on('error', (e) => {
+      if (!settled) reject(e);
+    });
+    req.end(body);
+  });
+}
+
+async function json(method: string, url: string, headers: Record<string, string>, body?: BodyInit): Promise<{ code: number; data: any }> {
+  const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const out = (await res.json()) as { code: number; message?: string; data: any };
+  if (!res.ok || out.code !== 0) throw new Error(`${method} ${url}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
+  return out;
+}
+
+async function startServer(): Promise<{ proc: ChildProcess; base: string }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/vidscribe.js'), 'serve', '--port', '0', '--data', dataDir, '--asr-slots', '0', '--render-slots', '0'], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  server = proc;
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server printed no "listening" line within 60 s')), 60_000);
+    proc.once('exit', (code, sig) => reject(new Error(`the server exited before listening (${code ?? sig})`)));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const m = /^listening (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return { proc, base };
+}
+
+async function stopServer(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** user+sys CPU seconds of a process so far (/proc/<pid>/stat utime + stime, clock ticks of 1/100 s); NaN off Linux. */
+function procCpuSec(pid: number): number {
+  const p = `/proc/${pid}/stat`;
+  if (!existsSync(p)) return NaN;
+  const stat = readFileSync(p, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command name start at field 3 (state); utime and stime are fields 14 and 15.
+  return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / 100;
+}
