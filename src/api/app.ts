@@ -16,6 +16,7 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { registerAgentRoutes } from './agent-route.ts';
 import { ok, sendError, signDownload, verifyDownload } from './http.ts';
 import { registerOpenAiRoutes } from './openai.ts';
+import { REGISTER_PAGE } from './register-page.ts';
 import type { Services } from './services.ts';
 import { mediaView, receiveMultipart, receiveUrls } from './uploads.ts';
 
@@ -198,6 +199,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
       .send(stream);
   });
 
+  app.get('/register', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(REGISTER_PAGE));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ok({ status: 'up' }));
 

@@ -3,6 +3,7 @@
  */
 import { buildApp } from '../api/app.ts';
 import { openServices } from '../api/services.ts';
+import { DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 
 export const DEFAULT_DATA_DIR = process.env.VIDSCRIBE_DATA ?? 'vidscribe-data';
@@ -17,6 +18,25 @@ export interface ServeOptions {
   maxUploadMb?: string;
   asrSlots?: string;
   renderSlots?: string;
+  prices?: string;
+}
+
+/** `--prices '{"transcribePerMinute":2}'`: any of the Prices fields, whole credits. */
+function parsePrices(json: string | undefined): Partial<Prices> | undefined {
+  if (json === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new VidscribeError(ErrorCode.BadRequest, `--prices must be JSON, got ${json}`);
+  }
+  const known = Object.keys(DEFAULT_PRICES);
+  if (typeof v !== 'object' || v === null) throw new VidscribeError(ErrorCode.BadRequest, '--prices must be a JSON object');
+  for (const [k, n] of Object.entries(v)) {
+    if (!known.includes(k)) throw new VidscribeError(ErrorCode.BadRequest, `--prices: unknown price "${k}"; known: ${known.join(', ')}`);
+    if (!Number.isInteger(n) || (n as number) < 0) throw new VidscribeError(ErrorCode.BadRequest, `--prices: ${k} must be a whole number of credits ≥ 0`);
+  }
+  return v as Partial<Prices>;
 }
 
 function positiveInt(v: string | undefined, name: string): number | undefined {
@@ -32,6 +52,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
   const svc = await openServices({
     dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowPrivateUrls: o.allowPrivateUrls,
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
+    prices: parsePrices(o.prices),
   });
   const app = await buildApp(svc, { logger: false });
   const address = await app.listen({ port, host: o.host });

@@ -90,15 +90,16 @@ export class Sessions {
       id: newId('med'), sessionId: session.id, name: m.name, kind: m.kind, storeKey: m.storeKey, sizeBytes: m.sizeBytes,
       durationSec: info.durationSec, info, createdAt: this.now(),
     };
-    await this.db.insertInto('media').values({
+    await this.db.insertInto('media').values((eb) => ({
       id: item.id, session_id: session.id, account_id: session.accountId, name: item.name, kind: item.kind, store_key: item.storeKey,
       size_bytes: item.sizeBytes, info: JSON.stringify(info), created_at: item.createdAt,
-    }).execute();
+      position: eb.selectFrom('media').select((e) => e(e.fn.countAll<number>(), '+', 1).as('n')).where('session_id', '=', session.id),
+    })).execute();
     return item;
   }
 
   async media(sessionId: string): Promise<MediaItem[]> {
-    const rows = await this.db.selectFrom('media').selectAll().where('session_id', '=', sessionId).orderBy('created_at').orderBy('rowid' as never).execute();
+    const rows = await this.db.selectFrom('media').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
     return rows.map((r) => {
       const info = JSON.parse(r.info) as Omit<MediaInfo, 'path'>;
       return { id: r.id, sessionId: r.session_id, name: r.name, kind: r.kind, storeKey: r.store_key, sizeBytes: r.size_bytes, durationSec: info.durationSec, info, createdAt: Number(r.created_at) };

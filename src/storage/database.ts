@@ -66,6 +66,8 @@ export interface MediaTable {
   kind: 'video' | 'audio' | 'image';
   store_key: string;
   size_bytes: number;
+  /** Upload order within the session, from 1: what "the second video" counts. */
+  position: number;
   /** ffprobe facts (duration, streams), JSON. */
   info: string;
   created_at: number;
@@ -153,8 +155,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createTable('media').addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id')).addColumn('account_id', 'text', (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull()).addColumn('kind', 'text', (c) => c.notNull()).addColumn('store_key', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull()).addColumn('info', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+        .addColumn('size_bytes', 'integer', (c) => c.notNull()).addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('info', 'text', (c) => c.notNull()).addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
       await db.schema.createIndex('media_session').on('media').column('session_id').execute();
       await db.schema.createTable('transcripts').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('session_id', 'text')
         .addColumn('account_id', 'text', (c) => c.notNull()).addColumn('media_id', 'text').addColumn('job_id', 'text', (c) => c.notNull())

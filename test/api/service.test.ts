@@ -171,6 +171,10 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.equal(refused.length, N);
     assert.ok(refused.every((r) => r.status === 402));
     assert.match(refused[0]!.body.message, /register\?bind=anon_/, 'anonymous users get a registration link that binds their credits');
+    const link = /(http:\/\/\S+\/register\?bind=\S+)/.exec(refused[0]!.body.message)![1]!;
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<form[\s\S]*\/api\/auth\/register/, 'the link is a real registration page');
     const bal = await u.api.call('GET', '/api/credits/balance/simple');
     assert.deepEqual(bal.body.data, { available: 0, frozen: 100, total: 100 });
   });
