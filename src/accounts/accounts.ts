@@ -41,7 +41,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 const newToken = () => `vs_${randomBytes(24).toString('base64url')}`;
 
+/** How long a token lookup is reused: every authenticated request needs one (bench:api). */
+const TOKEN_CACHE_MS = 10_000;
+const TOKEN_CACHE_MAX = 10_000;
+
 export class Accounts {
+  private readonly tokenCache = new Map<string, { accountId: string; kind: Caller['kind']; expiresAt: number; until: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly ledger: CreditLedger,
@@ -77,11 +83,21 @@ export class Accounts {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!m) throw new VidscribeError(ErrorCode.BadToken, 'Missing bearer token: send "Authorization: Bearer <token>" (get one from POST /api/auth/anonymous-token)');
     const token = m[1]!;
+    const now = this.now();
+    let hit = this.tokenCache.get(token);
+    if (!hit || hit.until <= now) hit = await this.lookupToken(token, now);
+    if (Number(hit.expiresAt) <= now) throw new VidscribeError(ErrorCode.BadToken, 'The token has expired: get a new one, or register to keep your credits');
+    return { accountId: hit.accountId, kind: hit.kind, token };
+  }
+
+  private async lookupToken(token: string, now: number) {
     const row = await this.db.selectFrom('tokens').innerJoin('accounts', 'accounts.id', 'tokens.account_id')
       .select(['tokens.account_id', 'tokens.expires_at', 'accounts.kind']).where('tokens.token', '=', token).executeTakeFirst();
     if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: get a new one from POST /api/auth/anonymous-token');
-    if (Number(row.expires_at) <= this.now()) throw new VidscribeError(ErrorCode.BadToken, 'The token has expired: get a new one, or register to keep your credits');
-    return { accountId: row.account_id, kind: row.kind, token };
+    const hit = { accountId: row.account_id, kind: row.kind, expiresAt: Number(row.expires_at), until: now + TOKEN_CACHE_MS };
+    if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
+    this.tokenCache.set(token, hit);
+    return hit;
   }
 
   /** Creates a registered account; `bind` (an anonymous account id) moves that account's credits, tokens and sessions to it. */
@@ -90,7 +106,7 @@ export class Accounts {
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new VidscribeError(ErrorCode.BadRequest, 'email must be an email address');
     if (input.password.length < 8) throw new VidscribeError(ErrorCode.BadRequest, 'password must be at least 8 characters');
     const hash = await hashPassword(input.password);
-    return this.db.transaction().execute(async (trx) => {
+    const created = await this.db.transaction().execute(async (trx) => {
       const now = this.now();
       if (await trx.selectFrom('accounts').select('id').where('email', '=', email).executeTakeFirst()) {
         throw new VidscribeError(ErrorCode.BadRequest, `An account with ${email} already exists`);
@@ -115,6 +131,9 @@ export class Accounts {
       await trx.insertInto('tokens').values({ token, account_id: accountId, client_id: null, created_at: now, expires_at: expiresAt }).execute();
       return { token, accountId, expiresAt, moved };
     });
+    // bind re-pointed tokens: forget what was cached about them, once the change is committed.
+    if (input.bind) this.tokenCache.clear();
+    return created;
   }
 
   /** `vidscribe credits add <account|token> N`: an account id or a token names the account. */

@@ -139,9 +139,9 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
 
   app.get(`/api/state/:agent/me/:sid/latest`, { onRequest: auth, schema: { summary: 'The session: current draft, media, transcripts, jobs, files', security: bearer } }, async (req) => {
     const { sid } = req.params as { sid: string };
-    const session = await svc.sessions.get(caller(req).accountId, sid);
-    const [draft, media, transcripts, jobs, files] = await Promise.all([
-      svc.sessions.draft(session.id), svc.sessions.media(session.id), svc.sessions.transcripts(session.id), svc.queue.listForSession(session.id), svc.sessions.files(session.id),
+    const { session, draft } = await svc.sessions.getWithDraft(caller(req).accountId, sid);
+    const [media, transcripts, jobs, files] = await Promise.all([
+      svc.sessions.media(session.id), svc.sessions.transcripts(session.id), svc.queue.listForSession(session.id), svc.sessions.files(session.id),
     ]);
     return ok({
       session_id: session.id,

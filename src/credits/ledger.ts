@@ -6,6 +6,7 @@
  */
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Db } from '../storage/database.ts';
+import { PreparedQuery } from '../storage/prepared.ts';
 
 export interface Balance {
   available: number;
@@ -46,15 +47,20 @@ export function renderPrice(durationSec: number, canvas: { w: number; h: number 
   return startedMinutes(durationSec) * perMinute;
 }
 
+/** One statement for both sums: a balance read is the API's most frequent request. */
+const balanceQuery = new PreparedQuery<{ accountId: string }, { total: number | null; frozen: number | null }>((db, p) =>
+  db.selectNoFrom((eb) => [
+    eb.selectFrom('ledger').select((x) => x.fn.coalesce(x.fn.sum<number>('delta'), x.lit(0)).as('n')).where('account_id', '=', p('accountId')).as('total'),
+    eb.selectFrom('holds').select((x) => x.fn.coalesce(x.fn.sum<number>('amount'), x.lit(0)).as('n')).where('account_id', '=', p('accountId')).where('state', '=', 'held').as('frozen'),
+  ]),
+);
+
 export class CreditLedger {
   constructor(private readonly now: () => number = Date.now) {}
 
   async balance(db: Db, accountId: string): Promise<Balance> {
-    const [total, frozen] = await Promise.all([
-      db.selectFrom('ledger').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('delta'), eb.lit(0)).as('n')).where('account_id', '=', accountId).executeTakeFirst(),
-      db.selectFrom('holds').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('n')).where('account_id', '=', accountId).where('state', '=', 'held').executeTakeFirst(),
-    ]);
-    const t = Number(total?.n ?? 0), f = Number(frozen?.n ?? 0);
+    const r = await balanceQuery.first(db, { accountId });
+    const t = Number(r?.total ?? 0), f = Number(r?.frozen ?? 0);
     return { available: t - f, frozen: f, total: t };
   }
 

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { CreditLedger } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Db, JobsTable } from '../storage/database.ts';
+import { PreparedQuery } from '../storage/prepared.ts';
 
 export const JobType = { Transcribe: 'transcribe', Render: 'render' } as const;
 export type JobType = (typeof JobType)[keyof typeof JobType];
@@ -83,6 +84,9 @@ function toJob(r: JobsTable): Job {
     updatedAt: Number(r.updated_at),
   };
 }
+
+const jobsOfSession = new PreparedQuery<{ sessionId: string }, JobsTable>((db, p) =>
+  db.selectFrom('jobs').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'));
 
 /** How often progress is written to the database; listeners hear every update. */
 const PROGRESS_WRITE_MS = 1000;
@@ -167,7 +171,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async listForSession(sessionId: string): Promise<Job[]> {
-    const rows = await this.db.selectFrom('jobs').selectAll().where('session_id', '=', sessionId).orderBy('created_at').execute();
+    const rows = await jobsOfSession.execute(this.db, { sessionId });
     return rows.map(toJob);
   }
 

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
 import { parseDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { Db } from '../storage/database.ts';
+import type { Db, FilesTable, MediaTable, SessionsTable, TranscriptsTable } from '../storage/database.ts';
+import { PreparedQuery } from '../storage/prepared.ts';
 import type { Transcript } from '../transcript/index.ts';
 
 export interface Session {
@@ -52,6 +53,16 @@ export interface StoredFile {
   createdAt: number;
 }
 
+// The reads behind every state request, compiled once (bench:api).
+const sessionById = new PreparedQuery<{ id: string; accountId: string }, SessionsTable>((db, p) =>
+  db.selectFrom('sessions').selectAll().where('id', '=', p('id')).where('account_id', '=', p('accountId')));
+const mediaOfSession = new PreparedQuery<{ sessionId: string }, MediaTable>((db, p) =>
+  db.selectFrom('media').selectAll().where('session_id', '=', p('sessionId')).orderBy('position'));
+const transcriptsOfSession = new PreparedQuery<{ sessionId: string }, Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'>>((db, p) =>
+  db.selectFrom('transcripts').select(['id', 'media_id', 'job_id', 'language', 'text', 'created_at']).where('session_id', '=', p('sessionId')).orderBy('created_at'));
+const filesOfSession = new PreparedQuery<{ sessionId: string }, FilesTable>((db, p) =>
+  db.selectFrom('files').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'));
+
 const newId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
 export class Sessions {
@@ -67,9 +78,17 @@ export class Sessions {
 
   /** The caller's session, or 1002 (also for someone else's). */
   async get(accountId: string, sessionId: string): Promise<Session> {
-    const r = await this.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).where('account_id', '=', accountId).executeTakeFirst();
+    return (await this.getWithDraft(accountId, sessionId)).session;
+  }
+
+  /** The session and its current draft in one read (the state endpoint). */
+  async getWithDraft(accountId: string, sessionId: string): Promise<{ session: Session; draft: Draft | null }> {
+    const r = await sessionById.first(this.db, { id: sessionId, accountId });
     if (!r) throw new VidscribeError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
-    return { id: r.id, accountId: r.account_id, agent: r.agent, taskName: r.task_name, language: r.language, createdAt: Number(r.created_at) };
+    return {
+      session: { id: r.id, accountId: r.account_id, agent: r.agent, taskName: r.task_name, language: r.language, createdAt: Number(r.created_at) },
+      draft: r.draft ? (JSON.parse(r.draft) as Draft) : null,
+    };
   }
 
   async draft(sessionId: string): Promise<Draft | null> {
@@ -99,7 +118,7 @@ export class Sessions {
   }
 
   async media(sessionId: string): Promise<MediaItem[]> {
-    const rows = await this.db.selectFrom('media').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
+    const rows = await mediaOfSession.execute(this.db, { sessionId });
     return rows.map((r) => {
       const info = JSON.parse(r.info) as Omit<MediaInfo, 'path'>;
       return { id: r.id, sessionId: r.session_id, name: r.name, kind: r.kind, storeKey: r.store_key, sizeBytes: r.size_bytes, durationSec: info.durationSec, info, createdAt: Number(r.created_at) };
@@ -122,7 +141,7 @@ export class Sessions {
   }
 
   async transcripts(sessionId: string): Promise<TranscriptRecord[]> {
-    const rows = await this.db.selectFrom('transcripts').select(['id', 'media_id', 'job_id', 'language', 'text', 'created_at']).where('session_id', '=', sessionId).orderBy('created_at').execute();
+    const rows = await transcriptsOfSession.execute(this.db, { sessionId });
     return rows.map((r) => ({ id: r.id, mediaId: r.media_id, jobId: r.job_id, language: r.language, text: r.text, createdAt: Number(r.created_at) }));
   }
 
@@ -148,11 +167,18 @@ export class Sessions {
 
   async file(fileId: string): Promise<StoredFile | undefined> {
     const r = await this.db.selectFrom('files').selectAll().where('id', '=', fileId).executeTakeFirst();
-    return r ? { id: r.id, accountId: r.account_id, sessionId: r.session_id, jobId: r.job_id, name: r.name, contentType: r.content_type, storeKey: r.store_key, sizeBytes: r.size_bytes, createdAt: Number(r.created_at) } : undefined;
+    return r ? toStoredFile(r) : undefined;
   }
 
   async files(sessionId: string): Promise<StoredFile[]> {
-    const rows = await this.db.selectFrom('files').select('id').where('session_id', '=', sessionId).orderBy('created_at').execute();
-    return (await Promise.all(rows.map((r) => this.file(r.id)))).filter((f): f is StoredFile => !!f);
+    const rows = await filesOfSession.execute(this.db, { sessionId });
+    return rows.map(toStoredFile);
   }
+}
+
+function toStoredFile(r: FilesTable): StoredFile {
+  return {
+    id: r.id, accountId: r.account_id, sessionId: r.session_id, jobId: r.job_id, name: r.name, contentType: r.content_type,
+    storeKey: r.store_key, sizeBytes: r.size_bytes, createdAt: Number(r.created_at),
+  };
 }
