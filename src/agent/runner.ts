@@ -9,7 +9,7 @@ import { enqueueRender, enqueueTranscription, type EnqueueDeps } from '../jobs/e
 import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
 import type { Job } from '../jobs/queue.ts';
 import { waitForJob } from '../jobs/wait.ts';
-import { draftFromMedia, parseDraft, setCaptions, type Draft } from '../render/index.ts';
+import { draftFromMedia, parseDraft, setCaptions, timelineDuration, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import { applyDraftIntents, selectMedia } from './edit.ts';
@@ -142,13 +142,20 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       const r = await tool(toolName(intent), intentArgs(intent), async () => {
         let musicSrc: string | undefined;
         if (intent.kind === 'music') {
-          const audio = selectMedia(media.filter((m) => m.kind === 'audio' || m.id !== mediaOfDraft.id), intent.media, 'audio');
-          if (!audio || audio.id === mediaOfDraft.id) {
-            throw new VidscribeError(ErrorCode.BadRequest, 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.');
-          }
+          const audio = selectMedia(media.filter((m) => m.kind === 'audio' && m.id !== mediaOfDraft.id), intent.media, 'audio');
+          if (!audio) throw new VidscribeError(ErrorCode.BadRequest, 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.');
           musicSrc = audio.id;
         }
-        draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc }));
+        if (intent.kind === 'trim' && intent.startMs >= timelineDuration(draft!)) {
+          throw new VidscribeError(ErrorCode.BadRequest, `The video is only ${(timelineDuration(draft!) / 1000).toFixed(1)} s long, so there is nothing left after ${intent.startMs / 1000} s.`);
+        }
+        try {
+          draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc }));
+        } catch (e) {
+          // An edit that cannot apply to this draft is the user's to fix, not a fault.
+          if (isVidscribeError(e)) throw e;
+          throw new VidscribeError(ErrorCode.BadRequest, `Could not ${describe(intent)}: ${(e as Error).message}`, { cause: e });
+        }
         return { draft_version: draft.version, w: draft.w, h: draft.h };
       });
       if (r) done.push(describe(intent));

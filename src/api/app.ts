@@ -27,7 +27,7 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  logger?: boolean;
+  logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** /run_sse keep-alive and length limits (default 15 s and 15 min); tests shorten them. */
   sse?: { pingMs?: number; capMs?: number };
 }

@@ -31,6 +31,7 @@ const HTTP_STATUS: Record<number, number> = {
   [ErrorCode.UrlFetchFailed]: 502,
   [ErrorCode.InvalidDraft]: 422,
   [ErrorCode.NotFound]: 404,
+  [ErrorCode.Internal]: 500,
   [ErrorCode.AsrFailed]: 500,
   [ErrorCode.ModelUnavailable]: 503,
   [ErrorCode.Timeout]: 504,
@@ -59,15 +60,16 @@ export function toApiError(e: unknown): VidscribeError {
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new VidscribeError(fe.statusCode === 404 ? ErrorCode.NotFound : ErrorCode.BadRequest, fe.message ?? 'Bad request');
   }
-  return new VidscribeError(ErrorCode.AsrFailed, 'Internal error', { cause: e });
+  return new VidscribeError(ErrorCode.Internal, 'Internal error: the server logged the details', { cause: e });
 }
 
 /** The one error handler: logs faults, answers `{ code, message, data? }` with the code's HTTP status. */
 export function sendError(req: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
   const err = toApiError(e);
   if (!isVidscribeError(e) && !(typeof (e as FastifyError)?.statusCode === 'number' && (e as FastifyError).statusCode! < 500)) req.log.error({ err: e }, 'unhandled error');
-  // An upload refused half-way: stop reading the rest of the body instead of draining it.
-  if (err.code === ErrorCode.FileTooLarge || !req.raw.readableEnded) reply.header('connection', 'close');
+  // A body refused half-way (an upload over the limit): stop reading it instead of draining it.
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.raw.readableEnded) reply.header('connection', 'close');
   return reply.code(httpStatusOf(err.code)).send(err.toJSON());
 }
 

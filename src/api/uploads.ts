@@ -5,20 +5,45 @@
  */
 import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
-import { extensionOf, fetchUrlToFile, identifyUpload, unsupportedUploadMessage, uploadKindOf } from '../media/index.ts';
+import { extensionOf, fetchUrlToFile, identifyUpload, unsupportedUploadMessage, uploadKindOf, type MediaInfo, type UploadKind } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
 
-/** Checks a scratch file and records it as the session's media item; the scratch file is gone either way. */
-async function admit(svc: Services, session: Session, scratch: { path: string; sizeBytes: number; sha256?: string }, name: string): Promise<MediaItem> {
+interface CheckedUpload {
+  name: string;
+  path: string;
+  sha256?: string;
+  kind: UploadKind;
+  info: MediaInfo;
+}
+
+/**
+ * One request is all or nothing: every file is received and checked (ffprobe) in scratch first,
+ * and only when all are good are they moved into the store and recorded as media items. A bad
+ * file anywhere in the request leaves the session as it was.
+ */
+async function admitAll(svc: Services, session: Session, receive: (checked: CheckedUpload[]) => Promise<void>): Promise<MediaItem[]> {
+  const checked: CheckedUpload[] = [];
   try {
-    const { kind, info } = await identifyUpload(scratch.path, name);
-    const blob = await svc.blobs.putFile(scratch.path, { ext: extensionOf(name), sha256: scratch.sha256 });
-    return await svc.sessions.addMedia(session, { name, kind, storeKey: blob.key, sizeBytes: blob.sizeBytes, info });
+    await receive(checked);
+    if (checked.length === 0) throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
+    const items: MediaItem[] = [];
+    for (const c of checked) {
+      const blob = await svc.blobs.putFile(c.path, { ext: extensionOf(c.name), sha256: c.sha256 });
+      items.push(await svc.sessions.addMedia(session, { name: c.name, kind: c.kind, storeKey: blob.key, sizeBytes: blob.sizeBytes, info: c.info }));
+    }
+    return items;
   } finally {
-    await svc.blobs.discard(scratch.path);
+    for (const c of checked) await svc.blobs.discard(c.path);
   }
+}
+
+async function check(scratch: { path: string; sha256?: string }, name: string, into: CheckedUpload[]): Promise<void> {
+  // Listed first, so the scratch file is discarded whatever identifyUpload says.
+  const entry = { name, path: scratch.path, sha256: scratch.sha256 } as CheckedUpload;
+  into.push(entry);
+  Object.assign(entry, await identifyUpload(scratch.path, name));
 }
 
 function checkName(name: string): string {
@@ -27,38 +52,38 @@ function checkName(name: string): string {
   return clean;
 }
 
-export async function receiveMultipart(svc: Services, session: Session, parts: AsyncIterableIterator<MultipartFile | { type: 'field' }>): Promise<MediaItem[]> {
-  const items: MediaItem[] = [];
-  for await (const part of parts) {
-    if (part.type !== 'file') continue;
-    const file = part as MultipartFile;
-    // Refuse a wrong format before reading a byte of it.
-    const name = checkName(file.filename);
-    const scratch = await svc.blobs.receive(file.file as Readable, { ext: extensionOf(name), maxBytes: svc.config.maxUploadBytes, name });
-    items.push(await admit(svc, session, scratch, name));
-  }
-  if (items.length === 0) throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
-  return items;
+export function receiveMultipart(svc: Services, session: Session, parts: AsyncIterableIterator<MultipartFile | { type: 'field' }>): Promise<MediaItem[]> {
+  return admitAll(svc, session, async (checked) => {
+    for await (const part of parts) {
+      if (part.type !== 'file') continue;
+      const file = part as MultipartFile;
+      // Refuse a wrong format before reading a byte of it.
+      const name = checkName(file.filename);
+      const scratch = await svc.blobs.receive(file.file as Readable, { ext: extensionOf(name), maxBytes: svc.config.maxUploadBytes, name });
+      await check(scratch, name, checked);
+    }
+  });
 }
 
-export async function receiveUrls(svc: Services, session: Session, urls: unknown): Promise<MediaItem[]> {
+export function receiveUrls(svc: Services, session: Session, urls: unknown): Promise<MediaItem[]> {
   if (!Array.isArray(urls) || urls.length === 0 || urls.length > 20 || !urls.every((u) => typeof u === 'string')) {
-    throw new VidscribeError(ErrorCode.BadRequest, 'urls must be a list of 1 to 20 http(s) URLs');
+    return Promise.reject(new VidscribeError(ErrorCode.BadRequest, 'urls must be a list of 1 to 20 http(s) URLs'));
   }
-  const items: MediaItem[] = [];
-  for (const url of urls as string[]) {
-    const scratch = svc.blobs.scratchPath('download');
-    const got = await fetchUrlToFile(url, scratch, { maxBytes: svc.config.maxUploadBytes, allowPrivate: svc.config.allowPrivateUrls });
-    let name: string;
-    try {
-      name = checkName(got.fileName);
-    } catch (e) {
-      await svc.blobs.discard(scratch);
-      throw e;
+  return admitAll(svc, session, async (checked) => {
+    for (const url of urls as string[]) {
+      const scratch = svc.blobs.scratchPath('download');
+      const entry = { path: scratch };
+      const got = await fetchUrlToFile(url, scratch, { maxBytes: svc.config.maxUploadBytes, allowPrivate: svc.config.allowPrivateUrls });
+      let name: string;
+      try {
+        name = checkName(got.fileName);
+      } catch (e) {
+        await svc.blobs.discard(scratch);
+        throw e;
+      }
+      await check(entry, name, checked);
     }
-    items.push(await admit(svc, session, { path: got.path, sizeBytes: got.bytes }, name));
-  }
-  return items;
+  });
 }
 
 /** The public view of a media item. */

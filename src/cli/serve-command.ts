@@ -54,7 +54,8 @@ export async function runServe(o: ServeOptions): Promise<void> {
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
     prices: parsePrices(o.prices),
   });
-  const app = await buildApp(svc, { logger: false });
+  // Warnings and faults only, as JSON lines on stderr: a request's own errors are answered, not logged.
+  const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr } });
   const address = await app.listen({ port, host: o.host });
   process.stderr.write(`vidscribe: serving on ${address} (data in ${svc.config.dataDir}, model ${svc.config.model}); API docs at ${address}/docs\n`);
   // Ready line on stdout for scripts and tests that start the server.

@@ -21,7 +21,8 @@ export interface RunnerOptions {
   slots: Partial<Record<JobType, number>>;
   /** A safety net for wake-ups missed across processes; jobs queued here wake a slot at once. */
   pollMs?: number;
-  onError?: (e: unknown, job: Job) => void;
+  /** Faults (not a job's expected failure): the runner never drops one silently. */
+  onError?: (e: unknown, job?: Job) => void;
 }
 
 export class JobRunner {
@@ -70,7 +71,7 @@ export class JobRunner {
         job = await this.queue.claim(type);
       } catch (e) {
         if (this.stopped) return;
-        this.opts.onError?.(e, undefined as never);
+        this.opts.onError?.(e);
       }
       if (!job) {
         await this.sleep(this.opts.pollMs ?? 1000);
@@ -95,7 +96,7 @@ export class JobRunner {
       await this.queue.complete(job.id, result);
     } catch (e) {
       if (this.stopped && ac.signal.aborted) return; // shutting down: the job stays running and is recovered on the next start
-      const err = isVidscribeError(e) ? e : new VidscribeError(ErrorCode.AsrFailed, `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      const err = isVidscribeError(e) ? e : new VidscribeError(ErrorCode.Internal, `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
       if (!isVidscribeError(e)) this.opts.onError?.(e, job);
       const cancelled = err.code === ErrorCode.Cancelled;
       await this.queue.fail(job.id, { code: err.code, message: err.message }, cancelled ? 'cancelled' : 'failed').catch((x) => this.opts.onError?.(x, job));

@@ -23,6 +23,8 @@ export const ErrorCode = {
   InvalidDraft: 4101,
   /** The thing asked for (a media item, a job, a file) does not exist for this user. */
   NotFound: 4104,
+  /** A fault of ours (a bug): logged, and reported without internals. */
+  Internal: 5000,
   AsrFailed: 5001,
   ModelUnavailable: 5002,
   Timeout: 5003,

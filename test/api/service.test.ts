@@ -127,6 +127,12 @@ describe('seed API: tokens, sessions, errors', () => {
     const empty = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'empty.mp4', body: Buffer.alloc(0) }]));
     assert.equal(empty.body.code, 4004);
 
+    // All or nothing: a good file with a bad one stores neither.
+    const mixed = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([
+      { name: 'again.mp4', body: readFileSync(SAMPLE_MP4) }, { name: 'broken.mov', body: Buffer.from('not a movie at all') },
+    ]));
+    assert.equal(mixed.body.code, 4005);
+
     const state = await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`);
     assert.deepEqual(state.body.data.media.map((m: { name: string }) => m.name), ['jfk.mp4', 'pixel.png'], 'only the good uploads are stored');
     assert.deepEqual(filesUnder(join(srv.dataDir, 'tmp')), [], 'no scratch files left');

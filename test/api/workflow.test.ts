@@ -182,6 +182,14 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     d = await draftOf(u);
     const clip = d.t.find((t: any) => t.tt === 0).sg[0];
     assert.deepEqual([clip.s, clip.in, clip.d], [0, 2000, Math.round(11.76 * 1000) - 2000]);
+
+    // An edit that cannot apply is answered in words, and the draft stays as it was.
+    const tooFar = await runSse(srv.url, u.api.token!, u.sessionId, 'cut the first 5 minutes');
+    assert.match(finalText(tooFar.events), /only 9\.8 s long/);
+    assert.deepEqual(await draftOf(u), d);
+    const noMusic = await newUser(srv.url);
+    await upload(srv.url, noMusic.api.token!, noMusic.sessionId, [{ path: SAMPLE_MP4, name: 'solo.mp4' }]);
+    assert.match(finalText((await runSse(srv.url, noMusic.api.token!, noMusic.sessionId, 'add background music at 20%')).events), /no audio file to use as background music/);
   });
 
   test('中文: 竖屏、加标题「城市之梦」前3秒、背景音乐音量35%、加字幕, then export a 1080p MP4 with the captions burned in', async () => {
