@@ -29,6 +29,40 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
+/** Streams a generated multipart file of `size` bytes (chunked, no Content-Length); stops sending once the server answers. */
+function streamUpload(target: string, token: string, name: string, size: number): Promise<{ status: number; body: any; sentWhenAnswered: number }> {
+  const boundary = 'vidscribe-test-boundary';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: video/mp4\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  const url = new URL(target);
+  let sent = 0;
+  let answered = false;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' } }, (res) => {
+      answered = true;
+      const sentWhenAnswered = sent;
+      let text = '';
+      res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), sentWhenAnswered }));
+    });
+    // The server hangs up on a refused upload: writes after that fail, as they should.
+    req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+    req.write(head);
+    const pump = () => {
+      while (sent < size && !answered && !req.destroyed) {
+        const n = Math.min(chunk.length, size - sent);
+        sent += n;
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered && !req.destroyed) req.end(tail);
+    };
+    pump();
+  });
+}
+
 describe('seed API: tokens, sessions, errors', () => {
   let srv: TestServer;
   let clock = Date.now();
@@ -222,35 +256,7 @@ describe('uploads: size limit, URLs, SSRF', () => {
     const before = filesUnder(join(srv.dataDir, 'blobs')).map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]);
 
     const LIMIT = 500 * 1024 * 1024;
-    const boundary = 'vidscribe-test-boundary';
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.mp4"\r\nContent-Type: video/mp4\r\n\r\n`);
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    const total = LIMIT + 1;
-    const chunk = Buffer.alloc(1024 * 1024, 7);
-    let sent = 0;
-    const url = new URL(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`);
-    const result = await new Promise<{ status: number; body: any; sentWhenAnswered: number }>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' } }, (res) => {
-        const sentWhenAnswered = sent;
-        let text = '';
-        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), sentWhenAnswered }));
-      });
-      req.on('error', (e) => (e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e));
-      req.write(head);
-      const pump = () => {
-        while (sent < total) {
-          const n = Math.min(chunk.length, total - sent);
-          sent += n;
-          if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end(tail);
-      };
-      req.on('close', () => undefined);
-      pump();
-    });
+    const result = await streamUpload(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, u.api.token!, 'huge.mp4', LIMIT + 1);
     assert.equal(result.status, 413);
     assert.equal(result.body.code, 4002);
     assert.match(result.body.message, /500 MB/);
@@ -314,6 +320,10 @@ describe('URL uploads when private addresses are allowed (the tests configure it
       assert.equal(missing.body.code, 4008);
       const small = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'big.mp4', body: big }]));
       assert.deepEqual([small.status, small.body.code], [413, 4002], 'the multipart path honours the configured limit too');
+      // The server stops reading at the limit: offered 200 MB against a 2 MB limit, it answers long before the end.
+      const early = await streamUpload(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, u.api.token!, 'endless.mp4', 200 * 1024 * 1024);
+      assert.equal(early.body.code, 4002);
+      assert.ok(early.sentWhenAnswered < 64 * 1024 * 1024, `answered after ${early.sentWhenAnswered} bytes`);
       assert.deepEqual(filesUnder(join(srv.dataDir, 'tmp')), []);
     } finally {
       local.close();
