@@ -67,10 +67,14 @@ export function toApiError(e: unknown): VidscribeError {
 export function sendError(req: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
   const err = toApiError(e);
   if (!isVidscribeError(e) && !(typeof (e as FastifyError)?.statusCode === 'number' && (e as FastifyError).statusCode! < 500)) req.log.error({ err: e }, 'unhandled error');
-  // A body refused half-way (an upload over the limit): stop reading it instead of draining it.
+  closeIfBodyUnread(req, reply);
+  return reply.code(httpStatusOf(err.code)).send(err.toJSON());
+}
+
+/** A body refused half-way (an upload over the limit): hang up instead of draining the rest of it. */
+export function closeIfBodyUnread(req: FastifyRequest, reply: FastifyReply): void {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   if (hasBody && !req.raw.readableEnded) reply.header('connection', 'close');
-  return reply.code(httpStatusOf(err.code)).send(err.toJSON());
 }
 
 /** Signed, expiring download links: HMAC over the file id and expiry. */

@@ -15,7 +15,7 @@ import { waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { toSrt, toVerboseJson, toVtt, transcriptText } from '../transcript/index.ts';
-import { httpStatusOf, toApiError } from './http.ts';
+import { closeIfBodyUnread, httpStatusOf, toApiError } from './http.ts';
 import type { Services } from './services.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
@@ -36,11 +36,13 @@ function modelFor(svc: Services, requested: string | undefined): string {
   return svc.config.model;
 }
 
-function openAiError(reply: FastifyReply, e: unknown): FastifyReply {
+function openAiError(req: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
   const err = toApiError(e);
   const status = httpStatusOf(err.code);
   const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  return reply.code(status).header('connection', 'close').send({ error: { message: err.message, type, code: err.code, param: null } });
+  if (err.code === ErrorCode.Internal) req.log.error({ err: e }, 'transcription endpoint failed');
+  closeIfBodyUnread(req, reply);
+  return reply.code(status).send({ error: { message: err.message, type, code: err.code, param: null } });
 }
 
 export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services): Promise<void> {
@@ -122,7 +124,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
           return reply.send({ text: transcriptText(t) });
       }
     } catch (e) {
-      return openAiError(reply, e);
+      return openAiError(req, reply, e);
     } finally {
       if (scratch) await svc.blobs.discard(scratch);
     }
