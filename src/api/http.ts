@@ -57,6 +57,10 @@ export function toApiError(e: unknown): VidscribeError {
   if (fe?.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || fe?.code === 'FST_FILES_LIMIT' || fe?.code === 'FST_PARTS_LIMIT' || fe?.code === 'FST_FIELDS_LIMIT') {
     return new VidscribeError(ErrorCode.BadRequest, fe.message ?? 'Bad multipart request');
   }
+  // The multipart parser's own complaints about a malformed body (no boundary, cut short).
+  if (e instanceof Error && /^(Multipart: |Boundary required|Unexpected end of multipart data|\w+ terminated early)/.test(e.message)) {
+    return new VidscribeError(ErrorCode.BadRequest, `Malformed multipart body: ${e.message}`);
+  }
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new VidscribeError(fe.statusCode === 404 ? ErrorCode.NotFound : ErrorCode.BadRequest, fe.message ?? 'Bad request');
   }

@@ -136,6 +136,12 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.match(r.body.message, /JSON/);
     const sse = await u.api.call('POST', '/run_sse', '{oops');
     assert.deepEqual([sse.status, sse.body.code], [400, 400]);
+    // A multipart body without its boundary (found by schemathesis) is the client's mistake too.
+    for (const path of [`/api/upload-video/nemo_agent/me/${u.sessionId}`, '/v1/audio/transcriptions']) {
+      const r = await fetch(srv.url + path, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data' }, body: 'x' });
+      assert.equal(r.status, 400, path);
+      assert.match(await r.text(), /Malformed multipart body/);
+    }
   });
 
   test('uploads: each file becomes a media item with its ffprobe facts; wrong formats are 4001, corrupt 4005, empty 4004', async () => {
