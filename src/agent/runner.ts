@@ -57,6 +57,12 @@ export const CAPABILITIES = [
   'export the result as an MP4',
 ];
 
+/** The tools the agent calls, as its functionCall events name them. */
+const TOOL_NAMES: Record<Intent['kind'], string> = {
+  transcribe: 'transcribe_media', captions: 'add_captions', export: 'export_video',
+  trim: 'trim', aspect: 'set_aspect', resolution: 'set_resolution', title: 'add_title', music: 'add_background_music',
+};
+
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 
 export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: AdkEvent) => void): Promise<void> {
@@ -178,7 +184,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         const target = mediaOfDraft;
         let transcript = await transcriptFor(target);
         if (!transcript) {
-          const ok = await tool('transcribe_media', { media_id: target.id, name: target.name }, async () => {
+          const ok = await tool(TOOL_NAMES.transcribe, { media_id: target.id, name: target.name }, async () => {
             const job = await enqueueTranscription(deps, who, target, { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
             say(`Transcribing ${target.name} (${Math.round(target.durationSec)} s, ${job.price} credit${job.price === 1 ? '' : 's'})…`);
             const fin = await follow(job, `Transcribing ${target.name}`);
@@ -192,7 +198,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         const clip = draft.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src === target.id);
         const offsetMs = clip ? clip.s - (clip.in ?? 0) : 0;
         const t = transcript;
-        const r = await tool('add_captions', { media_id: target.id }, async () => {
+        const r = await tool(TOOL_NAMES.captions, { media_id: target.id }, async () => {
           draft = parseDraft(setCaptions(draft!, t, { offsetMs }));
           const cues = draft.t.filter((x) => x.tt === 7).flatMap((x) => x.sg).filter((s) => s.m && (s.m as { kind?: string }).kind === 'caption').length;
           return { draft_version: draft.version, cues };
@@ -207,7 +213,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         }
         const task = intent.translateTo === 'en' ? 'translate' : 'transcribe';
         const args = { media_id: target.id, name: target.name, format: intent.format, timestamps: intent.timestamps, task, ...(intent.language ? { language: intent.language } : {}) };
-        const r = await tool('transcribe_media', args, async () => {
+        const r = await tool(TOOL_NAMES.transcribe, args, async () => {
           const job = await enqueueTranscription(deps, who, target, {
             options: { task, ...(intent.language ? { language: intent.language } : {}) },
             export: { format: intent.format, timestamps: intent.timestamps },
@@ -231,7 +237,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         if (!draft) break;
         const d = draft;
         await deps.sessions.saveDraft(req.session.id, d);
-        const r = await tool('export_video', { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
+        const r = await tool(TOOL_NAMES.export, { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
           const job = await enqueueRender(deps, who, d, deps.noCreditsMessage('render this video'));
           say(`Rendering ${d.w}×${d.h} MP4 (${job.price} credits)…`);
           const fin = await follow(job, 'Rendering');
@@ -256,7 +262,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
 }
 
 function toolName(i: Intent): string {
-  return { trim: 'trim', aspect: 'set_aspect', resolution: 'set_resolution', title: 'add_title', music: 'add_background_music' }[i.kind as 'trim'] ?? i.kind;
+  return TOOL_NAMES[i.kind];
 }
 
 function intentArgs(i: Intent): Record<string, unknown> {

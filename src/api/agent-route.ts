@@ -9,7 +9,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../accounts/accounts.ts';
 import { AGENT_NAME, runAgent, type AdkEvent } from '../agent/runner.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { signDownload } from './http.ts';
 import type { Services } from './services.ts';
 
 export const SSE_PING_MS = 15_000;
@@ -27,7 +26,11 @@ interface RunAgentBody {
 export function registerAgentRoutes(
   app: FastifyInstance,
   svc: Services,
-  helpers: { auth: (req: FastifyRequest) => Promise<void>; noCredits: (req: FastifyRequest, what: string) => string },
+  helpers: {
+    auth: (req: FastifyRequest) => Promise<void>;
+    noCredits: (req: FastifyRequest, what: string) => string;
+    downloadUrl: (req: FastifyRequest, fileId: string) => string;
+  },
   limits: { pingMs?: number; capMs?: number } = {},
 ): void {
   app.post('/run_sse', {
@@ -61,11 +64,10 @@ export function registerAgentRoutes(
       lastWasFinalText = !e.partial && e.content.parts.some((p) => 'text' in p);
       if (!res.writableEnded) res.write(`data: ${JSON.stringify(e)}\n\n`);
     };
-    const base = svc.config.publicUrl ?? `${req.protocol}://${req.host}`;
     try {
       await runAgent({ session, message: text, signal: stop.signal }, {
         queue: svc.queue, sessions: svc.sessions, prices: svc.prices,
-        downloadUrl: (fileId) => base + signDownload(svc.secret, fileId, svc.now() + svc.config.downloadTtlMs),
+        downloadUrl: (fileId) => helpers.downloadUrl(req, fileId),
         noCreditsMessage: (what) => helpers.noCredits(req, what),
       }, emit);
     } catch (e) {

@@ -32,8 +32,8 @@ export interface AppOptions {
   sse?: { pingMs?: number; capMs?: number };
 }
 
-const AGENT = 'nemo_agent';
-const ATTRIBUTION_HEADERS = ['x-skill-source', 'x-skill-version', 'x-skill-platform'] as const;
+/** The seed's attribution headers, which an export needs (else 402). */
+const ATTRIBUTION_HEADERS = ['X-Skill-Source', 'X-Skill-Version', 'X-Skill-Platform'] as const;
 
 const envelope = (data: object = { type: 'object', additionalProperties: true }) => ({
   type: 'object',
@@ -161,9 +161,9 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
       body: { type: 'object', required: ['session_id'], properties: { id: { type: 'string' }, draft: { type: 'object' }, session_id: { type: 'string' }, format: { type: 'string' } } },
     },
   }, async (req) => {
-    const missing = ATTRIBUTION_HEADERS.filter((h) => !req.headers[h]);
+    const missing = ATTRIBUTION_HEADERS.filter((h) => !req.headers[h.toLowerCase()]);
     if (missing.length) {
-      throw new VidscribeError(ErrorCode.ExportBlocked, `Export is locked for unattributed clients: register or upgrade to unlock export (missing ${missing.map((h) => h.replace(/(^|-)x/, 'X').replace(/-(\w)/g, (_m, c: string) => '-' + c.toUpperCase())).join(', ')} headers)`, {
+      throw new VidscribeError(ErrorCode.ExportBlocked, `Export is locked for unattributed clients: register or upgrade to unlock export (missing ${missing.join(', ')} headers)`, {
         data: { register_url: registerUrl(req, caller(req)) },
       });
     }
@@ -203,7 +203,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ok({ status: 'up' }));
 
-  registerAgentRoutes(app, svc, { auth, noCredits }, opts.sse);
+  registerAgentRoutes(app, svc, { auth, noCredits, downloadUrl }, opts.sse);
   await registerOpenAiRoutes(app, svc);
   return app;
 }

@@ -55,9 +55,6 @@ export interface HandlerDeps {
   db: Db;
   sessions: Sessions;
   blobs: BlobStore;
-  /** The server's default model. */
-  model: string;
-  asrThreads?: number;
 }
 
 /** One loaded model per ASR slot; a request for another model replaces that slot's worker. */
