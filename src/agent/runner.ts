@@ -5,7 +5,7 @@
  * be and why. Work that takes time (transcription, render) streams progress as it runs.
  */
 import { randomUUID } from 'node:crypto';
-import { enqueueRender, enqueueTranscription, type EnqueueDeps } from '../jobs/enqueue.ts';
+import { enqueueRender, enqueueTranscription, sourceOfMedia, type EnqueueDeps } from '../jobs/enqueue.ts';
 import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
 import type { Job } from '../jobs/queue.ts';
 import { waitForJob } from '../jobs/wait.ts';
@@ -185,7 +185,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         let transcript = await transcriptFor(target);
         if (!transcript) {
           const ok = await tool(TOOL_NAMES.transcribe, { media_id: target.id, name: target.name }, async () => {
-            const job = await enqueueTranscription(deps, who, target, { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
+            const job = await enqueueTranscription(deps, who, sourceOfMedia(target), { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
             say(`Transcribing ${target.name} (${Math.round(target.durationSec)} s, ${job.price} credit${job.price === 1 ? '' : 's'})…`);
             const fin = await follow(job, `Transcribing ${target.name}`);
             const r = fin.result as TranscribeJobResult;
@@ -214,7 +214,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         const task = intent.translateTo === 'en' ? 'translate' : 'transcribe';
         const args = { media_id: target.id, name: target.name, format: intent.format, timestamps: intent.timestamps, task, ...(intent.language ? { language: intent.language } : {}) };
         const r = await tool(TOOL_NAMES.transcribe, args, async () => {
-          const job = await enqueueTranscription(deps, who, target, {
+          const job = await enqueueTranscription(deps, who, sourceOfMedia(target), {
             options: { task, ...(intent.language ? { language: intent.language } : {}) },
             export: { format: intent.format, timestamps: intent.timestamps },
             noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`),

@@ -8,9 +8,7 @@ import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BUNDLED_MODELS } from '../asr/index.ts';
-import { transcribePrice } from '../credits/ledger.ts';
-import type { TranscribeJobPayload } from '../jobs/handlers.ts';
-import { JobType } from '../jobs/queue.ts';
+import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
@@ -80,12 +78,9 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       if (info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
       const blob = await svc.blobs.putFile(scratch, { ext: extensionOf(fileName) || 'bin' });
       scratch = undefined;
-      const payload: TranscribeJobPayload = {
-        mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec, model: modelFor(svc, fields.model),
+      const job = await enqueueTranscription(svc, { accountId: caller.accountId, sessionId: null }, { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec }, {
+        model: modelFor(svc, fields.model),
         options: { task, ...(fields.language ? { language: fields.language } : {}), ...(fields.prompt ? { initialPrompt: fields.prompt } : {}), ...(temperature !== undefined ? { temperature } : {}) },
-      };
-      const job = await svc.queue.enqueue({
-        type: JobType.Transcribe, accountId: caller.accountId, sessionId: null, payload, price: transcribePrice(info.durationSec, svc.prices),
         noCreditsMessage: 'Not enough credits to transcribe this file',
       });
       // A client that hangs up cancels its job (and gets its credits back).

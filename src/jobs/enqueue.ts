@@ -17,20 +17,27 @@ export interface EnqueueDeps {
   prices: Prices;
 }
 
-export function enqueueTranscription(
-  deps: EnqueueDeps,
-  who: { accountId: string; sessionId: string | null },
-  media: MediaItem,
-  opts: { options?: TranscribeJobPayload['options']; export?: { format: ExportFormat; timestamps: boolean }; model?: string; noCreditsMessage: string },
-): Promise<Job<TranscribeJobPayload>> {
+/** What a transcription reads: a stored file, a session's media item or a one-off upload (mediaId null). */
+export type TranscriptionSource = Pick<TranscribeJobPayload, 'mediaId' | 'storeKey' | 'name' | 'durationSec'>;
+
+/** A session's media item as a transcription source; an image or a silent video is refused (4003). */
+export function sourceOfMedia(media: MediaItem): TranscriptionSource {
   if (media.kind === 'image') throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} is an image: there is no speech to transcribe`);
   if (media.info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} has no audio stream, so there is no speech to transcribe`);
+  return { mediaId: media.id, storeKey: media.storeKey, name: media.name, durationSec: media.durationSec };
+}
+
+export function enqueueTranscription(
+  deps: Pick<EnqueueDeps, 'queue' | 'prices'>,
+  who: { accountId: string; sessionId: string | null },
+  source: TranscriptionSource,
+  opts: { options?: TranscribeJobPayload['options']; export?: { format: ExportFormat; timestamps: boolean }; model?: string; noCreditsMessage: string },
+): Promise<Job<TranscribeJobPayload>> {
   const payload: TranscribeJobPayload = {
-    mediaId: media.id, storeKey: media.storeKey, name: media.name, durationSec: media.durationSec, options: opts.options ?? {},
-    ...(opts.export ? { export: opts.export } : {}), ...(opts.model ? { model: opts.model } : {}),
+    ...source, options: opts.options ?? {}, ...(opts.export ? { export: opts.export } : {}), ...(opts.model ? { model: opts.model } : {}),
   };
   return deps.queue.enqueue({
-    type: JobType.Transcribe, accountId: who.accountId, sessionId: who.sessionId, payload, price: transcribePrice(media.durationSec, deps.prices), noCreditsMessage: opts.noCreditsMessage,
+    type: JobType.Transcribe, accountId: who.accountId, sessionId: who.sessionId, payload, price: transcribePrice(source.durationSec, deps.prices), noCreditsMessage: opts.noCreditsMessage,
   });
 }
 
