@@ -11,6 +11,7 @@ import type { Caller } from '../accounts/accounts.ts';
 import { enqueueRender } from '../jobs/enqueue.ts';
 import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
 import { JobType, type Job } from '../jobs/queue.ts';
+import { waitForJob } from '../jobs/wait.ts';
 import { parseDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { registerAgentRoutes } from './agent-route.ts';
@@ -183,6 +184,19 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
     if (!job || job.accountId !== caller(req).accountId || job.type !== JobType.Render) throw new VidscribeError(ErrorCode.NotFound, `No render ${id}`);
     const view = jobView(req, job);
     return ok({ render_id: job.id, status: view.status, progress: view.progress, ...(view.url ? { url: view.url } : {}), ...(job.error ? { error: job.error } : {}) });
+  });
+
+  app.delete('/api/render/proxy/lambda/:id', { onRequest: auth, schema: { summary: 'Cancel a render; its held credits are released', security: bearer } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const job = await svc.queue.get(id);
+    if (!job || job.accountId !== caller(req).accountId || job.type !== JobType.Render) throw new VidscribeError(ErrorCode.NotFound, `No render ${id}`);
+    if (job.state !== 'queued' && job.state !== 'running') throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}`);
+    // Not taken yet: cancelled here. Running in this process: aborted, and the runner records it.
+    if (!(await svc.queue.cancelQueued(id)) && !svc.runner?.cancel(id)) {
+      throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} is running in another worker and cannot be cancelled from here`);
+    }
+    const done = await waitForJob(svc.queue, id);
+    return ok({ render_id: id, status: statusOf(done) });
   });
 
   app.get('/api/files/:id', { schema: { summary: 'Download a result through a signed link', querystring: { type: 'object', properties: { expires: { type: 'string' }, sig: { type: 'string' } } } } }, async (req, reply) => {

@@ -61,6 +61,8 @@ export interface JobQueue {
   progress(id: string, progress: number, message?: string): Promise<void>;
   complete(id: string, result: unknown): Promise<void>;
   fail(id: string, error: JobError, state?: 'failed' | 'cancelled'): Promise<void>;
+  /** Cancels a job no worker has taken yet (its hold is released); false when it is not queued. */
+  cancelQueued(id: string): Promise<boolean>;
   get(id: string): Promise<Job | undefined>;
   listForSession(sessionId: string): Promise<Job[]>;
   /** After a restart: jobs left running by a dead process go back to the queue. Returns how many. */
@@ -153,16 +155,28 @@ export class SqlJobQueue implements JobQueue {
     await this.finish(id, { state, error: JSON.stringify(error) }, 'release');
   }
 
-  private async finish(id: string, set: Partial<JobsTable>, credits: 'settle' | 'release'): Promise<void> {
+  async cancelQueued(id: string): Promise<boolean> {
+    const error: JobError = { code: ErrorCode.Cancelled, message: 'Cancelled before it started' };
+    return this.finish(id, { state: 'cancelled', error: JSON.stringify(error) }, 'release', ['queued']);
+  }
+
+  /** Moves a job to its final state and settles or releases its credits, in one transaction. */
+  private async finish(id: string, set: Partial<JobsTable>, credits: 'settle' | 'release', from: JobState[] = ['queued', 'running']): Promise<boolean> {
     this.lastWrite.delete(id);
-    await this.db.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('jobs').set({ ...set, updated_at: this.now() }).where('id', '=', id).where('state', 'in', ['queued', 'running']).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new VidscribeError(ErrorCode.BadRequest, `job ${id} has already finished`);
+    const done = await this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('jobs').set({ ...set, updated_at: this.now() }).where('id', '=', id).where('state', 'in', from).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
       if (credits === 'settle') await this.ledger.settle(trx, id);
       else await this.ledger.release(trx, id);
+      return true;
     });
+    if (!done) {
+      if (from.includes('running')) throw new VidscribeError(ErrorCode.BadRequest, `job ${id} has already finished`);
+      return false;
+    }
     const job = await this.get(id);
     if (job) this.events.emit('job', { job });
+    return true;
   }
 
   async get(id: string): Promise<Job | undefined> {

@@ -198,9 +198,15 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.equal(status.body.data.status, 'queued');
     const bal = await u.api.call('GET', '/api/credits/balance/simple');
     assert.deepEqual(bal.body.data, { available: 98, frozen: 2, total: 100 }, '2 credits per started minute at 1080p, held');
-    // Someone else cannot poll it.
+    // Someone else cannot poll it, nor cancel it.
     const other = await newUser(srv.url);
     assert.equal((await other.api.call('GET', `/api/render/proxy/lambda/${started.body.data.render_id}`)).body.code, 4104);
+    assert.equal((await other.api.call('DELETE', `/api/render/proxy/lambda/${started.body.data.render_id}`)).body.code, 4104);
+    // Cancelled: the hold is released.
+    const cancelled = await u.api.call('DELETE', `/api/render/proxy/lambda/${started.body.data.render_id}`);
+    assert.equal(cancelled.body.data.status, 'cancelled');
+    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 100, frozen: 0, total: 100 });
+    assert.equal((await u.api.call('DELETE', `/api/render/proxy/lambda/${started.body.data.render_id}`)).body.code, 400);
   });
 
   test('credits race: with credits for N jobs, 2N concurrent exports start exactly N; the rest get 2001; never negative', async () => {
@@ -376,5 +382,25 @@ describe('signed download links', () => {
     const late = await fetch(status.url);
     assert.equal(late.status, 401);
     assert.match(((await late.json()) as { message: string }).message, /expired/);
+  });
+
+  test('a running render can be cancelled: ffmpeg stops, the credits come back, nothing is left behind', async () => {
+    const u = await newUser(srv.url);
+    const up = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4) }]));
+    const draft = { id: 'long', version: 1, w: 1920, h: 1080, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 11_000, src: up.body.data.media[0].id, m: { fit: 'blur' } }] }] };
+    const started = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
+    const id = started.body.data.render_id;
+    let seen = '';
+    for (let i = 0; i < 600 && seen !== 'rendering'; i++) {
+      seen = (await u.api.call('GET', `/api/render/proxy/lambda/${id}`)).body.data.status;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(seen, 'rendering', 'cancelled while ffmpeg runs');
+    const cancelled = await u.api.call('DELETE', `/api/render/proxy/lambda/${id}`);
+    assert.equal(cancelled.body.data.status, 'cancelled', JSON.stringify(cancelled.body));
+    const status = (await u.api.call('GET', `/api/render/proxy/lambda/${id}`)).body.data;
+    assert.equal(status.error.code, 5004);
+    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 100, frozen: 0, total: 100 });
+    assert.deepEqual(filesUnder(join(srv.dataDir, 'tmp')), []);
   });
 });
