@@ -14,6 +14,7 @@ import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import { applyDraftIntents, selectMedia } from './edit.ts';
 import { parseRequest, type Intent } from './intent.ts';
+import { languageName, repliesFor } from './replies.ts';
 
 export const AGENT_NAME = 'nemo_agent';
 
@@ -47,15 +48,6 @@ export interface AgentRequest {
   signal?: AbortSignal;
 }
 
-export const CAPABILITIES = [
-  'transcribe a video or audio file into a text document (TXT, Word/DOCX, SRT, VTT, JSON or Markdown), with or without timestamps',
-  'burn captions into the video',
-  'set the resolution (1080p, 720p) and the shape (16:9, vertical 9:16 for TikTok/Reels/Shorts, square 1:1)',
-  'add a title or text overlay for a time range',
-  'add background music from an uploaded audio file at a volume',
-  'trim (cut the first N seconds, keep 1:00 to 2:30)',
-  'export the result as an MP4',
-];
 
 /** The tools the agent calls, as its functionCall events name them. */
 const TOOL_NAMES: Record<Intent['kind'], string> = {
@@ -63,7 +55,6 @@ const TOOL_NAMES: Record<Intent['kind'], string> = {
   trim: 'trim', aspect: 'set_aspect', resolution: 'set_resolution', title: 'add_title', music: 'add_background_music',
 };
 
-const pct = (x: number) => `${Math.round(x * 100)} %`;
 
 export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: AdkEvent) => void): Promise<void> {
   const invocationId = `e-${randomUUID()}`;
@@ -71,6 +62,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
     id: randomUUID(), invocationId, author: AGENT_NAME, timestamp: Date.now() / 1000, content: { role: 'model', parts }, ...extra,
   });
   const say = (text: string) => emit(event([{ text }], { partial: true }));
+  const t = repliesFor(req.message);
   const done: string[] = [];
   const problems: string[] = [];
 
@@ -100,19 +92,19 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         const step = Math.floor(j.progress * 10);
         if (j.state === 'running' && step > shown) {
           shown = step;
-          say(`${what}: ${pct(j.progress)}`);
+          say(t.progress(what, Math.round(j.progress * 100)));
         }
       },
     });
     if (finished.state !== 'completed') {
-      throw new VidscribeError((finished.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, `${what} failed: ${finished.error?.message ?? finished.state}`);
+      throw new VidscribeError((finished.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, t.failed(what, finished.error?.message ?? finished.state));
     }
     return finished;
   };
 
   const parsed = parseRequest(req.message);
   if (parsed.unknown || parsed.intents.length === 0) {
-    emit(event([{ text: `I can't do that here. I can:\n${CAPABILITIES.map((c) => `• ${c}`).join('\n')}\nUpload a video or audio file, then tell me what you need — for example "transcribe the spoken dialogue into a text document" or "make it vertical for TikTok with captions".` }], { turnComplete: true }));
+    emit(event([{ text: t.cannotDo(t.capabilities) }], { turnComplete: true }));
     return;
   }
 
@@ -120,7 +112,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const who = { accountId: req.session.accountId, sessionId: req.session.id };
   const playable = media.filter((m) => m.kind !== 'image');
   if (playable.length === 0) {
-    emit(event([{ text: 'There is no video or audio in this session yet. Upload one first (POST /api/upload-video/nemo_agent/me/<session_id>), then ask again.' }], { turnComplete: true }));
+    emit(event([{ text: t.noMedia }], { turnComplete: true }));
     return;
   }
 
@@ -149,22 +141,22 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         let musicSrc: string | undefined;
         if (intent.kind === 'music') {
           const audio = selectMedia(media.filter((m) => m.kind === 'audio' && m.id !== mediaOfDraft.id), intent.media, 'audio');
-          if (!audio) throw new VidscribeError(ErrorCode.BadRequest, 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.');
+          if (!audio) throw new VidscribeError(ErrorCode.BadRequest, t.noMusicFile);
           musicSrc = audio.id;
         }
         if (intent.kind === 'trim' && intent.startMs >= timelineDuration(draft!)) {
-          throw new VidscribeError(ErrorCode.BadRequest, `The video is only ${(timelineDuration(draft!) / 1000).toFixed(1)} s long, so there is nothing left after ${intent.startMs / 1000} s.`);
+          throw new VidscribeError(ErrorCode.BadRequest, t.tooShort(timelineDuration(draft!) / 1000, intent.startMs / 1000));
         }
         try {
           draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc }));
         } catch (e) {
           // An edit that cannot apply to this draft is the user's to fix, not a fault.
           if (isVidscribeError(e)) throw e;
-          throw new VidscribeError(ErrorCode.BadRequest, `Could not ${describe(intent)}: ${(e as Error).message}`, { cause: e });
+          throw new VidscribeError(ErrorCode.BadRequest, t.cannotApply(t.describe(intent), (e as Error).message), { cause: e });
         }
         return { draft_version: draft.version, w: draft.w, h: draft.h };
       });
-      if (r) done.push(describe(intent));
+      if (r) done.push(t.describe(intent));
     }
   };
 
@@ -186,8 +178,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         if (!transcript) {
           const ok = await tool(TOOL_NAMES.transcribe, { media_id: target.id, name: target.name }, async () => {
             const job = await enqueueTranscription(deps, who, sourceOfMedia(target), { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
-            say(`Transcribing ${target.name} (${Math.round(target.durationSec)} s, ${job.price} credit${job.price === 1 ? '' : 's'})…`);
-            const fin = await follow(job, `Transcribing ${target.name}`);
+            say(t.transcribing(target.name, target.durationSec, job.price));
+            const fin = await follow(job, t.transcribingWhat(target.name));
             const r = fin.result as TranscribeJobResult;
             return { transcript_id: r.transcriptId, language: r.language, words: r.words };
           });
@@ -197,19 +189,19 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         if (!transcript) break;
         const clip = draft.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src === target.id);
         const offsetMs = clip ? clip.s - (clip.in ?? 0) : 0;
-        const t = transcript;
+        const spoken = transcript;
         const r = await tool(TOOL_NAMES.captions, { media_id: target.id }, async () => {
-          draft = parseDraft(setCaptions(draft!, t, { offsetMs }));
+          draft = parseDraft(setCaptions(draft!, spoken, { offsetMs }));
           const cues = draft.t.filter((x) => x.tt === 7).flatMap((x) => x.sg).filter((s) => s.m && (s.m as { kind?: string }).kind === 'caption').length;
           return { draft_version: draft.version, cues };
         });
-        if (r) done.push(`burned in captions (${r.cues} cues)`);
+        if (r) done.push(t.captioned(r.cues));
         break;
       }
       case 'transcribe': {
         const target = selectMedia(playable, intent.media, 'video') ?? selectMedia(playable, intent.media) ?? mainMedia;
         if (intent.translateTo && intent.translateTo !== 'en') {
-          problems.push(`Whisper translates only into English, so I can't make ${languageName(intent.translateTo)} subtitles; I transcribed the original language instead. Ask for "subtitles in English" to translate.`);
+          problems.push(t.onlyIntoEnglish(languageName(intent.translateTo, t)));
         }
         const task = intent.translateTo === 'en' ? 'translate' : 'transcribe';
         const args = { media_id: target.id, name: target.name, format: intent.format, timestamps: intent.timestamps, task, ...(intent.language ? { language: intent.language } : {}) };
@@ -219,8 +211,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
             export: { format: intent.format, timestamps: intent.timestamps },
             noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`),
           });
-          say(`Transcribing ${target.name} (${Math.round(target.durationSec)} s, ${job.price} credit${job.price === 1 ? '' : 's'})…`);
-          const fin = await follow(job, `Transcribing ${target.name}`);
+          say(t.transcribing(target.name, target.durationSec, job.price));
+          const fin = await follow(job, t.transcribingWhat(target.name));
           const res = fin.result as TranscribeJobResult;
           const transcript = await deps.sessions.transcriptByJob(job.id);
           const text = transcript ? transcript.segments.map((s) => s.text.trim()).join(' ') : '';
@@ -228,7 +220,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         });
         if (r) {
           const excerpt = String(r.text).length > 600 ? String(r.text).slice(0, 600) + '…' : String(r.text);
-          done.push(`transcribed ${target.name} into ${String(r.file_name)} (${r.words} words, ${r.credits} credit${r.credits === 1 ? '' : 's'}): ${r.url}\n\n${excerpt || '(no speech was heard)'}`);
+          done.push(t.transcribed(target.name, String(r.file_name), r.words, r.credits, String(r.url), excerpt));
         }
         break;
       }
@@ -239,12 +231,12 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         await deps.sessions.saveDraft(req.session.id, d);
         const r = await tool(TOOL_NAMES.export, { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
           const job = await enqueueRender(deps, who, d, deps.noCreditsMessage('render this video'));
-          say(`Rendering ${d.w}×${d.h} MP4 (${job.price} credits)…`);
-          const fin = await follow(job, 'Rendering');
+          say(t.rendering(d.w, d.h, job.price));
+          const fin = await follow(job, t.renderingWhat);
           const res = fin.result as RenderJobResult;
           return { render_id: job.id, file_id: res.fileId, file_name: res.fileName, url: deps.downloadUrl(res.fileId), duration: res.durationSec, credits: job.price };
         });
-        if (r) done.push(`rendered ${String(r.file_name)} (${Number(r.duration).toFixed(1)} s, ${r.credits} credits): ${r.url}`);
+        if (r) done.push(t.rendered(r.file_name, r.duration, r.credits, r.url));
         break;
       }
     }
@@ -253,12 +245,12 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   if (draft && parsed.intents.some((i) => i.kind !== 'transcribe')) await deps.sessions.saveDraft(req.session.id, draft);
 
   const lines: string[] = [];
-  if (done.length) lines.push(`Done: ${done.length === 1 ? done[0] : '\n' + done.map((d) => `• ${d}`).join('\n')}`);
-  if (problems.length) lines.push(`${done.length ? 'But' : 'I could not finish'}: ${problems.join(' ')}`);
+  if (done.length) lines.push(t.done(done));
+  if (problems.length) lines.push(t.problems(done.length > 0, problems));
   if (draft && !parsed.intents.some((i) => i.kind === 'export') && parsed.intents.some((i) => i.kind !== 'transcribe') && done.length) {
-    lines.push('The draft is saved; say "export" (or call the export API) to render the MP4.');
+    lines.push(t.draftSaved);
   }
-  emit(event([{ text: lines.join('\n\n') || 'Nothing to do.' }], { turnComplete: true }));
+  emit(event([{ text: lines.join('\n\n') || t.nothing }], { turnComplete: true }));
 }
 
 function toolName(i: Intent): string {
@@ -270,27 +262,3 @@ function intentArgs(i: Intent): Record<string, unknown> {
   return rest;
 }
 
-function describe(i: Intent): string {
-  switch (i.kind) {
-    case 'trim':
-      return i.endMs === undefined ? `cut the first ${i.startMs / 1000} s` : `kept ${i.startMs / 1000} s to ${i.endMs / 1000} s`;
-    case 'aspect':
-      return `set the aspect to ${i.aspect}`;
-    case 'resolution':
-      return `set the resolution to ${i.resolution}`;
-    case 'title':
-      return `added the title "${i.text}" from ${i.startMs / 1000} s to ${(i.startMs + i.durationMs) / 1000} s`;
-    case 'music':
-      return `added background music at ${Math.round(i.volume * 100)} %`;
-    default:
-      return i.kind;
-  }
-}
-
-function languageName(code: string): string {
-  try {
-    return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) ?? code;
-  } catch {
-    return code;
-  }
-}

@@ -117,7 +117,9 @@ describe('the seed workflow, end to end', () => {
 
     const zh = await runSse(srv.url, u.api.token!, u.sessionId, '请把这个视频转写成文字');
     assert.equal(calls(zh.events)[0].args.format, 'txt');
-    assert.match(finalText(zh.events), /talk\.txt/);
+    assert.match(finalText(zh.events), /已把 talk\.mp4 转写为 talk\.txt/, 'a Chinese request gets a Chinese reply');
+    assert.ok(texts(zh.events).some((t) => /正在转写 talk\.mp4：\d+%/.test(t)), 'progress in Chinese too');
+    assert.match(finalText((await runSse(srv.url, u.api.token!, u.sessionId, '你好')).events), /我可以/);
 
     const huh = await runSse(srv.url, u.api.token!, u.sessionId, "what's the weather in Paris?");
     assert.deepEqual(calls(huh.events), []);
@@ -206,6 +208,7 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     const names = calls(r2.events).map((c: any) => c.name);
     assert.deepEqual(names, ['transcribe_media', 'add_captions', 'export_video']);
     const reply = finalText(r2.events);
+    assert.match(reply, /完成/);
     d = await draftOf(u);
     const captions = d.t.filter((t: any) => t.tt === 7).flatMap((t: any) => t.sg).filter((s: any) => s.m.kind === 'caption');
     assert.ok(captions.length >= 2, 'captions are in the draft');

@@ -1,0 +1,141 @@
+/**
+ * What the agent says, in the language the user wrote in: English, or Chinese when the message
+ * is written in Chinese. Error messages from the domains (credits, media) stay as they are.
+ */
+import type { Intent } from './intent.ts';
+
+export interface Replies {
+  capabilities: string[];
+  cannotDo(capabilities: string[]): string;
+  noMedia: string;
+  transcribing(name: string, seconds: number, credits: number): string;
+  progress(what: string, percent: number): string;
+  transcribingWhat(name: string): string;
+  rendering(w: number, h: number, credits: number): string;
+  renderingWhat: string;
+  failed(what: string, why: string): string;
+  noMusicFile: string;
+  tooShort(seconds: number, startSec: number): string;
+  cannotApply(what: string, why: string): string;
+  onlyIntoEnglish(language: string): string;
+  describe(intent: Intent): string;
+  captioned(cues: number): string;
+  transcribed(name: string, file: string, words: number, credits: number, url: string, excerpt: string): string;
+  rendered(file: string, seconds: number, credits: number, url: string): string;
+  done(items: string[]): string;
+  problems(anyDone: boolean, problems: string[]): string;
+  draftSaved: string;
+  nothing: string;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const secs = (ms: number) => ms / 1000;
+
+export const ENGLISH: Replies = {
+  capabilities: [
+    'transcribe a video or audio file into a text document (TXT, Word/DOCX, SRT, VTT, JSON or Markdown), with or without timestamps',
+    'burn captions into the video',
+    'set the resolution (1080p, 720p) and the shape (16:9, vertical 9:16 for TikTok/Reels/Shorts, square 1:1)',
+    'add a title or text overlay for a time range',
+    'add background music from an uploaded audio file at a volume',
+    'trim (cut the first N seconds, keep 1:00 to 2:30)',
+    'export the result as an MP4',
+  ],
+  cannotDo: (caps) =>
+    `I can't do that here. I can:\n${caps.map((c) => `• ${c}`).join('\n')}\nUpload a video or audio file, then tell me what you need — for example "transcribe the spoken dialogue into a text document" or "make it vertical for TikTok with captions".`,
+  noMedia: 'There is no video or audio in this session yet. Upload one first (POST /api/upload-video/nemo_agent/me/<session_id>), then ask again.',
+  transcribing: (name, s, c) => `Transcribing ${name} (${Math.round(s)} s, ${plural(c, 'credit')})…`,
+  progress: (what, p) => `${what}: ${p} %`,
+  transcribingWhat: (name) => `Transcribing ${name}`,
+  rendering: (w, h, c) => `Rendering ${w}×${h} MP4 (${plural(c, 'credit')})…`,
+  renderingWhat: 'Rendering',
+  failed: (what, why) => `${what} failed: ${why}`,
+  noMusicFile: 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.',
+  tooShort: (s, start) => `The video is only ${s.toFixed(1)} s long, so there is nothing left after ${start} s.`,
+  cannotApply: (what, why) => `Could not ${what}: ${why}`,
+  onlyIntoEnglish: (lang) => `Whisper translates only into English, so I can't make ${lang} subtitles; I transcribed the original language instead. Ask for "subtitles in English" to translate.`,
+  describe: (i) => {
+    switch (i.kind) {
+      case 'trim':
+        return i.endMs === undefined ? `cut the first ${secs(i.startMs)} s` : `kept ${secs(i.startMs)} s to ${secs(i.endMs)} s`;
+      case 'aspect':
+        return `set the aspect to ${i.aspect}`;
+      case 'resolution':
+        return `set the resolution to ${i.resolution}`;
+      case 'title':
+        return `added the title "${i.text}" from ${secs(i.startMs)} s to ${secs(i.startMs + i.durationMs)} s`;
+      case 'music':
+        return `added background music at ${Math.round(i.volume * 100)} %`;
+      default:
+        return i.kind;
+    }
+  },
+  captioned: (n) => `burned in captions (${n} cues)`,
+  transcribed: (name, file, words, c, url, excerpt) =>
+    `transcribed ${name} into ${file} (${plural(words, 'word')}, ${plural(c, 'credit')}): ${url}\n\n${excerpt || '(no speech was heard)'}`,
+  rendered: (file, s, c, url) => `rendered ${file} (${s.toFixed(1)} s, ${plural(c, 'credit')}): ${url}`,
+  done: (items) => `Done: ${items.length === 1 ? items[0] : '\n' + items.map((d) => `• ${d}`).join('\n')}`,
+  problems: (anyDone, ps) => `${anyDone ? 'But' : 'I could not finish'}: ${ps.join(' ')}`,
+  draftSaved: 'The draft is saved; say "export" (or call the export API) to render the MP4.',
+  nothing: 'Nothing to do.',
+};
+
+export const CHINESE: Replies = {
+  capabilities: [
+    '把视频或音频转写成文字文档（TXT、Word/DOCX、SRT、VTT、JSON 或 Markdown），可带时间戳',
+    '给视频加字幕（烧录到画面上）',
+    '设置分辨率（1080p、720p）和画面比例（16:9 横屏、9:16 竖屏适合抖音/快手、1:1 方形）',
+    '在指定时间段添加标题或文字',
+    '用上传的音频文件作背景音乐，并设置音量',
+    '剪辑（剪掉前 N 秒、保留 1:00 到 2:30）',
+    '导出为 MP4 视频',
+  ],
+  cannotDo: (caps) => `这个我做不到。我可以：\n${caps.map((c) => `• ${c}`).join('\n')}\n请先上传视频或音频，再告诉我你需要什么，比如“把对话转写成文字文档”或“改成竖屏并加字幕”。`,
+  noMedia: '这个会话里还没有视频或音频。请先上传（POST /api/upload-video/nemo_agent/me/<session_id>），然后再试。',
+  transcribing: (name, s, c) => `正在转写 ${name}（${Math.round(s)} 秒，${c} 积分）…`,
+  progress: (what, p) => `${what}：${p}%`,
+  transcribingWhat: (name) => `正在转写 ${name}`,
+  rendering: (w, h, c) => `正在渲染 ${w}×${h} 的 MP4（${c} 积分）…`,
+  renderingWhat: '正在渲染',
+  failed: (what, why) => `${what}失败：${why}`,
+  noMusicFile: '没有可用作背景音乐的音频文件：请先上传一个（mp3、wav、m4a 等）再试。',
+  tooShort: (s, start) => `视频只有 ${s.toFixed(1)} 秒，${start} 秒之后没有内容了。`,
+  cannotApply: (what, why) => `无法${what}：${why}`,
+  onlyIntoEnglish: (lang) => `Whisper 只能翻译成英文，所以无法生成${lang}字幕；我先按原语言转写了。需要英文字幕请说“翻译成英文”。`,
+  describe: (i) => {
+    switch (i.kind) {
+      case 'trim':
+        return i.endMs === undefined ? `剪掉了前 ${secs(i.startMs)} 秒` : `保留了 ${secs(i.startMs)} 秒到 ${secs(i.endMs)} 秒`;
+      case 'aspect':
+        return `画面比例改为 ${i.aspect}`;
+      case 'resolution':
+        return `分辨率改为 ${i.resolution}`;
+      case 'title':
+        return `添加了标题“${i.text}”（${secs(i.startMs)} 秒到 ${secs(i.startMs + i.durationMs)} 秒）`;
+      case 'music':
+        return `添加了背景音乐，音量 ${Math.round(i.volume * 100)}%`;
+      default:
+        return i.kind;
+    }
+  },
+  captioned: (n) => `加上了字幕（${n} 条）`,
+  transcribed: (name, file, words, c, url, excerpt) => `已把 ${name} 转写为 ${file}（${words} 词，${c} 积分）：${url}\n\n${excerpt || '（没有听到语音）'}`,
+  rendered: (file, s, c, url) => `已渲染 ${file}（${s.toFixed(1)} 秒，${c} 积分）：${url}`,
+  done: (items) => `完成：${items.length === 1 ? items[0] : '\n' + items.map((d) => `• ${d}`).join('\n')}`,
+  problems: (anyDone, ps) => `${anyDone ? '不过' : '未能完成'}：${ps.join(' ')}`,
+  draftSaved: '草稿已保存；说“导出”（或调用导出接口）即可渲染 MP4。',
+  nothing: '没有需要做的事。',
+};
+
+/** Chinese when the message is written in Chinese (Han characters), else English. */
+export function repliesFor(message: string): Replies {
+  return /\p{Script=Han}/u.test(message) ? CHINESE : ENGLISH;
+}
+
+export function languageName(code: string, replies: Replies): string {
+  try {
+    return new Intl.DisplayNames([replies === CHINESE ? 'zh' : 'en'], { type: 'language' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
