@@ -4,6 +4,7 @@
  * translate HTTP; the rules live in the domains.
  */
 import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -52,6 +53,10 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => new VidscribeError(ErrorCode.RateLimited, `Too many requests from this address: at most ${ctx.max} an hour; retry in ${ctx.after}`),
+  });
   await app.register(multipart, {
     limits: { fileSize: svc.config.maxUploadBytes + 1, files: 20, fields: 50, parts: 100, fieldSize: 64 * 1024 },
   });
@@ -75,6 +80,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
 
   // ---- auth ----
   app.post('/api/auth/anonymous-token', {
+    config: { rateLimit: { max: svc.config.anonymousTokensPerHour, timeWindow: 3600_000 } },
     schema: { summary: 'An anonymous token with 100 credits, one per X-Client-Id every 7 days', headers: { type: 'object', properties: { 'x-client-id': { type: 'string' } } }, response: { 200: envelope() } },
   }, async (req) => {
     const clientId = req.headers['x-client-id'];

@@ -33,6 +33,8 @@ export interface ServiceConfig {
   renderSlots?: number;
   /** Base URL used in links the API hands out (registration, downloads); default from the request. */
   publicUrl?: string;
+  /** New anonymous tokens one address may ask for per hour (default 30): client ids are free to invent, credits are not. */
+  anonymousTokensPerHour?: number;
   /** Lifetime of signed download links (default 1 hour). */
   downloadTtlMs?: number;
   /** Injectable clock for the token and link rules. */
@@ -42,7 +44,7 @@ export interface ServiceConfig {
 }
 
 export interface Services {
-  config: Required<Pick<ServiceConfig, 'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs'>> & ServiceConfig;
+  config: Required<Pick<ServiceConfig, 'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs' | 'anonymousTokensPerHour'>> & ServiceConfig;
   db: Db;
   blobs: BlobStore;
   ledger: CreditLedger;
@@ -77,7 +79,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const queue = new SqlJobQueue(db, ledger, now);
   const config = {
     ...cfg, dataDir, model: cfg.model ?? DEFAULT_MODEL, maxUploadBytes: cfg.maxUploadBytes ?? DEFAULT_MAX_BYTES,
-    allowPrivateUrls: cfg.allowPrivateUrls ?? false, downloadTtlMs: cfg.downloadTtlMs ?? 3600_000,
+    allowPrivateUrls: cfg.allowPrivateUrls ?? false, downloadTtlMs: cfg.downloadTtlMs ?? 3600_000, anonymousTokensPerHour: cfg.anonymousTokensPerHour ?? 30,
   };
   let runner: JobRunner | undefined;
   const asr = new AsrPool({ model: config.model });

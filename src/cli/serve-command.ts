@@ -19,6 +19,7 @@ export interface ServeOptions {
   asrSlots?: string;
   renderSlots?: string;
   prices?: string;
+  tokensPerHour?: string;
 }
 
 /** `--prices '{"transcribePerMinute":2}'`: any of the Prices fields, whole credits. */
@@ -53,6 +54,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
     dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowPrivateUrls: o.allowPrivateUrls,
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
     prices: parsePrices(o.prices),
+    anonymousTokensPerHour: positiveInt(o.tokensPerHour, '--tokens-per-hour'),
   });
   // Warnings and faults only, as JSON lines on stderr: a request's own errors are answered, not logged.
   const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr } });

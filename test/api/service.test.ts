@@ -104,6 +104,19 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.match(expired.body.message, /expired/);
   });
 
+  test('one address cannot mint tokens without end by inventing client ids (429 past the hourly limit)', async () => {
+    const strict = await startServer({ asrSlots: 0, renderSlots: 0, anonymousTokensPerHour: 3 });
+    try {
+      const api = apiClient(strict.url);
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push((await api.call('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': `invented-${i}` })).body);
+      assert.deepEqual(codes.map((b) => b.code), [0, 0, 0, 429]);
+      assert.match(codes[3]!.message, /at most 3 an hour/);
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('bad tokens are 1001; another user\'s session is 1002, exactly like a missing one', async () => {
     const none = await apiClient(srv.url).call('GET', '/api/credits/balance/simple');
     assert.deepEqual([none.status, none.body.code], [401, 1001]);
