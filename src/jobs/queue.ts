@@ -58,7 +58,8 @@ export interface JobQueue {
   enqueue<P>(job: NewJob<P>): Promise<Job<P>>;
   /** Takes the oldest queued job of this type and marks it running, or undefined. */
   claim(type: JobType): Promise<Job | undefined>;
-  progress(id: string, progress: number, message?: string): Promise<void>;
+  /** A running job's progress, 0..1: every listener hears it; the database is updated now and then. */
+  progress(job: Job, progress: number, message?: string): Promise<void>;
   complete(id: string, result: unknown): Promise<void>;
   fail(id: string, error: JobError, state?: 'failed' | 'cancelled'): Promise<void>;
   /** Cancels a job no worker has taken yet (its hold is released); false when it is not queued. */
@@ -136,15 +137,14 @@ export class SqlJobQueue implements JobQueue {
     return job;
   }
 
-  async progress(id: string, progress: number, message?: string): Promise<void> {
+  async progress(job: Job, progress: number, message?: string): Promise<void> {
     const p = Math.max(0, Math.min(1, progress));
     const now = this.now();
-    if (now - (this.lastWrite.get(id) ?? 0) >= PROGRESS_WRITE_MS) {
-      this.lastWrite.set(id, now);
-      await this.db.updateTable('jobs').set({ progress: p, updated_at: now }).where('id', '=', id).where('state', '=', 'running').execute();
+    this.events.emit('job', { job: { ...job, state: 'running', progress: p, updatedAt: now }, message });
+    if (now - (this.lastWrite.get(job.id) ?? 0) >= PROGRESS_WRITE_MS) {
+      this.lastWrite.set(job.id, now);
+      await this.db.updateTable('jobs').set({ progress: p, updated_at: now }).where('id', '=', job.id).where('state', '=', 'running').execute();
     }
-    const job = await this.get(id);
-    if (job) this.events.emit('job', { job: { ...job, progress: p }, message });
   }
 
   async complete(id: string, result: unknown): Promise<void> {

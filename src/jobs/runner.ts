@@ -90,7 +90,7 @@ export class JobRunner {
         signal: ac.signal,
         slot,
         progress: (f, message) => {
-          this.queue.progress(job.id, f, message).catch((e) => this.opts.onError?.(e, job));
+          this.queue.progress(job, f, message).catch((e) => this.opts.onError?.(e, job));
         },
       });
       await this.queue.complete(job.id, result);
