@@ -3,7 +3,7 @@
  * credit grant), registration (optionally binding an anonymous account's credits), and token
  * lookup. The clock is injectable so the 7-day rules are testable.
  */
-import { randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
@@ -30,13 +30,6 @@ async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, 32);
   return `scrypt$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [, salt, key] = stored.split('$');
-  if (!salt || !key) return false;
-  const got = await scryptAsync(password, Buffer.from(salt, 'base64'), 32);
-  return timingSafeEqual(got, Buffer.from(key, 'base64'));
 }
 
 const newToken = () => `vs_${randomBytes(24).toString('base64url')}`;

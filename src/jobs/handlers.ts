@@ -3,14 +3,13 @@
  * optionally an export file); a render turns a draft into an MP4 in the store. Handlers only
  * see the repositories they need, so the same handlers run in-process or in a separate worker.
  */
-import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { Readable } from 'node:stream';
 import { AsrWorker, transcribeFile, type AsrOptions } from '../asr/index.ts';
 import { renderDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import type { Db } from '../storage/database.ts';
 import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type ExportFormat } from '../transcript/index.ts';
 import type { JobHandler } from './runner.ts';
 import type { Job } from './queue.ts';
@@ -52,7 +51,6 @@ export interface RenderJobResult {
 }
 
 export interface HandlerDeps {
-  db: Db;
   sessions: Sessions;
   blobs: BlobStore;
 }
@@ -97,9 +95,7 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
     const result: TranscribeJobResult = { transcriptId: rec.id, language: transcript.language, durationSec: transcript.duration, words: text ? text.split(' ').length : 0 };
     if (p.export) {
       const body = await exportTranscript(transcript, p.export.format, { timestamps: p.export.timestamps });
-      const scratch = deps.blobs.scratchPath(p.export.format);
-      await writeFile(scratch, body);
-      const blob = await deps.blobs.putFile(scratch, { ext: p.export.format });
+      const blob = await deps.blobs.put(Readable.from([body]), { ext: p.export.format, maxBytes: Number.MAX_SAFE_INTEGER });
       const fileName = `${basename(p.name, extname(p.name))}.${p.export.format}`;
       const f = await deps.sessions.addFile({
         accountId: job.accountId, sessionId: job.sessionId, jobId: job.id, name: fileName, contentType: EXPORT_CONTENT_TYPES[p.export.format], storeKey: blob.key, sizeBytes: blob.sizeBytes,
@@ -121,9 +117,9 @@ export function renderHandler(deps: HandlerDeps): JobHandler {
       signal: ctx.signal,
       // A segment's src is a media id of the job owner's; nothing else is reachable from a draft.
       resolveSource: async (src) => {
-        const m = await deps.db.selectFrom('media').select(['store_key']).where('id', '=', src).where('account_id', '=', job.accountId).executeTakeFirst();
-        if (!m) throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: source "${src}" is not one of your uploaded media`);
-        return deps.blobs.localPath(m.store_key);
+        const key = await deps.sessions.storeKeyOf(job.accountId, src);
+        if (!key) throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: source "${src}" is not one of your uploaded media`);
+        return deps.blobs.localPath(key);
       },
       onProgress: (pr) => ctx.progress(Math.min(0.99, pr.percent / 100), `Rendering ${p.name}: ${Math.round(pr.percent)} %`),
     });

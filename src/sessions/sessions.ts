@@ -125,10 +125,10 @@ export class Sessions {
     });
   }
 
-  async mediaItem(sessionId: string, mediaId: string): Promise<MediaItem> {
-    const item = (await this.media(sessionId)).find((m) => m.id === mediaId);
-    if (!item) throw new VidscribeError(ErrorCode.NotFound, `No media ${mediaId} in this session`);
-    return item;
+  /** Where an account's media item is stored, or undefined: a draft can reach only its owner's uploads. */
+  async storeKeyOf(accountId: string, mediaId: string): Promise<string | undefined> {
+    const m = await this.db.selectFrom('media').select('store_key').where('id', '=', mediaId).where('account_id', '=', accountId).executeTakeFirst();
+    return m?.store_key;
   }
 
   async addTranscript(input: { accountId: string; sessionId: string | null; mediaId: string | null; jobId: string; transcript: Transcript; text: string }): Promise<TranscriptRecord> {
