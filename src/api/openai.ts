@@ -14,6 +14,7 @@ import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { toSrt, toVerboseJson, toVtt, transcriptText } from '../transcript/index.ts';
 import { closeIfBodyUnread, httpStatusOf, toApiError } from './http.ts';
+import { bearerToken } from './edge.ts';
 import type { Services } from './services.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
@@ -47,7 +48,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
     let scratch: string | undefined;
     try {
-      const caller = await svc.accounts.authenticate(req.headers.authorization);
+      const caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
       if (!req.isMultipart()) throw new VidscribeError(ErrorCode.BadRequest, 'Send multipart/form-data with a "file" field');
       const fields: Fields = { granularities: [] };
       let fileName: string | undefined;

@@ -33,6 +33,8 @@ export interface ServiceConfig {
   renderSlots?: number;
   /** Base URL used in links the API hands out (registration, downloads); default from the request. */
   publicUrl?: string;
+  /** Host names (besides localhost) whose Host header may shape links when no public URL is set. */
+  allowedHosts?: string[];
   /** New anonymous tokens one address may ask for per hour (default 30): client ids are free to invent, credits are not. */
   anonymousTokensPerHour?: number;
   /** Lifetime of signed download links (default 1 hour). */

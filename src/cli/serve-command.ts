@@ -14,6 +14,7 @@ export interface ServeOptions {
   data: string;
   model?: string;
   publicUrl?: string;
+  allowedHosts?: string;
   allowPrivateUrls?: boolean;
   maxUploadMb?: string;
   asrSlots?: string;
@@ -51,7 +52,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
   const port = positiveInt(o.port, '--port') ?? 8787;
   const maxMb = positiveInt(o.maxUploadMb, '--max-upload-mb');
   const svc = await openServices({
-    dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowPrivateUrls: o.allowPrivateUrls,
+    dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowedHosts: o.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean), allowPrivateUrls: o.allowPrivateUrls,
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
     prices: parsePrices(o.prices),
     anonymousTokensPerHour: positiveInt(o.tokensPerHour, '--tokens-per-hour'),

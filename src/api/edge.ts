@@ -1,0 +1,77 @@
+/**
+ * What every route module needs from the HTTP edge: the bearer token read from the request
+ * (Accounts only ever sees a token), the caller it names, and the links the API hands out —
+ * built from the configured public URL or an allowed Host, never from whatever Host a stranger sends.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Caller } from '../accounts/accounts.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { signDownload } from './http.ts';
+import type { Services } from './services.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+export interface RouteHelpers {
+  /** onRequest hook: 1001 unless the request carries a live bearer token. */
+  auth: (req: FastifyRequest) => Promise<void>;
+  caller: (req: FastifyRequest) => Caller;
+  baseUrl: (req: FastifyRequest) => string;
+  downloadUrl: (req: FastifyRequest, fileId: string) => string;
+  registerUrl: (req: FastifyRequest, c: Caller) => string;
+  /** The 2001 message: anonymous callers get the registration link. */
+  noCredits: (req: FastifyRequest, what: string) => string;
+}
+
+/** The token in `Authorization: Bearer <token>`, or 1001. */
+export function bearerToken(authorization: string | undefined): string {
+  // Bounded and linear: a token is one run of visible characters.
+  const m = /^Bearer[ \t]+([\x21-\x7e]{1,200})[ \t]*$/i.exec((authorization ?? '').slice(0, 256));
+  if (!m) throw new VidscribeError(ErrorCode.BadToken, 'Missing bearer token: send "Authorization: Bearer <token>" (get one from POST /api/auth/anonymous-token)');
+  return m[1]!;
+}
+
+/** Hosts whose Host header may shape links when no public URL is configured: this machine's own names. */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** The hostname part of a Host header value (`example.com:8787` → `example.com`, `[::1]:80` → `[::1]`). */
+export function hostnameOf(host: string): string {
+  const h = host.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.indexOf(':');
+  return colon < 0 ? h : h.slice(0, colon);
+}
+
+export function routeHelpers(svc: Services): RouteHelpers {
+  const allowed = new Set([...LOCAL_HOSTS, ...(svc.config.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const baseUrl = (req: FastifyRequest): string => {
+    if (svc.config.publicUrl) return svc.config.publicUrl.replace(/\/+$/, '');
+    const host = req.host;
+    if (host && /^[a-z0-9.\-[\]:]{1,300}$/i.test(host) && allowed.has(hostnameOf(host))) return `${req.protocol}://${host}`;
+    // A Host we do not know: links point at this server's own address, never at the stranger's name.
+    return `http://127.0.0.1:${req.socket.localPort}`;
+  };
+  const caller = (req: FastifyRequest): Caller => {
+    if (!req.caller) throw new VidscribeError(ErrorCode.Internal, 'route used caller() without the auth hook');
+    return req.caller;
+  };
+  const registerUrl = (req: FastifyRequest, c: Caller) => `${baseUrl(req)}/register${c.kind === 'anonymous' ? `?bind=${encodeURIComponent(c.accountId)}` : ''}`;
+  return {
+    auth: async (req) => {
+      req.caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
+    },
+    caller,
+    baseUrl,
+    downloadUrl: (req, fileId) => baseUrl(req) + signDownload(svc.secret, fileId, svc.now() + svc.config.downloadTtlMs),
+    registerUrl,
+    noCredits: (req, what) => {
+      const c = caller(req);
+      return c.kind === 'anonymous'
+        ? `Not enough credits to ${what}. Register to get more and keep this session: ${registerUrl(req, c)}`
+        : `Not enough credits to ${what}. Ask your administrator to add credits (vidscribe credits add ${c.accountId} N).`;
+    },
+  };
+}
