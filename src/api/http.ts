@@ -67,18 +67,76 @@ export function toApiError(e: unknown): VidscribeError {
   return new VidscribeError(ErrorCode.Internal, 'Internal error: the server logged the details', { cause: e });
 }
 
-/** The one error handler: logs faults, answers `{ code, message, data? }` with the code's HTTP status. */
-export function sendError(req: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
+/** The one error handler: logs faults only, answers `{ code, message, data? }` with the code's HTTP status. */
+export async function sendError(req: FastifyRequest, reply: FastifyReply, e: unknown): Promise<FastifyReply> {
   const err = toApiError(e);
-  if (!isVidscribeError(e) && !(typeof (e as FastifyError)?.statusCode === 'number' && (e as FastifyError).statusCode! < 500)) req.log.error({ err: e }, 'unhandled error');
-  closeIfBodyUnread(req, reply);
+  // A client's mistake (bad multipart, a wrong format) is answered, not logged; only our faults are.
+  if (err.code === ErrorCode.Internal) req.log.error({ err: e }, 'unhandled error');
+  await settleUnreadBody(req, reply);
   return reply.code(httpStatusOf(err.code)).send(err.toJSON());
 }
 
-/** A body refused half-way (an upload over the limit): hang up instead of draining the rest of it. */
-export function closeIfBodyUnread(req: FastifyRequest, reply: FastifyReply): void {
+/** An unread rest of a body up to this size is read and thrown away before an error reply, keeping the connection. */
+export const DRAIN_MAX_BYTES = 1024 * 1024;
+/** How long a slow client may take to send that rest. */
+const DRAIN_MAX_MS = 3000;
+/** After an error reply on a connection we hang up, how long we keep reading so the client sees the reply (a "lingering close"). */
+const LINGER_MS = 2000;
+
+/**
+ * A request answered before its body was read (a refused upload): an error reply must still
+ * reach the client. Closing a socket with unread input makes the kernel send a reset, which can
+ * destroy the reply before the client reads it — exactly what a busy server does to a client still
+ * sending. So a small rest is read and discarded first (the connection stays usable); a large or
+ * slow one gets `Connection: close`, and the socket keeps reading for a moment after the reply is
+ * flushed, then closes.
+ */
+export async function settleUnreadBody(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const raw = req.raw;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.raw.readableEnded) reply.header('connection', 'close');
+  if (!hasBody || raw.readableEnded || raw.destroyed) return;
+  const declared = Number(req.headers['content-length']);
+  // Whoever was reading it (a multipart parser) has given up: the rest goes nowhere.
+  raw.unpipe();
+  const drained = Number.isFinite(declared) && declared > DRAIN_MAX_BYTES ? false : await drain(raw, DRAIN_MAX_BYTES, DRAIN_MAX_MS);
+  if (drained) return;
+  reply.header('connection', 'close');
+  const socket = raw.socket;
+  // Node calls destroySoon() once the last reply is written; linger instead of closing at once.
+  socket.destroySoon = function lingeringClose(this: typeof socket) {
+    this.end();
+    raw.resume();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', () => this.destroy());
+  };
+}
+
+/** Reads and discards a stream to its end: true if it ended within the byte and time bounds. */
+function drain(stream: NodeJS.ReadableStream & { readableEnded: boolean; destroyed: boolean }, maxBytes: number, maxMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ended: boolean) => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('close', onClose);
+      if (!ended) stream.pause();
+      resolve(ended);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onClose = () => finish(stream.readableEnded);
+    const timer = setTimeout(() => finish(false), maxMs);
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('close', onClose);
+    stream.resume();
+  });
 }
 
 /** Signed, expiring download links: HMAC over the file id and expiry. */

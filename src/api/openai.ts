@@ -13,9 +13,10 @@ import { waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { toSrt, toVerboseJson, toVtt, transcriptText } from '../transcript/index.ts';
-import { closeIfBodyUnread, httpStatusOf, toApiError } from './http.ts';
+import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken } from './edge.ts';
 import type { Services } from './services.ts';
+import { cleanFileName } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -35,18 +36,24 @@ function modelFor(svc: Services, requested: string | undefined): string {
   return svc.config.model;
 }
 
-function openAiError(req: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
+async function openAiError(req: FastifyRequest, reply: FastifyReply, e: unknown): Promise<FastifyReply> {
   const err = toApiError(e);
   const status = httpStatusOf(err.code);
   const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
   if (err.code === ErrorCode.Internal) req.log.error({ err: e }, 'transcription endpoint failed');
-  closeIfBodyUnread(req, reply);
+  await settleUnreadBody(req, reply);
   return reply.code(status).send({ error: { message: err.message, type, code: err.code, param: null } });
 }
 
 export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services): Promise<void> {
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
     let scratch: string | undefined;
+    // A client that hangs up (even while its file is still uploading) cancels its job.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.sent) gone.abort(new VidscribeError(ErrorCode.Cancelled, 'the client went away'));
+    };
+    reply.raw.on('close', onClose);
     try {
       const caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
       if (!req.isMultipart()) throw new VidscribeError(ErrorCode.BadRequest, 'Send multipart/form-data with a "file" field');
@@ -59,7 +66,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
             f.file.resume();
             continue;
           }
-          fileName = (f.filename || 'audio').split(/[\\/]/).pop()!;
+          fileName = cleanFileName(f.filename || '') || 'audio';
           const r = await svc.blobs.receive(f.file as Readable, { ext: extensionOf(fileName) || 'bin', maxBytes: svc.config.maxUploadBytes, name: fileName });
           scratch = r.path;
         } else {
@@ -84,20 +91,14 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         options: { task, ...(fields.language ? { language: fields.language } : {}), ...(fields.prompt ? { initialPrompt: fields.prompt } : {}), ...(temperature !== undefined ? { temperature } : {}) },
         noCreditsMessage: 'Not enough credits to transcribe this file',
       });
-      // A client that hangs up cancels its job (and gets its credits back).
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.sent) gone.abort();
-      };
-      reply.raw.on('close', onClose);
       let done;
       try {
         done = await waitForJob(svc.queue, job.id, { signal: gone.signal });
       } catch (e) {
-        svc.runner?.cancel(job.id);
+        // The client hung up: a queued job is cancelled before it runs, a running one is aborted;
+        // either way its hold is released and nothing is charged.
+        if (!(await svc.queue.cancelQueued(job.id))) svc.runner?.cancel(job.id);
         throw e;
-      } finally {
-        reply.raw.off('close', onClose);
       }
       if (done.state !== 'completed') throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
       const t = await svc.sessions.transcriptByJob(job.id);
@@ -122,6 +123,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
     } catch (e) {
       return openAiError(req, reply, e);
     } finally {
+      reply.raw.off('close', onClose);
       if (scratch) await svc.blobs.discard(scratch);
     }
   };

@@ -46,8 +46,21 @@ async function check(scratch: { path: string; sha256?: string }, name: string, i
   Object.assign(entry, await identifyUpload(scratch.path, name));
 }
 
+/** Longest file name kept; a longer one keeps its extension and loses the end of its stem. */
+export const MAX_NAME_CHARS = 200;
+
+/** The name a user gave a file, made safe to store and show: no folders, no control characters, bounded, extension kept. */
+export function cleanFileName(name: string): string {
+  const base = (name.slice(-4096).split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').trim();
+  const chars = Array.from(base);
+  if (chars.length <= MAX_NAME_CHARS) return base;
+  const dot = base.lastIndexOf('.');
+  const ext = dot > 0 && base.length - dot <= 10 ? base.slice(dot) : '';
+  return Array.from(base.slice(0, base.length - ext.length)).slice(0, MAX_NAME_CHARS - ext.length).join('') + ext;
+}
+
 function checkName(name: string): string {
-  const clean = (name.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f]/g, '').slice(0, 200);
+  const clean = cleanFileName(name);
   if (!clean || !uploadKindOf(clean)) throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedUploadMessage(clean || '(unnamed file)'));
   return clean;
 }

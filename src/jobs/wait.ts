@@ -22,6 +22,7 @@ export function waitForJob(queue: JobQueue, jobId: string, opts: { onEvent?: (e:
       if (isFinal(e.job)) finish(e.job);
     };
     const onAbort = () => finish(undefined, opts.signal?.reason ?? new Error('aborted'));
+    if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     queue.events.on('job', listener);
     queue.get(jobId).then((j) => {

@@ -113,3 +113,13 @@ export async function runSse(base: string, token: string, sessionId: string, tex
   }
   return { status: res.status, events, comments, raw, contentType: res.headers.get('content-type') };
 }
+
+/** The seed's attribution headers, which an export needs. */
+export const ATTRIBUTION = { 'x-skill-source': 'test', 'x-skill-version': '1.0.0', 'x-skill-platform': 'node' };
+
+/** A multipart body with one `file` field per entry, as a browser or SDK sends it. */
+export function form(files: { name: string; body: Buffer | string; type?: string }[]): FormData {
+  const fd = new FormData();
+  for (const f of files) fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
+  return fd;
+}
