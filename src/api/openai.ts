@@ -12,7 +12,7 @@ import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { toSrt, toVerboseJson, toVtt, transcriptText } from '../transcript/index.ts';
+import { toSrt, toVerboseJson, toVtt, transcriptText, whisperLanguageName } from '../transcript/index.ts';
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken } from './edge.ts';
 import type { Services } from './services.ts';
@@ -44,6 +44,8 @@ async function openAiError(req: FastifyRequest, reply: FastifyReply, e: unknown)
   await settleUnreadBody(req, reply);
   return reply.code(status).send({ error: { message: err.message, type, code: err.code, param: null } });
 }
+
+const MAX_PROMPT_CHARS = 2000;
 
 export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services): Promise<void> {
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -78,6 +80,11 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       if (!scratch || !fileName) throw new VidscribeError(ErrorCode.BadRequest, 'The "file" field is required');
       const format = (fields.response_format ?? 'json') as ResponseFormat;
       if (!RESPONSE_FORMATS.includes(format)) throw new VidscribeError(ErrorCode.BadRequest, `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`);
+      if (fields.language !== undefined && !whisperLanguageName(fields.language)) {
+        throw new VidscribeError(ErrorCode.BadRequest, `language must be an ISO 639-1 code Whisper knows (en, de, zh…), got "${fields.language.slice(0, 20)}"`);
+      }
+      // Whisper reads only the last 224 tokens of a prompt: a longer one is a mistake or an attack.
+      if (fields.prompt !== undefined && fields.prompt.length > MAX_PROMPT_CHARS) throw new VidscribeError(ErrorCode.BadRequest, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
       const temperature = fields.temperature === undefined ? undefined : Number(fields.temperature);
       if (temperature !== undefined && !(temperature >= 0 && temperature <= 1)) throw new VidscribeError(ErrorCode.BadRequest, 'temperature must be between 0 and 1');
 

@@ -136,6 +136,18 @@ describe('finding 17: /v1 stops charging when the client hangs up while its job 
     const jobs = await srv.svc.db.selectFrom('jobs').select(['state']).execute();
     assert.deepEqual(jobs.map((j) => j.state), ['cancelled']);
   });
+  test('siblings: an unknown language or a 60 kB prompt is a 400, before any job or hold', async () => {
+    const u = await newUser(srv.url);
+    for (const [field, value] of [['language', 'xx-evil'], ['prompt', 'p'.repeat(60_000)]] as const) {
+      const fd = new FormData();
+      fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE_MP4))], { type: 'video/mp4' }), 'jfk.mp4');
+      fd.append(field, value);
+      const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd });
+      assert.equal(res.status, 400, field);
+      assert.equal((await res.json()).error.code, 400, field);
+    }
+    assert.deepEqual(await balance(u.api), { available: 100, frozen: 0, total: 100 });
+  });
 });
 
 describe('finding 19: headers, links, logs, names', () => {
