@@ -1,13 +1,17 @@
 /**
  * Accounts and their bearer tokens: anonymous tokens (one per client id per 7 days, with a
- * credit grant), registration (optionally binding an anonymous account's credits), and token
- * lookup. The clock is injectable so the 7-day rules are testable.
+ * credit grant), registration (optionally binding the caller's own anonymous account), login,
+ * refresh, logout, and token lookup. The clock is injectable so the expiry rules are testable.
+ *
+ * Tokens are revocable: logout, refresh and bind set `revoked_at`, and a revoked token opens
+ * nothing from that moment (the lookup cache forgets it at once). The cache lives in this
+ * process: a deployment with several API processes must share it or turn it off.
  */
-import { randomBytes, randomUUID, scrypt } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Db } from '../storage/database.ts';
+import { checkNewPassword, hashPassword, normalizeEmail, verifyPassword } from './credentials.ts';
 
 export const TOKEN_TTL_MS = 7 * 24 * 3600_000;
 export const REGISTERED_TOKEN_TTL_MS = 30 * 24 * 3600_000;
@@ -24,22 +28,32 @@ export interface IssuedToken {
   expiresAt: number;
 }
 
-const scryptAsync = promisify(scrypt) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
-
-async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, 32);
-  return `scrypt$${salt.toString('base64')}$${key.toString('base64')}`;
+export interface Registered extends IssuedToken {
+  /** Credits that became available on the new account by binding (held ones move too, still held). */
+  moved: number;
+  /** Jobs of the bound anonymous account, now the new account's. */
+  movedJobs: number;
 }
 
 const newToken = () => `vs_${randomBytes(24).toString('base64url')}`;
+
+/**
+ * A login for an unknown email is checked against this hash (of a random password nobody
+ * knows), so it costs the same scrypt as a known one: the answer's time does not tell.
+ */
+const DUMMY_HASH = 'scrypt$/yUoZ8bqoft6ANryhdyeEw==$f07i7kHaFhjoXNRT35qTInv4MYzObDrdntx/jNbi5qs=';
 
 /** How long a token lookup is reused: every authenticated request needs one (bench:api). */
 const TOKEN_CACHE_MS = 10_000;
 const TOKEN_CACHE_MAX = 10_000;
 
+/** What an account owns besides credits: moved as a whole by bind. */
+const OWNED_TABLES = ['sessions', 'media', 'files', 'transcripts'] as const;
+
 export class Accounts {
   private readonly tokenCache = new Map<string, { accountId: string; kind: Caller['kind']; expiresAt: number; until: number }>();
+  /** Bumped by every revocation: a lookup that began before one must not cache what it read. */
+  private revocations = 0;
 
   constructor(
     private readonly db: Db,
@@ -64,8 +78,7 @@ export class Accounts {
       }
       const accountId = `anon_${randomUUID().replaceAll('-', '')}`;
       await trx.insertInto('accounts').values({ id: accountId, kind: 'anonymous', client_id: id, email: null, password_hash: null, created_at: now }).execute();
-      const issued = { token: newToken(), accountId, expiresAt: now + TOKEN_TTL_MS };
-      await trx.insertInto('tokens').values({ token: issued.token, account_id: accountId, client_id: id, created_at: now, expires_at: issued.expiresAt }).execute();
+      const issued = await this.issue(trx, accountId, TOKEN_TTL_MS, id);
       if (this.prices.anonymousGrant > 0) await this.ledger.grant(trx, accountId, this.prices.anonymousGrant, 'anonymous grant');
       return issued;
     });
@@ -76,54 +89,130 @@ export class Accounts {
     const now = this.now();
     let hit = this.tokenCache.get(token);
     if (!hit || hit.until <= now) hit = await this.lookupToken(token, now);
-    if (Number(hit.expiresAt) <= now) throw new VidscribeError(ErrorCode.BadToken, 'The token has expired: get a new one, or register to keep your credits');
+    if (Number(hit.expiresAt) <= now) {
+      throw new VidscribeError(ErrorCode.BadToken, hit.kind === 'registered'
+        ? 'The token has expired: log in again (POST /api/auth/login)'
+        : 'The token has expired: get a new one, or register to keep your credits');
+    }
     return { accountId: hit.accountId, kind: hit.kind, token };
   }
 
   private async lookupToken(token: string, now: number) {
+    const seen = this.revocations;
     const row = await this.db.selectFrom('tokens').innerJoin('accounts', 'accounts.id', 'tokens.account_id')
-      .select(['tokens.account_id', 'tokens.expires_at', 'accounts.kind']).where('tokens.token', '=', token).executeTakeFirst();
-    if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: get a new one from POST /api/auth/anonymous-token');
+      .select(['tokens.account_id', 'tokens.expires_at', 'tokens.revoked_at', 'accounts.kind']).where('tokens.token', '=', token).executeTakeFirst();
+    if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: get a new one from POST /api/auth/anonymous-token, or log in');
+    if (row.revoked_at !== null) throw new VidscribeError(ErrorCode.BadToken, 'This token was revoked (logged out, refreshed, or its anonymous account was registered): log in');
     const hit = { accountId: row.account_id, kind: row.kind, expiresAt: Number(row.expires_at), until: now + TOKEN_CACHE_MS };
-    if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
-    this.tokenCache.set(token, hit);
+    if (seen === this.revocations) {
+      if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
+      this.tokenCache.set(token, hit);
+    }
     return hit;
   }
 
-  /** Creates a registered account; `bind` (an anonymous account id) moves that account's credits, tokens and sessions to it. */
-  async register(input: { email: string; password: string; bind?: string }): Promise<IssuedToken & { moved: number }> {
-    const email = input.email.trim().toLowerCase();
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new VidscribeError(ErrorCode.BadRequest, 'email must be an email address');
-    if (input.password.length < 8) throw new VidscribeError(ErrorCode.BadRequest, 'password must be at least 8 characters');
+  /** Forgets cached lookups of revoked tokens; called once the revocation is committed. */
+  private forget(tokens: readonly string[]): void {
+    this.revocations++;
+    for (const t of tokens) this.tokenCache.delete(t);
+  }
+
+  private async issue(trx: Db, accountId: string, ttlMs: number, clientId: string | null = null): Promise<IssuedToken> {
+    const now = this.now();
+    const issued = { token: newToken(), accountId, expiresAt: now + ttlMs };
+    await trx.insertInto('tokens').values({ token: issued.token, account_id: accountId, client_id: clientId, created_at: now, expires_at: issued.expiresAt, revoked_at: null }).execute();
+    return issued;
+  }
+
+  /**
+   * Creates a registered account. `bind` (an anonymous account id) moves everything that account
+   * owns — credits, held credits, jobs, sessions, media, files, transcripts — to the new one, and
+   * revokes its tokens. Only the anonymous account's own token may do that: `binder` is the
+   * request's bearer, and it must name the account `bind` names. An id alone binds nothing.
+   */
+  async register(input: { email: string; password: string; bind?: string }, binder?: Caller): Promise<Registered> {
+    const email = normalizeEmail(input.email);
+    checkNewPassword(input.password);
+    if (input.bind !== undefined) {
+      if (!binder) {
+        throw new VidscribeError(ErrorCode.BadToken, 'bind needs the anonymous account\'s own token: send it as "Authorization: Bearer <token>"');
+      }
+      if (binder.kind !== 'anonymous') throw new VidscribeError(ErrorCode.BadRequest, 'bind: the token is a registered account\'s; only an anonymous account can be bound');
+      if (binder.accountId !== input.bind) throw new VidscribeError(ErrorCode.BadRequest, 'bind: that is not the account of the token you sent; only your own anonymous account can be bound');
+    }
     const hash = await hashPassword(input.password);
+    let revoked: string[] = [];
     const created = await this.db.transaction().execute(async (trx) => {
       const now = this.now();
       if (await trx.selectFrom('accounts').select('id').where('email', '=', email).executeTakeFirst()) {
-        throw new VidscribeError(ErrorCode.BadRequest, `An account with ${email} already exists`);
+        throw new VidscribeError(ErrorCode.BadRequest, 'An account with this email already exists: log in (POST /api/auth/login)');
       }
       const accountId = `acct_${randomUUID().replaceAll('-', '')}`;
       await trx.insertInto('accounts').values({ id: accountId, kind: 'registered', client_id: null, email, password_hash: hash, created_at: now }).execute();
-      let moved = 0;
-      if (input.bind) {
-        const anon = await trx.selectFrom('accounts').select(['id', 'kind']).where('id', '=', input.bind).executeTakeFirst();
-        if (!anon || anon.kind !== 'anonymous') throw new VidscribeError(ErrorCode.BadRequest, `bind: no anonymous account ${input.bind}`);
-        moved = await this.ledger.transferAvailable(trx, anon.id, accountId);
-        await trx.updateTable('sessions').set({ account_id: accountId }).where('account_id', '=', anon.id).execute();
-        await trx.updateTable('media').set({ account_id: accountId }).where('account_id', '=', anon.id).execute();
-        await trx.updateTable('files').set({ account_id: accountId }).where('account_id', '=', anon.id).execute();
-        await trx.updateTable('transcripts').set({ account_id: accountId }).where('account_id', '=', anon.id).execute();
-        // The anonymous token keeps working, now as the registered account.
-        await trx.updateTable('tokens').set({ account_id: accountId }).where('account_id', '=', anon.id).execute();
+      let moved = 0, movedJobs = 0;
+      if (input.bind !== undefined && binder) {
+        // Re-checked here, in the transaction: two registrations racing with one token bind once.
+        const live = await trx.selectFrom('tokens').select('token').where('token', '=', binder.token).where('account_id', '=', binder.accountId)
+          .where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+        if (!live) throw new VidscribeError(ErrorCode.BadToken, 'bind: the anonymous token is no longer valid (already registered, logged out or expired)');
+        const anon = binder.accountId;
+        moved = (await this.ledger.transferAll(trx, anon, accountId)).available;
+        const jobs = await trx.updateTable('jobs').set({ account_id: accountId }).where('account_id', '=', anon).executeTakeFirst();
+        movedJobs = Number(jobs.numUpdatedRows);
+        for (const table of OWNED_TABLES) await trx.updateTable(table).set({ account_id: accountId }).where('account_id', '=', anon).execute();
+        // The anonymous tokens stop here: whoever else holds one must not reach the registered account.
+        revoked = (await trx.selectFrom('tokens').select('token').where('account_id', '=', anon).where('revoked_at', 'is', null).execute()).map((t) => t.token);
+        await trx.updateTable('tokens').set({ revoked_at: now }).where('account_id', '=', anon).where('revoked_at', 'is', null).execute();
       }
       if (this.prices.signupGrant > 0) await this.ledger.grant(trx, accountId, this.prices.signupGrant, 'signup grant');
-      const token = newToken();
-      const expiresAt = now + REGISTERED_TOKEN_TTL_MS;
-      await trx.insertInto('tokens').values({ token, account_id: accountId, client_id: null, created_at: now, expires_at: expiresAt }).execute();
-      return { token, accountId, expiresAt, moved };
+      const issued = await this.issue(trx, accountId, REGISTERED_TOKEN_TTL_MS);
+      return { ...issued, moved, movedJobs };
     });
-    // bind re-pointed tokens: forget what was cached about them, once the change is committed.
-    if (input.bind) this.tokenCache.clear();
+    if (revoked.length) this.forget(revoked);
     return created;
+  }
+
+  /** Email + password → a new token. One answer for an unknown email and a wrong password, in about the same time. */
+  async login(input: { email: string; password: string }): Promise<IssuedToken> {
+    const email = normalizeEmail(input.email);
+    const row = await this.db.selectFrom('accounts').select(['id', 'password_hash']).where('email', '=', email).where('kind', '=', 'registered').executeTakeFirst();
+    const matches = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH);
+    if (!row || !row.password_hash || !matches) throw new VidscribeError(ErrorCode.BadToken, 'Wrong email or password');
+    return this.db.transaction().execute((trx) => this.issue(trx, row.id, REGISTERED_TOKEN_TTL_MS));
+  }
+
+  /**
+   * A live registered token → a new one with a fresh lifetime; the old one is revoked in the
+   * same step (two refreshes racing with one token: one wins, the other gets 1001). Anonymous
+   * tokens keep their 7 days: registering is how an anonymous account lives on.
+   */
+  async refresh(caller: Caller): Promise<IssuedToken> {
+    if (caller.kind !== 'registered') throw new VidscribeError(ErrorCode.BadRequest, 'Anonymous tokens are not refreshed: register (with this token as bearer and bind) to keep your credits and sessions');
+    const issued = await this.db.transaction().execute(async (trx) => {
+      await this.revokeIn(trx, caller.token);
+      return this.issue(trx, caller.accountId, REGISTERED_TOKEN_TTL_MS);
+    });
+    this.forget([caller.token]);
+    return issued;
+  }
+
+  /** Revokes the caller's token: from now on it is 1001. */
+  async logout(caller: Caller): Promise<void> {
+    await this.db.transaction().execute((trx) => this.revokeIn(trx, caller.token));
+    this.forget([caller.token]);
+  }
+
+  private async revokeIn(trx: Db, token: string): Promise<void> {
+    const r = await trx.updateTable('tokens').set({ revoked_at: this.now() }).where('token', '=', token).where('revoked_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new VidscribeError(ErrorCode.BadToken, 'This token was already revoked: log in');
+  }
+
+  /** Who the caller is: account id, kind, email (registered), and when this token expires. */
+  async describe(caller: Caller): Promise<{ accountId: string; kind: Caller['kind']; email: string | null; expiresAt: number }> {
+    const row = await this.db.selectFrom('tokens').innerJoin('accounts', 'accounts.id', 'tokens.account_id')
+      .select(['accounts.id', 'accounts.kind', 'accounts.email', 'tokens.expires_at']).where('tokens.token', '=', caller.token).executeTakeFirst();
+    if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: log in');
+    return { accountId: row.id, kind: row.kind, email: row.email, expiresAt: Number(row.expires_at) };
   }
 
   /** `vidscribe credits add <account|token> N`: an account id or a token names the account. */

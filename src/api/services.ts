@@ -37,6 +37,12 @@ export interface ServiceConfig {
   allowedHosts?: string[];
   /** New anonymous tokens one address may ask for per hour (default 30): client ids are free to invent, credits are not. */
   anonymousTokensPerHour?: number;
+  /** Registrations one address may make per hour (default 5): each one is a sign-up grant. */
+  registrationsPerHour?: number;
+  /** Login attempts one address may make per hour (default 30): passwords are not to be guessed. */
+  loginsPerHour?: number;
+  /** Credits granted on registering (default 100; same as prices.signupGrant, which it overrides). */
+  signupCredits?: number;
   /** Lifetime of signed download links (default 1 hour). */
   downloadTtlMs?: number;
   /** Injectable clock for the token and link rules. */
@@ -46,7 +52,7 @@ export interface ServiceConfig {
 }
 
 export interface Services {
-  config: Required<Pick<ServiceConfig, 'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs' | 'anonymousTokensPerHour'>> & ServiceConfig;
+  config: Required<Pick<ServiceConfig, 'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs' | 'anonymousTokensPerHour' | 'registrationsPerHour' | 'loginsPerHour'>> & ServiceConfig;
   db: Db;
   blobs: BlobStore;
   ledger: CreditLedger;
@@ -74,7 +80,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const blobs = new LocalBlobStore(dataDir);
   await blobs.init();
   const secret = loadSecret(dataDir);
-  const prices = { ...DEFAULT_PRICES, ...cfg.prices };
+  const prices = { ...DEFAULT_PRICES, ...cfg.prices, ...(cfg.signupCredits !== undefined ? { signupGrant: cfg.signupCredits } : {}) };
   const ledger = new CreditLedger(now);
   const accounts = new Accounts(db, ledger, prices, now);
   const sessions = new Sessions(db, now);
@@ -82,6 +88,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const config = {
     ...cfg, dataDir, model: cfg.model ?? DEFAULT_MODEL, maxUploadBytes: cfg.maxUploadBytes ?? DEFAULT_MAX_BYTES,
     allowPrivateUrls: cfg.allowPrivateUrls ?? false, downloadTtlMs: cfg.downloadTtlMs ?? 3600_000, anonymousTokensPerHour: cfg.anonymousTokensPerHour ?? 30,
+    registrationsPerHour: cfg.registrationsPerHour ?? 5, loginsPerHour: cfg.loginsPerHour ?? 30,
   };
   let runner: JobRunner | undefined;
   const asr = new AsrPool({ model: config.model });

@@ -21,6 +21,8 @@ export interface ServeOptions {
   renderSlots?: string;
   prices?: string;
   tokensPerHour?: string;
+  registrationsPerHour?: string;
+  signupCredits?: string;
 }
 
 /** `--prices '{"transcribePerMinute":2}'`: any of the Prices fields, whole credits. */
@@ -36,16 +38,25 @@ function parsePrices(json: string | undefined): Partial<Prices> | undefined {
   if (typeof v !== 'object' || v === null) throw new VidscribeError(ErrorCode.BadRequest, '--prices must be a JSON object');
   for (const [k, n] of Object.entries(v)) {
     if (!known.includes(k)) throw new VidscribeError(ErrorCode.BadRequest, `--prices: unknown price "${k}"; known: ${known.join(', ')}`);
-    if (!Number.isInteger(n) || (n as number) < 0) throw new VidscribeError(ErrorCode.BadRequest, `--prices: ${k} must be a whole number of credits ≥ 0`);
+    if (!Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > MAX_CREDITS) throw new VidscribeError(ErrorCode.BadRequest, `--prices: ${k} must be a whole number of credits from 0 to ${MAX_CREDITS}`);
   }
   return v as Partial<Prices>;
 }
 
-function positiveInt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
+/** The most credits one command moves or one price costs: far above any real use, far below where sums lose precision. */
+const MAX_CREDITS = 1_000_000_000;
+
+/** Digits only: `1e300`, `0x10` and `5.0` are not what a person means by a count. */
+function wholeNumber(v: string, name: string, max: number, signed = false): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new VidscribeError(ErrorCode.BadRequest, `${name} must be a whole number, got "${v}"`);
+  if (!(signed ? /^[+-]?\d{1,10}$/ : /^\d{1,10}$/).test(v.trim()) || !Number.isSafeInteger(n) || Math.abs(n) > max) {
+    throw new VidscribeError(ErrorCode.BadRequest, `${name} must be a whole number ${signed ? `from -${max} to ${max}` : `from 0 to ${max}`}, got "${v.slice(0, 40)}"`);
+  }
   return n;
+}
+
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  return v === undefined ? undefined : wholeNumber(v, name, MAX_CREDITS);
 }
 
 export async function runServe(o: ServeOptions): Promise<void> {
@@ -56,6 +67,8 @@ export async function runServe(o: ServeOptions): Promise<void> {
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
     prices: parsePrices(o.prices),
     anonymousTokensPerHour: positiveInt(o.tokensPerHour, '--tokens-per-hour'),
+    registrationsPerHour: positiveInt(o.registrationsPerHour, '--registrations-per-hour'),
+    signupCredits: positiveInt(o.signupCredits, '--signup-credits'),
   });
   // Warnings and faults only, as JSON lines on stderr: a request's own errors are answered, not logged.
   const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr } });
@@ -73,8 +86,8 @@ export async function runServe(o: ServeOptions): Promise<void> {
 }
 
 export async function runCreditsAdd(accountOrToken: string, amount: string, o: { data: string }): Promise<void> {
-  const n = Number(amount);
-  if (!Number.isInteger(n) || n === 0) throw new VidscribeError(ErrorCode.BadRequest, `N must be a non-zero whole number of credits, got "${amount}"`);
+  const n = wholeNumber(amount, 'N (credits to add)', MAX_CREDITS, true);
+  if (n === 0) throw new VidscribeError(ErrorCode.BadRequest, 'N (credits to add) must not be 0');
   const svc = await openServices({ dataDir: o.data, noWorkers: true });
   try {
     const accountId = await svc.accounts.resolveAccount(accountOrToken);

@@ -95,15 +95,21 @@ export class CreditLedger {
     await trx.updateTable('holds').set({ state: 'released', updated_at: this.now() }).where('job_id', '=', jobId).where('state', '=', 'held').execute();
   }
 
-  /** Moves everything available from one account to another (registration with `bind`). */
-  async transferAvailable(trx: Db, from: string, to: string): Promise<number> {
-    const { available } = await this.balance(trx, from);
-    if (available <= 0) return 0;
+  /**
+   * Moves an account's whole balance to another (registration with `bind`): the ledger total,
+   * and the holds of its queued and running jobs, so a job settled or released afterwards
+   * charges or frees credits on the new account. Returns what became available there.
+   */
+  async transferAll(trx: Db, from: string, to: string): Promise<{ available: number; frozen: number }> {
+    const { available, frozen, total } = await this.balance(trx, from);
     const now = this.now();
-    await trx.insertInto('ledger').values([
-      { account_id: from, delta: -available, reason: `moved to ${to}`, job_id: null, created_at: now },
-      { account_id: to, delta: available, reason: `moved from ${from}`, job_id: null, created_at: now },
-    ]).execute();
-    return available;
+    if (total !== 0) {
+      await trx.insertInto('ledger').values([
+        { account_id: from, delta: -total, reason: `moved to ${to}`, job_id: null, created_at: now },
+        { account_id: to, delta: total, reason: `moved from ${from}`, job_id: null, created_at: now },
+      ]).execute();
+    }
+    await trx.updateTable('holds').set({ account_id: to, updated_at: now }).where('account_id', '=', from).where('state', '=', 'held').execute();
+    return { available, frozen };
   }
 }

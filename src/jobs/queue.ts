@@ -166,8 +166,13 @@ export class SqlJobQueue implements JobQueue {
     const done = await this.db.transaction().execute(async (trx) => {
       const r = await trx.updateTable('jobs').set({ ...set, updated_at: this.now() }).where('id', '=', id).where('state', 'in', from).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
-      if (credits === 'settle') await this.ledger.settle(trx, id);
-      else await this.ledger.release(trx, id);
+      if (credits === 'settle') {
+        await this.ledger.settle(trx, id);
+        // Results belong to whoever owns the job now: a registration (bind) may have moved it while it ran.
+        for (const table of ['files', 'transcripts'] as const) {
+          await trx.updateTable(table).set((eb) => ({ account_id: eb.selectFrom('jobs').select('account_id').where('id', '=', id) })).where('job_id', '=', id).execute();
+        }
+      } else await this.ledger.release(trx, id);
       return true;
     });
     if (!done) {

@@ -24,6 +24,8 @@ export interface TokensTable {
   client_id: string | null;
   created_at: number;
   expires_at: number;
+  /** Set when the token was logged out, refreshed, or its anonymous account was registered: it opens nothing any more. */
+  revoked_at: number | null;
 }
 
 /** Every change to an account's credits, signed; the balance is their sum. */
@@ -176,6 +178,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
       await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'type', 'created_at']).execute();
       await db.schema.createIndex('jobs_session').on('jobs').column('session_id').execute();
+    },
+  },
+  // Login, refresh and logout: a token can be revoked before it expires; bind revokes an account's tokens.
+  '002_token_revocation': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('tokens').addColumn('revoked_at', 'bigint').execute();
+      await db.schema.createIndex('tokens_account').on('tokens').column('account_id').execute();
+      await db.schema.createIndex('jobs_account').on('jobs').column('account_id').execute();
+      await db.schema.createIndex('files_job').on('files').column('job_id').execute();
+      await db.schema.createIndex('transcripts_job').on('transcripts').column('job_id').execute();
     },
   },
 };

@@ -240,19 +240,20 @@ describe('seed API: tokens, sessions, errors', () => {
     const page = await fetch(link);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<form[\s\S]*\/api\/auth\/register/, 'the link is a real registration page');
+    assert.match(await (await fetch(new URL('/register.js', link))).text(), /\/api\/auth\/register/, 'with its script');
     const bal = await u.api.call('GET', '/api/credits/balance/simple');
     assert.deepEqual(bal.body.data, { available: 0, frozen: 100, total: 100 });
   });
 
-  test('register with bind moves the anonymous credits; the old token now speaks for the account', async () => {
+  test('register with bind, the anonymous token as bearer, moves the anonymous credits and sessions; the anonymous token is revoked', async () => {
     const u = await newUser(srv.url);
-    const reg = await apiClient(srv.url).call('POST', '/api/auth/register', { email: `x${Date.now()}@example.org`, password: 'correct horse', bind: u.accountId });
+    const reg = await apiClient(srv.url, u.api.token).call('POST', '/api/auth/register', { email: `x${Date.now()}@example.org`, password: 'correct horse', bind: u.accountId });
     assert.equal(reg.body.code, 0, JSON.stringify(reg.body));
     assert.equal(reg.body.data.moved_credits, 100);
     const acct = apiClient(srv.url, reg.body.data.token);
     assert.deepEqual((await acct.call('GET', '/api/credits/balance/simple')).body.data, { available: 200, frozen: 0, total: 200 }, '100 moved + 100 for signing up');
-    assert.equal((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.code, 0, 'the session moved with them');
-    assert.equal((await acct.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.code, 0);
+    assert.equal((await acct.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.code, 0, 'the session moved with them');
+    assert.equal((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.code, 1001, 'the anonymous token opens nothing any more');
     const bad = await apiClient(srv.url).call('POST', '/api/auth/register', { email: 'not-an-email', password: 'x' });
     assert.deepEqual([bad.status, bad.body.code], [400, 400]);
   });
