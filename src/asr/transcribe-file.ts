@@ -53,7 +53,8 @@ export async function recognise(worker: AsrWorker, prepared: PreparedAudio, opts
     });
     return {
       language: result.language,
-      duration: media.durationSec || audio.seconds,
+      // What was decoded, not what the container's header claims (which a crafted file can get wrong by minutes).
+      duration: audio.seconds || media.durationSec,
       task: opts.task ?? 'transcribe',
       source: basename(path),
       segments: splitIntoSentences(collapseRepetitions(result.segments)),

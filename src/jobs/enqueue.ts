@@ -34,7 +34,7 @@ export function enqueueTranscription(
   opts: { options?: TranscribeJobPayload['options']; export?: { format: ExportFormat; timestamps: boolean }; model?: string; noCreditsMessage: string },
 ): Promise<Job<TranscribeJobPayload>> {
   const payload: TranscribeJobPayload = {
-    ...source, options: opts.options ?? {}, ...(opts.export ? { export: opts.export } : {}), ...(opts.model ? { model: opts.model } : {}),
+    ...source, perMinute: deps.prices.transcribePerMinute, options: opts.options ?? {}, ...(opts.export ? { export: opts.export } : {}), ...(opts.model ? { model: opts.model } : {}),
   };
   return deps.queue.enqueue({
     type: JobType.Transcribe, accountId: who.accountId, sessionId: who.sessionId, payload, price: transcribePrice(source.durationSec, deps.prices), noCreditsMessage: opts.noCreditsMessage,

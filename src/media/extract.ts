@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { runTool } from '../shared/process.ts';
+import { USER_MEDIA_INPUT_ARGS } from './formats.ts';
 import type { MediaInfo } from './probe.ts';
 
 /** Whisper's input: 16 kHz mono. s16le halves the temp file compared with float32. */
@@ -44,7 +45,7 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
   try {
     await runTool(
       'ffmpeg',
-      ['-nostdin', '-hide_banner', '-v', 'error', '-i', info.path, '-map', `0:a:${track}`, '-vn', '-sn', '-dn',
+      ['-nostdin', '-hide_banner', '-v', 'error', ...USER_MEDIA_INPUT_ARGS, '-i', info.path, '-map', `0:a:${track}`, '-vn', '-sn', '-dn',
         '-ac', '1', '-ar', String(PCM_SAMPLE_RATE), '-c:a', 'pcm_s16le', '-f', 's16le', '-y', pcmPath],
       { what: `extracting audio from ${name}`, timeoutMs: opts.timeoutMs ?? extractTimeoutMs(info.durationSec), signal: opts.signal, failCode: ErrorCode.CorruptMedia },
     );

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import { runTool } from '../shared/process.ts';
 import {
-  extensionOf, isAcceptedContainer, isTranscribableExtension, unsupportedFormatMessage, unsupportedUploadMessage, uploadKindOf, TRANSCRIBABLE_EXTENSIONS, UPLOAD_EXTENSIONS,
+  USER_MEDIA_INPUT_ARGS, extensionOf, isAcceptedContainer, isTranscribableExtension, unsupportedFormatMessage, unsupportedUploadMessage, uploadKindOf, TRANSCRIBABLE_EXTENSIONS, UPLOAD_EXTENSIONS,
 } from './formats.ts';
 
 export interface AudioStreamInfo {
@@ -97,17 +97,20 @@ interface FfprobeJson {
   streams?: FfprobeStream[];
 }
 
-async function ffprobeJson(path: string, signal?: AbortSignal): Promise<FfprobeJson> {
-  const name = basename(path);
+async function ffprobeJson(path: string, signal?: AbortSignal, name = basename(path)): Promise<FfprobeJson> {
   try {
     const { stdout } = await runTool(
       'ffprobe',
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', path],
+      ['-v', 'error', ...USER_MEDIA_INPUT_ARGS, '-print_format', 'json', '-show_format', '-show_streams', '--', path],
       { what: `probing ${name}`, timeoutMs: PROBE_TIMEOUT_MS, signal, failCode: ErrorCode.CorruptMedia },
     );
     return JSON.parse(stdout) as FfprobeJson;
   } catch (e) {
     if (isVidscribeError(e) && e.code !== ErrorCode.CorruptMedia) throw e;
+    // A playlist or another container outside USER_MEDIA_DEMUXERS: refused before it opens anything it names.
+    if (isVidscribeError(e) && /Format not on whitelist/.test(e.stderr ?? '')) {
+      throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, 'its content'), { cause: e, data: { formats: [...TRANSCRIBABLE_EXTENSIONS] } });
+    }
     const detail = isVidscribeError(e) && e.stderr ? ` (${e.stderr.split('\n').filter(Boolean).at(-1)})` : '';
     throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: the file is corrupt, truncated or not a media file${detail}`, {
       cause: e,
@@ -146,18 +149,23 @@ const IMAGE_CONTAINERS = /(^|,)(image2|png_pipe|jpeg_pipe|gif|gif_pipe|webp_pipe
  * the claim: a video, an audio file or an image, with its ffprobe facts. A file whose content
  * contradicts its extension (a PNG named .mp4) is refused with 4001, garbage with 4005.
  */
-export async function identifyUpload(path: string, declaredName: string, opts: { signal?: AbortSignal } = {}): Promise<{ kind: UploadKind; info: MediaInfo }> {
+export async function identifyUpload(
+  path: string,
+  declaredName: string,
+  /** `claimed`: what the file says it is when its name cannot (a link's Content-Type); 'any' lets the content alone decide. */
+  opts: { signal?: AbortSignal; claimed?: UploadKind | 'any' } = {},
+): Promise<{ kind: UploadKind; info: MediaInfo }> {
   const s = await stat(path);
   if (s.size === 0) throw new VidscribeError(ErrorCode.EmptyFile, `${declaredName}: the file is empty (0 bytes)`);
-  const claimed = uploadKindOf(declaredName);
+  const claimed = opts.claimed ?? uploadKindOf(declaredName);
   if (!claimed) throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedUploadMessage(declaredName), { data: { formats: Object.keys(UPLOAD_EXTENSIONS) } });
-  const json = await ffprobeJson(path, opts.signal).catch((e) => {
+  const json = await ffprobeJson(path, opts.signal, declaredName).catch((e) => {
     throw isVidscribeError(e, ErrorCode.CorruptMedia) ? new VidscribeError(ErrorCode.CorruptMedia, `${declaredName}: the file is corrupt, truncated or not a media file`, { cause: e, stderr: e.stderr }) : e;
   });
   const info = toMediaInfo(path, s.size, json);
   const container = json.format?.format_name ?? '';
   const isImage = IMAGE_CONTAINERS.test(container);
-  if (claimed === 'image') {
+  if (claimed === 'image' || (claimed === 'any' && isImage)) {
     if (!isImage || info.video.length === 0) throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content is not an image (${container || 'unknown'})`);
     return { kind: 'image', info };
   }

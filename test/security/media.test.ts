@@ -1,0 +1,153 @@
+/**
+ * Media intake (issue 8, findings 12 and 13), against a real server with the real ffprobe, ffmpeg
+ * and model:
+ * - 12: an MP3 whose first frame makes ffprobe estimate a fraction of its length is priced on
+ *   what is decoded, and reports the decoded duration; an account that cannot pay the true
+ *   price gets 2001 and is charged nothing.
+ * - 13: an uploaded HLS playlist (named .mp4) is refused with one code whether the path it names
+ *   exists or not, and ffprobe never opens that path.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { extractSpeechAudio, probeMedia, type MediaInfo } from '../../src/media/index.ts';
+import { ErrorCode } from '../../src/shared/errors.ts';
+import { rejectsWith } from '../helpers/assert.ts';
+import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
+import { form, newUser, startServer, type TestServer } from '../helpers/server.ts';
+
+const work = tempDir('vidscribe-sec-media-');
+
+function ffprobeDuration(file: string): number {
+  return Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim());
+}
+
+function decodedDuration(file: string): number {
+  const pcm = execFileSync('ffmpeg', ['-nostdin', '-v', 'quiet', '-i', file, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'], { maxBuffer: 1 << 30 });
+  return pcm.length / 2 / 16000;
+}
+
+/**
+ * Three seconds at 320 kb/s followed by about two minutes of the same speech at 32 kb/s, no Xing
+ * header: ffprobe takes the first frame's bitrate for the whole file and estimates ~16 s.
+ */
+function lyingMp3(): string {
+  const lame = ['-ac', '1', '-ar', '44100', '-c:a', 'libmp3lame', '-map_metadata', '-1', '-id3v2_version', '0', '-write_id3v1', '0', '-write_xing', '0'];
+  const head = join(work, 'head.mp3');
+  const body = join(work, 'body.mp3');
+  ffmpeg('-i', SAMPLE_MP4, '-t', '3', ...lame, '-b:a', '320k', head);
+  ffmpeg('-stream_loop', '10', '-i', SAMPLE_MP4, ...lame, '-b:a', '32k', body);
+  const out = join(work, 'liar.mp3');
+  writeFileSync(out, Buffer.concat([readFileSync(head), readFileSync(body)]));
+  return out;
+}
+
+async function transcribeV1(srv: TestServer, token: string, file: string) {
+  const fd = form([{ name: 'talk.mp3', body: readFileSync(file), type: 'audio/mpeg' }]);
+  fd.append('model', 'whisper-1');
+  fd.append('response_format', 'verbose_json');
+  const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: fd });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe('12: a transcription is priced on the duration actually decoded', () => {
+  let srv: TestServer;
+  let liar: string;
+  let decoded: number;
+  before(async () => {
+    liar = lyingMp3();
+    decoded = decodedDuration(liar);
+    // The fixture must really make ffprobe lie, or the tests below prove nothing.
+    assert.ok(ffprobeDuration(liar) < 30, `ffprobe estimates ${ffprobeDuration(liar)} s`);
+    assert.ok(decoded > 120, `decoded ${decoded} s`);
+    srv = await startServer({ asrSlots: 1, renderSlots: 0 });
+  });
+  after(() => srv.close());
+
+  test('an MP3 whose header claims ~16 s but decodes to over 2 min is charged 3 credits, and /v1 reports the decoded duration', async () => {
+    const u = await newUser(srv.url);
+    const r = await transcribeV1(srv, u.api.token!, liar);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(Math.abs(r.body.duration - decoded) < 1, `duration ${r.body.duration}, decoded ${decoded}`);
+    const price = Math.ceil(decoded / 60);
+    assert.equal(price, 3);
+    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 100 - price, frozen: 0, total: 100 - price });
+  });
+
+  test('an account that can pay the estimate but not the decoded length gets 2001 and is charged nothing', async () => {
+    const u = await newUser(srv.url);
+    await srv.svc.ledger.grant(srv.svc.db, u.accountId, -98, 'test: leave 2 credits');
+    const r = await transcribeV1(srv, u.api.token!, liar);
+    assert.equal(r.status, 402, JSON.stringify(r.body));
+    assert.equal(r.body.error?.code ?? r.body.code, 2001, JSON.stringify(r.body));
+    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 2, frozen: 0, total: 2 });
+  });
+});
+
+describe('13: user media is opened only by the allowed demuxers', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ asrSlots: 0, renderSlots: 0 });
+  });
+  after(() => srv.close());
+
+  const playlist = (target: string) => `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${target}\n#EXT-X-ENDLIST\n`;
+
+  /**
+   * A FIFO named like a segment: whoever opens it for reading is seen by a non-blocking open for
+   * writing (which fails with ENXIO while no reader has it open). If ffprobe opens it, it is
+   * released with an immediate EOF so that nothing hangs.
+   */
+  function watchedFifo(): { path: string; opened: () => boolean; stop: () => void } {
+    const path = join(work, `segment-${Math.random().toString(36).slice(2)}.mp4`);
+    execFileSync('mkfifo', [path]);
+    let opened = false;
+    const t = setInterval(() => {
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+        opened = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+      }
+    }, 5);
+    return { path, opened: () => opened, stop: () => clearInterval(t) };
+  }
+
+  test('a playlist naming /etc/passwd, an existing video, a missing path or a FIFO: the same refusal, and the FIFO is never opened', async () => {
+    const u = await newUser(srv.url);
+    const fifo = watchedFifo();
+    try {
+      const answers: { status: number; code: number; message: string }[] = [];
+      for (const target of ['/etc/passwd', SAMPLE_MP4, join(work, 'no-such-file.mp4'), fifo.path]) {
+        const res = await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
+          method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: form([{ name: 'clip.mp4', body: playlist(target) }]),
+        });
+        const body = (await res.json()) as any;
+        answers.push({ status: res.status, code: body.code, message: body.message });
+      }
+      assert.equal(answers[0]!.code, ErrorCode.UnsupportedFormat, JSON.stringify(answers));
+      for (const a of answers) assert.deepEqual(a, answers[0], `one answer whatever the playlist names: ${JSON.stringify(answers)}`);
+      assert.equal(fifo.opened(), false, 'ffprobe opened the file the playlist names');
+      assert.deepEqual((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.data.media, []);
+    } finally {
+      fifo.stop();
+    }
+  });
+
+  test('the CLI path (probe, then extraction) refuses a playlist without opening what it names', async () => {
+    const fifo = watchedFifo();
+    try {
+      const list = join(work, 'list.mp4');
+      writeFileSync(list, playlist(fifo.path));
+      await rejectsWith(probeMedia(list), ErrorCode.UnsupportedFormat);
+      // Extraction is guarded on its own too, even if handed a file that skipped the probe.
+      const info: MediaInfo = { path: list, sizeBytes: 100, container: 'mov,mp4,m4a,3gp,3g2,mj2', durationSec: 10, audio: [{ audioIndex: 0, streamIndex: 0, codec: 'aac', channels: 1, sampleRate: 16000 }], video: [] };
+      await rejectsWith(extractSpeechAudio(info), ErrorCode.CorruptMedia);
+      assert.equal(fifo.opened(), false, 'ffprobe or ffmpeg opened the file the playlist names');
+    } finally {
+      fifo.stop();
+    }
+  });
+});
