@@ -96,7 +96,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     // Scratch files are only ever in use by this process's jobs; what is there now is debris of a killed one.
     await blobs.sweepScratch();
     await queue.recoverInterrupted();
-    const deps = { sessions, blobs };
+    const deps = { sessions, blobs, queue };
     runner = new JobRunner(queue, {
       handlers: { transcribe: transcribeHandler(deps, asr), render: renderHandler(deps) },
       slots: { transcribe: cfg.asrSlots ?? Math.max(1, Math.floor(cpus().length / 2)), render: cfg.renderSlots ?? 1 },

@@ -38,7 +38,7 @@ export const DEFAULT_PRICES: Prices = {
 
 const startedMinutes = (sec: number) => Math.max(1, Math.ceil(sec / 60 - 1e-9));
 
-export function transcribePrice(durationSec: number, p: Prices = DEFAULT_PRICES): number {
+export function transcribePrice(durationSec: number, p: Pick<Prices, 'transcribePerMinute'> = DEFAULT_PRICES): number {
   return startedMinutes(durationSec) * p.transcribePerMinute;
 }
 
@@ -88,6 +88,23 @@ export class CreditLedger {
     if (hold.amount > 0) {
       await trx.insertInto('ledger').values({ account_id: hold.account_id, delta: -hold.amount, reason: 'job', job_id: jobId, created_at: now }).execute();
     }
+  }
+
+  /**
+   * A held job's price changes (its true length, known once decoded, differs from the estimate it
+   * was held on). A higher price must be covered by what is available plus what the hold already
+   * has, else 2001 and the hold stays as it was. Call inside a transaction.
+   */
+  async adjustHold(trx: Db, jobId: string, amount: number, noCreditsMessage: string): Promise<void> {
+    const hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+    if (!hold || hold.state !== 'held') throw new VidscribeError(ErrorCode.BadRequest, `job ${jobId} has no credits held`);
+    if (amount > hold.amount) {
+      const { available } = await this.balance(trx, hold.account_id);
+      if (available < amount - hold.amount) {
+        throw new VidscribeError(ErrorCode.NoCredits, noCreditsMessage, { data: { available: available + hold.amount, required: amount } });
+      }
+    }
+    await trx.updateTable('holds').set({ amount, updated_at: this.now() }).where('job_id', '=', jobId).where('state', '=', 'held').execute();
   }
 
   /** The job failed or was cancelled: its credits become available again. Idempotent. */

@@ -5,14 +5,15 @@
  */
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
-import { AsrWorker, transcribeFile, type AsrOptions } from '../asr/index.ts';
+import { AsrWorker, prepareAudio, recognise, type AsrOptions } from '../asr/index.ts';
+import { transcribePrice } from '../credits/ledger.ts';
 import { renderDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type ExportFormat } from '../transcript/index.ts';
 import type { JobHandler } from './runner.ts';
-import type { Job } from './queue.ts';
+import type { Job, JobQueue } from './queue.ts';
 
 export interface TranscribeJobPayload {
   /** The session's media item, when the job belongs to a session. */
@@ -20,7 +21,10 @@ export interface TranscribeJobPayload {
   storeKey: string;
   /** The file name the user gave it. */
   name: string;
+  /** ffprobe's estimate (a container header's claim): the price is held on it, and settled on the decoded length. */
   durationSec: number;
+  /** The price per started minute when it was queued; the decoded length is charged at this rate. */
+  perMinute?: number;
   /** Model name (bundled tiny.en / base, or a folder); default: the server's. */
   model?: string;
   options: Pick<AsrOptions, 'language' | 'task' | 'initialPrompt' | 'temperature'>;
@@ -53,6 +57,28 @@ export interface RenderJobResult {
 export interface HandlerDeps {
   sessions: Sessions;
   blobs: BlobStore;
+  /** To settle a transcription's price on its decoded length. */
+  queue: Pick<JobQueue, 'reprice'>;
+}
+
+/** How far the decoded length may stray from the estimate the price was held on before the price follows it. */
+const DURATION_MARGIN = { sec: 2, fraction: 0.02 };
+
+const minutes = (sec: number) => `${(sec / 60).toFixed(1)} min`;
+
+/**
+ * The price held on the container's claim is replaced by the price of what was decoded when the
+ * two differ beyond the margin: a header that lies about its length neither buys a cheap
+ * transcription nor, the other way round, costs its owner more than the audio is worth.
+ */
+async function settlePriceOnDecoded(deps: HandlerDeps, job: Job, p: TranscribeJobPayload, decodedSec: number): Promise<void> {
+  const estimate = p.durationSec;
+  if (Math.abs(decodedSec - estimate) <= Math.max(DURATION_MARGIN.sec, estimate * DURATION_MARGIN.fraction)) return;
+  // Jobs queued before the rate was recorded: the held price is whole minutes at the rate of the day.
+  const perMinute = p.perMinute ?? job.price / transcribePrice(estimate, { transcribePerMinute: 1 });
+  const price = transcribePrice(decodedSec, { transcribePerMinute: perMinute });
+  if (price === job.price) return;
+  await deps.queue.reprice(job.id, price, `Not enough credits: ${p.name} is ${minutes(decodedSec)} long once decoded (its header claims ${minutes(estimate)}), so transcribing it costs ${price} credits`);
 }
 
 /** One loaded model per ASR slot; a request for another model replaces that slot's worker. */
@@ -81,14 +107,22 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
     const path = await deps.blobs.localPath(p.storeKey);
     const worker = await asr.get(ctx.slot, p.model);
     ctx.progress(0.02, `Transcribing ${p.name}…`);
-    const transcript = await transcribeFile(worker, path, {
+    const opts = {
       ...p.options,
       signal: ctx.signal,
-      onProgress: (pr) => {
+      onProgress: (pr: { stage: string; doneSec: number; totalSec: number }) => {
         if (pr.stage !== 'transcribe' || pr.totalSec <= 0) return;
         ctx.progress(0.05 + 0.9 * Math.min(1, pr.doneSec / pr.totalSec), `Transcribing ${p.name}: ${Math.round(pr.doneSec)} s of ${Math.round(pr.totalSec)} s`);
       },
-    });
+    };
+    const prepared = await prepareAudio(path, opts);
+    try {
+      await settlePriceOnDecoded(deps, job, p, prepared.audio.seconds);
+    } catch (e) {
+      await prepared.audio.dispose();
+      throw e;
+    }
+    const transcript = await recognise(worker, prepared, opts);
     transcript.source = p.name;
     const text = transcriptText(transcript);
     const rec = await deps.sessions.addTranscript({ accountId: job.accountId, sessionId: job.sessionId, mediaId: p.mediaId, jobId: job.id, transcript, text });

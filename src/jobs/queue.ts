@@ -64,6 +64,8 @@ export interface JobQueue {
   fail(id: string, error: JobError, state?: 'failed' | 'cancelled'): Promise<void>;
   /** Cancels a job no worker has taken yet (its hold is released); false when it is not queued. */
   cancelQueued(id: string): Promise<boolean>;
+  /** A running job's true price, once known: its hold is raised (2001 when the account cannot cover it) or lowered. */
+  reprice(id: string, price: number, noCreditsMessage: string): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   listForSession(sessionId: string): Promise<Job[]>;
   /** After a restart: jobs left running by a dead process go back to the queue. Returns how many. */
@@ -158,6 +160,14 @@ export class SqlJobQueue implements JobQueue {
   async cancelQueued(id: string): Promise<boolean> {
     const error: JobError = { code: ErrorCode.Cancelled, message: 'Cancelled before it started' };
     return this.finish(id, { state: 'cancelled', error: JSON.stringify(error) }, 'release', ['queued']);
+  }
+
+  async reprice(id: string, price: number, noCreditsMessage: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await this.ledger.adjustHold(trx, id, price, noCreditsMessage);
+      const r = await trx.updateTable('jobs').set({ price, updated_at: this.now() }).where('id', '=', id).where('state', '=', 'running').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new VidscribeError(ErrorCode.BadRequest, `job ${id} is not running`);
+    });
   }
 
   /** Moves a job to its final state and settles or releases its credits, in one transaction. */
