@@ -8,7 +8,7 @@
  * process: a deployment with several API processes must share it or turn it off.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
+import { type CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Db } from '../storage/database.ts';
 import { checkNewPassword, hashPassword, normalizeEmail, verifyPassword } from './credentials.ts';
@@ -65,16 +65,26 @@ export class Accounts {
   /** A new anonymous account with its grant, unless this client already got a token in the last 7 days (429). */
   async anonymousToken(clientId: string): Promise<IssuedToken> {
     const id = clientId.trim();
-    if (!id || id.length > 200) throw new VidscribeError(ErrorCode.BadRequest, 'The X-Client-Id header is required (a stable id of this client, at most 200 characters)');
+    if (!id || id.length > 200)
+      throw new VidscribeError(ErrorCode.BadRequest, 'The X-Client-Id header is required (a stable id of this client, at most 200 characters)');
     return this.db.transaction().execute(async (trx) => {
       const now = this.now();
-      const recent = await trx.selectFrom('tokens').select(['created_at']).where('client_id', '=', id).where('created_at', '>', now - TOKEN_TTL_MS)
-        .orderBy('created_at', 'desc').executeTakeFirst();
+      const recent = await trx
+        .selectFrom('tokens')
+        .select(['created_at'])
+        .where('client_id', '=', id)
+        .where('created_at', '>', now - TOKEN_TTL_MS)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
       if (recent) {
         const retry = new Date(Number(recent.created_at) + TOKEN_TTL_MS).toISOString();
-        throw new VidscribeError(ErrorCode.RateLimited, `This client already has an anonymous token; one is issued per client every 7 days (next after ${retry}). Register to keep going.`, {
-          data: { retry_after: retry },
-        });
+        throw new VidscribeError(
+          ErrorCode.RateLimited,
+          `This client already has an anonymous token; one is issued per client every 7 days (next after ${retry}). Register to keep going.`,
+          {
+            data: { retry_after: retry },
+          },
+        );
       }
       const accountId = `anon_${randomUUID().replaceAll('-', '')}`;
       await trx.insertInto('accounts').values({ id: accountId, kind: 'anonymous', client_id: id, email: null, password_hash: null, created_at: now }).execute();
@@ -90,19 +100,27 @@ export class Accounts {
     let hit = this.tokenCache.get(token);
     if (!hit || hit.until <= now) hit = await this.lookupToken(token, now);
     if (Number(hit.expiresAt) <= now) {
-      throw new VidscribeError(ErrorCode.BadToken, hit.kind === 'registered'
-        ? 'The token has expired: log in again (POST /api/auth/login)'
-        : 'The token has expired: get a new one, or register to keep your credits');
+      throw new VidscribeError(
+        ErrorCode.BadToken,
+        hit.kind === 'registered'
+          ? 'The token has expired: log in again (POST /api/auth/login)'
+          : 'The token has expired: get a new one, or register to keep your credits',
+      );
     }
     return { accountId: hit.accountId, kind: hit.kind, token };
   }
 
   private async lookupToken(token: string, now: number) {
     const seen = this.revocations;
-    const row = await this.db.selectFrom('tokens').innerJoin('accounts', 'accounts.id', 'tokens.account_id')
-      .select(['tokens.account_id', 'tokens.expires_at', 'tokens.revoked_at', 'accounts.kind']).where('tokens.token', '=', token).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('tokens')
+      .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
+      .select(['tokens.account_id', 'tokens.expires_at', 'tokens.revoked_at', 'accounts.kind'])
+      .where('tokens.token', '=', token)
+      .executeTakeFirst();
     if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: get a new one from POST /api/auth/anonymous-token, or log in');
-    if (row.revoked_at !== null) throw new VidscribeError(ErrorCode.BadToken, 'This token was revoked (logged out, refreshed, or its anonymous account was registered): log in');
+    if (row.revoked_at !== null)
+      throw new VidscribeError(ErrorCode.BadToken, 'This token was revoked (logged out, refreshed, or its anonymous account was registered): log in');
     const hit = { accountId: row.account_id, kind: row.kind, expiresAt: Number(row.expires_at), until: now + TOKEN_CACHE_MS };
     if (seen === this.revocations) {
       if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
@@ -120,7 +138,10 @@ export class Accounts {
   private async issue(trx: Db, accountId: string, ttlMs: number, clientId: string | null = null): Promise<IssuedToken> {
     const now = this.now();
     const issued = { token: newToken(), accountId, expiresAt: now + ttlMs };
-    await trx.insertInto('tokens').values({ token: issued.token, account_id: accountId, client_id: clientId, created_at: now, expires_at: issued.expiresAt, revoked_at: null }).execute();
+    await trx
+      .insertInto('tokens')
+      .values({ token: issued.token, account_id: accountId, client_id: clientId, created_at: now, expires_at: issued.expiresAt, revoked_at: null })
+      .execute();
     return issued;
   }
 
@@ -137,8 +158,10 @@ export class Accounts {
       if (!binder) {
         throw new VidscribeError(ErrorCode.BadToken, 'bind needs the anonymous account\'s own token: send it as "Authorization: Bearer <token>"');
       }
-      if (binder.kind !== 'anonymous') throw new VidscribeError(ErrorCode.BadRequest, 'bind: the token is a registered account\'s; only an anonymous account can be bound');
-      if (binder.accountId !== input.bind) throw new VidscribeError(ErrorCode.BadRequest, 'bind: that is not the account of the token you sent; only your own anonymous account can be bound');
+      if (binder.kind !== 'anonymous')
+        throw new VidscribeError(ErrorCode.BadRequest, "bind: the token is a registered account's; only an anonymous account can be bound");
+      if (binder.accountId !== input.bind)
+        throw new VidscribeError(ErrorCode.BadRequest, 'bind: that is not the account of the token you sent; only your own anonymous account can be bound');
     }
     const hash = await hashPassword(input.password);
     let revoked: string[] = [];
@@ -149,11 +172,18 @@ export class Accounts {
       }
       const accountId = `acct_${randomUUID().replaceAll('-', '')}`;
       await trx.insertInto('accounts').values({ id: accountId, kind: 'registered', client_id: null, email, password_hash: hash, created_at: now }).execute();
-      let moved = 0, movedJobs = 0;
+      let moved = 0,
+        movedJobs = 0;
       if (input.bind !== undefined && binder) {
         // Re-checked here, in the transaction: two registrations racing with one token bind once.
-        const live = await trx.selectFrom('tokens').select('token').where('token', '=', binder.token).where('account_id', '=', binder.accountId)
-          .where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+        const live = await trx
+          .selectFrom('tokens')
+          .select('token')
+          .where('token', '=', binder.token)
+          .where('account_id', '=', binder.accountId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+          .executeTakeFirst();
         if (!live) throw new VidscribeError(ErrorCode.BadToken, 'bind: the anonymous token is no longer valid (already registered, logged out or expired)');
         const anon = binder.accountId;
         moved = (await this.ledger.transferAll(trx, anon, accountId)).available;
@@ -175,9 +205,14 @@ export class Accounts {
   /** Email + password → a new token. One answer for an unknown email and a wrong password, in about the same time. */
   async login(input: { email: string; password: string }): Promise<IssuedToken> {
     const email = normalizeEmail(input.email);
-    const row = await this.db.selectFrom('accounts').select(['id', 'password_hash']).where('email', '=', email).where('kind', '=', 'registered').executeTakeFirst();
+    const row = await this.db
+      .selectFrom('accounts')
+      .select(['id', 'password_hash'])
+      .where('email', '=', email)
+      .where('kind', '=', 'registered')
+      .executeTakeFirst();
     const matches = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !row.password_hash || !matches) throw new VidscribeError(ErrorCode.BadToken, 'Wrong email or password');
+    if (!row?.password_hash || !matches) throw new VidscribeError(ErrorCode.BadToken, 'Wrong email or password');
     return this.db.transaction().execute((trx) => this.issue(trx, row.id, REGISTERED_TOKEN_TTL_MS));
   }
 
@@ -187,7 +222,11 @@ export class Accounts {
    * tokens keep their 7 days: registering is how an anonymous account lives on.
    */
   async refresh(caller: Caller): Promise<IssuedToken> {
-    if (caller.kind !== 'registered') throw new VidscribeError(ErrorCode.BadRequest, 'Anonymous tokens are not refreshed: register (with this token as bearer and bind) to keep your credits and sessions');
+    if (caller.kind !== 'registered')
+      throw new VidscribeError(
+        ErrorCode.BadRequest,
+        'Anonymous tokens are not refreshed: register (with this token as bearer and bind) to keep your credits and sessions',
+      );
     const issued = await this.db.transaction().execute(async (trx) => {
       await this.revokeIn(trx, caller.token);
       return this.issue(trx, caller.accountId, REGISTERED_TOKEN_TTL_MS);
@@ -209,8 +248,12 @@ export class Accounts {
 
   /** Who the caller is: account id, kind, email (registered), and when this token expires. */
   async describe(caller: Caller): Promise<{ accountId: string; kind: Caller['kind']; email: string | null; expiresAt: number }> {
-    const row = await this.db.selectFrom('tokens').innerJoin('accounts', 'accounts.id', 'tokens.account_id')
-      .select(['accounts.id', 'accounts.kind', 'accounts.email', 'tokens.expires_at']).where('tokens.token', '=', caller.token).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('tokens')
+      .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
+      .select(['accounts.id', 'accounts.kind', 'accounts.email', 'tokens.expires_at'])
+      .where('tokens.token', '=', caller.token)
+      .executeTakeFirst();
     if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: log in');
     return { accountId: row.id, kind: row.kind, email: row.email, expiresAt: Number(row.expires_at) };
   }

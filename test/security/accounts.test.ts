@@ -39,9 +39,27 @@ async function registerPage(base: string, search: string, stored: string | null)
   const src = /<script src="([^"]+)"/.exec(page)?.[1];
   assert.ok(src, 'the page loads its script from a file');
   const script = await (await fetch(new URL(src, base))).text();
-  const elements = new Map<string, { value: string; hidden: boolean; textContent: string; listeners: Record<string, (ev: unknown) => Promise<void>>; addEventListener(t: string, fn: (ev: unknown) => Promise<void>): void }>();
+  const elements = new Map<
+    string,
+    {
+      value: string;
+      hidden: boolean;
+      textContent: string;
+      listeners: Record<string, (ev: unknown) => Promise<void>>;
+      addEventListener(t: string, fn: (ev: unknown) => Promise<void>): void;
+    }
+  >();
   const el = (id: string) => {
-    if (!elements.has(id)) elements.set(id, { value: '', hidden: true, textContent: '', listeners: {}, addEventListener(t, fn) { this.listeners[t] = fn; } });
+    if (!elements.has(id))
+      elements.set(id, {
+        value: '',
+        hidden: true,
+        textContent: '',
+        listeners: {},
+        addEventListener(t, fn) {
+          this.listeners[t] = fn;
+        },
+      });
     return elements.get(id)!;
   };
   const storage = new Map<string, string>(stored ? [['vidscribe.token', stored]] : []);
@@ -73,21 +91,25 @@ describe('accounts: binding, tokens, login', () => {
   });
   after(() => srv.close());
 
-  test('finding 1: register with someone else\'s bind id and no token is refused; the victim keeps her credits and sessions', async () => {
+  test("finding 1: register with someone else's bind id and no token is refused; the victim keeps her credits and sessions", async () => {
     const victim = await newUser(srv.url);
     const stranger = apiClient(srv.url);
     const noToken = await stranger.call('POST', '/api/auth/register', { email: email(), password: PASSWORD, bind: victim.accountId });
     assert.deepEqual([noToken.status, noToken.body.code], [401, 1001], JSON.stringify(noToken.body));
     // With the attacker's own anonymous token, another account's id is refused too.
     const attacker = await newUser(srv.url);
-    const ownToken = await apiClient(srv.url, attacker.api.token).call('POST', '/api/auth/register', { email: email(), password: PASSWORD, bind: victim.accountId });
+    const ownToken = await apiClient(srv.url, attacker.api.token).call('POST', '/api/auth/register', {
+      email: email(),
+      password: PASSWORD,
+      bind: victim.accountId,
+    });
     assert.deepEqual([ownToken.status, ownToken.body.code], [400, 400], JSON.stringify(ownToken.body));
     assert.deepEqual(await balance(victim.api), { available: 100, frozen: 0, total: 100 });
     assert.equal(await stateCode(victim.api, victim.sessionId), 0, 'the victim still reaches her session');
     assert.equal(await stateCode(attacker.api, victim.sessionId), 1002);
   });
 
-  test('finding 2: a /register?bind=<attacker id> link binds the account of the token this browser holds; the attacker\'s token opens nothing of hers', async () => {
+  test("finding 2: a /register?bind=<attacker id> link binds the account of the token this browser holds; the attacker's token opens nothing of hers", async () => {
     const attacker = await newUser(srv.url);
     const victim = await newUser(srv.url);
     const link = `?bind=${encodeURIComponent(attacker.accountId)}`;
@@ -100,7 +122,7 @@ describe('accounts: binding, tokens, login', () => {
     const newToken = browser.storage.get('vidscribe.token')!;
     assert.notEqual(newToken, victim.api.token, 'the browser now holds the registered token');
     const account = apiClient(srv.url, newToken);
-    assert.equal(await stateCode(account, victim.sessionId), 0, 'the victim\'s own session moved to her new account');
+    assert.equal(await stateCode(account, victim.sessionId), 0, "the victim's own session moved to her new account");
     assert.deepEqual(await balance(account), { available: 200, frozen: 0, total: 200 });
     // The attacker's old token is still its own anonymous account: nothing of the victim's.
     const me = await attacker.api.call('GET', '/api/auth/me');
@@ -118,7 +140,7 @@ describe('accounts: binding, tokens, login', () => {
     assert.match(warning, /no anonymous token/);
     const out = await browser.submit({ email: email(), password: PASSWORD });
     assert.match(out, /Account created/, out);
-    assert.equal(await stateCode(attacker.api, attacker.sessionId), 0, 'the attacker\'s account was not bound');
+    assert.equal(await stateCode(attacker.api, attacker.sessionId), 0, "the attacker's account was not bound");
     const account = apiClient(srv.url, browser.storage.get('vidscribe.token'));
     assert.equal(await stateCode(account, attacker.sessionId), 1002);
   });
@@ -160,7 +182,11 @@ describe('accounts: binding, tokens, login', () => {
     assert.equal((await second.call('POST', '/api/auth/logout')).body.code, 0);
     const gone = await second.call('GET', '/api/credits/balance/simple');
     assert.deepEqual([gone.status, gone.body.code], [401, 1001]);
-    assert.equal((await apiClient(srv.url, reg.body.data.token).call('GET', '/api/credits/balance/simple')).body.code, 0, 'other tokens of the account live on');
+    assert.equal(
+      (await apiClient(srv.url, reg.body.data.token).call('GET', '/api/credits/balance/simple')).body.code,
+      0,
+      'other tokens of the account live on',
+    );
   });
 
   test('finding 3: an unknown email costs a password check too (no timing tell)', async () => {
@@ -172,7 +198,8 @@ describe('accounts: binding, tokens, login', () => {
       return performance.now() - t;
     };
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const known: number[] = [], unknown: number[] = [];
+    const known: number[] = [],
+      unknown: number[] = [];
     for (let i = 0; i < 5; i++) {
       known.push(await time(address));
       unknown.push(await time(`nobody${i}.${address}`));
@@ -197,7 +224,13 @@ describe('accounts: binding, tokens, login', () => {
     const u = await newUser(srv.url);
     const up = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, uploadForm('jfk.mp4', readFileSync(SAMPLE_MP4)));
     assert.equal(up.body.code, 0, JSON.stringify(up.body));
-    const draft = { id: 'd1', version: 1, w: 1920, h: 1080, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 5000, src: up.body.data.media[0].id, m: { fit: 'contain' } }] }] };
+    const draft = {
+      id: 'd1',
+      version: 1,
+      w: 1920,
+      h: 1080,
+      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 5000, src: up.body.data.media[0].id, m: { fit: 'contain' } }] }],
+    };
     const renders = [];
     for (let i = 0; i < 2; i++) {
       const r = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
@@ -212,19 +245,28 @@ describe('accounts: binding, tokens, login', () => {
 
     const reg = await apiClient(srv.url, u.api.token).call('POST', '/api/auth/register', { email: email(), password: PASSWORD, bind: u.accountId });
     assert.equal(reg.body.code, 0, JSON.stringify(reg.body));
-    assert.equal(reg.body.data.moved_jobs, 2);
     const acct = apiClient(srv.url, reg.body.data.token);
+    // The owner reaches both renders (not 4104), and what was held for them is held on the new account.
+    assert.equal((await acct.call('GET', `/api/render/proxy/lambda/${waiting}`)).body.data?.status, 'queued');
+    assert.equal((await acct.call('GET', `/api/render/proxy/lambda/${taken.id}`)).body.data?.status, 'rendering');
+    assert.equal(reg.body.data.moved_jobs, 2);
     assert.deepEqual(await balance(acct), { available: 196, frozen: 4, total: 200 }, 'the held credits moved, still held');
     assert.deepEqual(await srv.svc.ledger.balance(srv.svc.db, u.accountId), { available: 0, frozen: 0, total: 0 }, 'nothing is left on the anonymous account');
 
-    // The queued one: reachable, and cancelling it frees its credits on the new account.
-    assert.equal((await acct.call('GET', `/api/render/proxy/lambda/${waiting}`)).body.data.status, 'queued');
-    assert.equal((await acct.call('GET', `/api/render/proxy/lambda/${taken.id}`)).body.data.status, 'rendering');
+    // Cancelling the queued one frees its credits on the new account.
     assert.equal((await acct.call('DELETE', `/api/render/proxy/lambda/${waiting}`)).body.data.status, 'cancelled');
     assert.deepEqual(await balance(acct), { available: 198, frozen: 2, total: 200 });
 
     // The running one finishes as its worker knew it, under the anonymous id: it is charged to, and owned by, the new account.
-    const file = await srv.svc.sessions.addFile({ accountId: taken.accountId, sessionId: taken.sessionId, jobId: taken.id, name: 'out.mp4', contentType: 'video/mp4', storeKey: 'x'.repeat(64), sizeBytes: 1 });
+    const file = await srv.svc.sessions.addFile({
+      accountId: taken.accountId,
+      sessionId: taken.sessionId,
+      jobId: taken.id,
+      name: 'out.mp4',
+      contentType: 'video/mp4',
+      storeKey: 'x'.repeat(64),
+      sizeBytes: 1,
+    });
     await srv.svc.queue.complete(taken.id, { fileId: file.id, fileName: 'out.mp4', durationSec: 5, sizeBytes: 1 });
     const done = await acct.call('GET', `/api/render/proxy/lambda/${taken.id}`);
     assert.equal(done.body.data.status, 'completed', JSON.stringify(done.body));
@@ -245,14 +287,23 @@ describe('accounts: binding, tokens, login', () => {
         assert.ok(ms < 2000, `${path} with a ${hostile.length}-character email took ${ms.toFixed(0)} ms`);
       }
     }
-    for (const [field, value] of [['password', 'x'.repeat(1025)], ['bind', 'a'.repeat(129)]] as const) {
+    for (const [field, value] of [
+      ['password', 'x'.repeat(1025)],
+      ['bind', 'a'.repeat(129)],
+    ] as const) {
       const r = await apiClient(srv.url).call('POST', '/api/auth/register', { email: email(), password: PASSWORD, [field]: value });
       assert.deepEqual([r.status, r.body.code], [400, 400], field);
     }
   });
 
   test('finding 6: the email check is linear on any input (called directly, past the schema)', () => {
-    const shapes = [`a@${'a.'.repeat(500_000)}@`, `${'a'.repeat(1_000_000)}@x`, `a@${'.'.repeat(1_000_000)}`, ` ${'@'.repeat(1_000_000)} `, `${'a@'.repeat(500_000)}`];
+    const shapes = [
+      `a@${'a.'.repeat(500_000)}@`,
+      `${'a'.repeat(1_000_000)}@x`,
+      `a@${'.'.repeat(1_000_000)}`,
+      ` ${'@'.repeat(1_000_000)} `,
+      `${'a@'.repeat(500_000)}`,
+    ];
     for (const s of shapes) {
       const t = performance.now();
       assert.throws(() => normalizeEmail(s), { code: 400 });
@@ -269,7 +320,9 @@ describe('accounts: rate limits and sign-up credits', () => {
   test('finding 4: 41 registrations from one address in an hour: 5 succeed, the rest get 429', async () => {
     const srv = await startServer({ asrSlots: 0, renderSlots: 0 });
     try {
-      const results = await Promise.all(Array.from({ length: 41 }, () => apiClient(srv.url).call('POST', '/api/auth/register', { email: email(), password: PASSWORD })));
+      const results = await Promise.all(
+        Array.from({ length: 41 }, () => apiClient(srv.url).call('POST', '/api/auth/register', { email: email(), password: PASSWORD })),
+      );
       const codes = results.map((r) => r.body.code);
       assert.equal(codes.filter((c) => c === 0).length, 5, JSON.stringify(codes));
       assert.equal(results.filter((r) => r.status === 429 && r.body.code === 429).length, 36);
@@ -282,7 +335,8 @@ describe('accounts: rate limits and sign-up credits', () => {
     const srv = await startServer({ asrSlots: 0, renderSlots: 0, loginsPerHour: 3 });
     try {
       const codes: number[] = [];
-      for (let i = 0; i < 5; i++) codes.push((await apiClient(srv.url).call('POST', '/api/auth/login', { email: 'ada@example.org', password: `guess ${i} guess` })).body.code);
+      for (let i = 0; i < 5; i++)
+        codes.push((await apiClient(srv.url).call('POST', '/api/auth/login', { email: 'ada@example.org', password: `guess ${i} guess` })).body.code);
       assert.deepEqual(codes, [1001, 1001, 1001, 429, 429]);
     } finally {
       await srv.close();
@@ -329,7 +383,11 @@ describe('credits add', () => {
       const t = await svc.accounts.anonymousToken('credits-test');
       await svc.close();
       for (const n of ['1e300', '1e3', '0x10', '1.5', '1000000001', '-1000000001', 'Infinity', '9007199254740993', '']) {
-        await assert.rejects(runCreditsAdd(t.accountId, n, { data }), (e: { code?: number; message?: string }) => e.code === 400 && /whole number/.test(e.message ?? ''), n);
+        await assert.rejects(
+          runCreditsAdd(t.accountId, n, { data }),
+          (e: { code?: number; message?: string }) => e.code === 400 && /whole number/.test(e.message ?? ''),
+          n,
+        );
       }
       const check = await openServices({ dataDir: data, noWorkers: true });
       assert.deepEqual(await check.ledger.balance(check.db, t.accountId), { available: 100, frozen: 0, total: 100 }, 'nothing was added');
