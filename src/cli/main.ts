@@ -78,7 +78,7 @@ program
   .option('--render-slots <n>', 'renders at once', '1')
   .option('--tokens-per-hour <n>', 'anonymous tokens one address may get per hour', '30')
   .option('--registrations-per-hour <n>', 'registrations one address may make per hour', '5')
-  .option('--signup-credits <n>', 'credits granted on registering', '100')
+  .option('--signup-credits <n>', 'credits granted on registering (default 100; overrides signupGrant in --prices)')
   .option('--prices <json>', 'prices in credits, e.g. \'{"transcribePerMinute":1,"render1080pPerMinute":2,"render720pPerMinute":1,"anonymousGrant":100,"signupGrant":100}\' (those are the defaults)')
   .action(async (opts) => {
     await runServe(opts);
