@@ -25,13 +25,21 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
   app.post(`/api/upload-video/:agent/me/:sid`, {
     onRequest: h.auth,
     schema: { summary: 'Upload media: multipart files (streamed), or JSON { urls: [...] }', security: bearer, params: { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString } } },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { sid } = req.params as { sid: string };
     const session = await svc.sessions.get(h.caller(req).accountId, sid);
-    const items = req.isMultipart()
-      ? await receiveMultipart(svc, session, req.parts())
-      : await receiveUrls(svc, session, (req.body as { urls?: unknown } | undefined)?.urls);
-    return ok({ media: items.map(mediaView) });
+    if (req.isMultipart()) return ok({ media: (await receiveMultipart(svc, session, req.parts())).map(mediaView) });
+    // A client that hangs up stops its downloads: nobody is left to receive them.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.sent) gone.abort();
+    };
+    reply.raw.on('close', onClose);
+    try {
+      return ok({ media: (await receiveUrls(svc, session, (req.body as { urls?: unknown } | undefined)?.urls, gone.signal)).map(mediaView) });
+    } finally {
+      reply.raw.off('close', onClose);
+    }
   });
 
   app.get('/api/credits/balance/simple', { onRequest: h.auth, schema: { summary: 'Credits: available, frozen (held by running jobs), total', security: bearer, response: { 200: envelope() } } }, async (req) => {

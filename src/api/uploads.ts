@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
-import { extensionOf, fetchUrlToFile, identifyUpload, unsupportedUploadMessage, uploadKindOf, type MediaInfo, type UploadKind } from '../media/index.ts';
+import { extensionForContent, extensionOf, extensionOfContentType, fetchUrlToFile, identifyUpload, unsupportedUploadMessage, uploadKindOf, type MediaInfo, type UploadKind } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
@@ -78,23 +78,33 @@ export function receiveMultipart(svc: Services, session: Session, parts: AsyncIt
   });
 }
 
-export function receiveUrls(svc: Services, session: Session, urls: unknown): Promise<MediaItem[]> {
+/**
+ * `signal`: the request's own (aborted when the client goes): every download and probe stops with it.
+ * A link is judged by what it serves: its name's extension when it has one we accept, else its
+ * Content-Type, and in every case by its content (ffprobe); an extensionless name gets the
+ * content's extension.
+ */
+export function receiveUrls(svc: Services, session: Session, urls: unknown, signal?: AbortSignal): Promise<MediaItem[]> {
   if (!Array.isArray(urls) || urls.length === 0 || urls.length > 20 || !urls.every((u) => typeof u === 'string')) {
     return Promise.reject(new VidscribeError(ErrorCode.BadRequest, 'urls must be a list of 1 to 20 http(s) URLs'));
   }
   return admitAll(svc, session, async (checked) => {
     for (const url of urls as string[]) {
       const scratch = svc.blobs.scratchPath('download');
-      const entry = { path: scratch };
-      const got = await fetchUrlToFile(url, scratch, { maxBytes: svc.config.maxUploadBytes, allowPrivate: svc.config.allowPrivateUrls });
-      let name: string;
-      try {
-        name = checkName(got.fileName);
-      } catch (e) {
-        await svc.blobs.discard(scratch);
-        throw e;
+      const got = await fetchUrlToFile(url, scratch, { maxBytes: svc.config.maxUploadBytes, allowPrivate: svc.config.allowPrivateUrls, signal });
+      const clean = cleanFileName(got.fileName) || 'download';
+      // Listed first, so the scratch file is discarded whatever the checks say.
+      const entry = { name: clean, path: scratch } as CheckedUpload;
+      checked.push(entry);
+      const named = uploadKindOf(clean) !== undefined;
+      const typeExt = extensionOfContentType(got.contentType);
+      const claimed = named ? undefined : typeExt ? uploadKindOf(`x.${typeExt}`) : 'any';
+      Object.assign(entry, await identifyUpload(scratch, clean, { signal, claimed }));
+      if (!named) {
+        const ext = extensionForContent(entry.info.container, typeExt);
+        if (!ext) throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedUploadMessage(clean));
+        entry.name = cleanFileName(`${clean}.${ext}`);
       }
-      await check(entry, name, checked);
     }
   });
 }

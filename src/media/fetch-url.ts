@@ -23,8 +23,11 @@ export interface FetchUrlOptions {
   allowPrivate?: boolean;
   /** Whole download, DNS to last byte (default 10 min). Connect + response headers must also come within 30 s per hop. */
   timeoutMs?: number;
+  /** Longest wait for the next byte of the body (default 30 s): a server that stalls mid-body fails with Timeout (5003). */
+  idleTimeoutMs?: number;
   /** Default 5; every hop is re-checked (scheme and address). */
   maxRedirects?: number;
+  /** Cancels the download (the request that asked for it was closed): the connection is closed at once, Cancelled (5004). */
   signal?: AbortSignal;
   /** Injectable DNS (tests). Default: dns.promises.lookup(host, { all: true }). */
   lookup?: (host: string) => Promise<string[]>;
@@ -47,6 +50,7 @@ export interface FetchedFile {
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const HEADERS_TIMEOUT_MS = 30_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_TIMER_MS = 2_147_483_647;
@@ -68,14 +72,46 @@ function parseAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   }
 }
 
-/** Pure: is this literal IP address allowed as a download target? (ipaddr.js range 'unicast' only; IPv4-mapped IPv6 judged as IPv4.) */
+/**
+ * The IPv4 address an IPv6 address carries, for the forms that route to it: IPv4-compatible
+ * (::a.b.c.d, deprecated), NAT64 (64:ff9b::/96, RFC 6052) and 6to4 (2002:ab:cd::/16). Teredo,
+ * local-use NAT64 (64:ff9b:1::/48) and SIIT (::ffff:0:a.b.c.d) are never public unicast for
+ * ipaddr.js, so they are refused whatever they carry. IPv4-mapped is handled by parseAddress.
+ */
+function embeddedIPv4(addr: ipaddr.IPv6): { ipv4: ipaddr.IPv4; form: string } | undefined {
+  const w = addr.parts;
+  const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  // :: and ::1 are the unspecified and loopback addresses, not IPv4-compatible ones.
+  if (w.slice(0, 6).every((x) => x === 0) && (w[6] !== 0 || w[7]! > 1)) return { ipv4: v4(w[6]!, w[7]!), form: 'IPv4-compatible' };
+  if (w[0] === 0x64 && w[1] === 0xff9b && w.slice(2, 6).every((x) => x === 0)) return { ipv4: v4(w[6]!, w[7]!), form: 'NAT64' };
+  if (w[0] === 0x2002) return { ipv4: v4(w[1]!, w[2]!), form: '6to4' };
+  return undefined;
+}
+
+/**
+ * Pure: is this literal IP address allowed as a download target? ipaddr.js range 'unicast' only;
+ * IPv4-mapped IPv6 is judged as IPv4, and an IPv6 form that embeds an IPv4 address (NAT64, 6to4,
+ * IPv4-compatible) must carry a public one (IPv4-compatible is refused outright: it is deprecated
+ * and some stacks route it to the IPv4 address, ::7f00:1 to 127.0.0.1).
+ */
 export function isPublicAddress(ip: string): boolean {
-  return parseAddress(ip)?.range() === 'unicast';
+  const addr = parseAddress(ip);
+  if (!addr) return false;
+  if (addr.kind() === 'ipv4') return addr.range() === 'unicast';
+  const embedded = embeddedIPv4(addr as ipaddr.IPv6);
+  if (embedded) return embedded.form !== 'IPv4-compatible' && embedded.ipv4.range() === 'unicast';
+  return addr.range() === 'unicast';
 }
 
 function describeAddress(ip: string): string {
   const addr = parseAddress(ip);
   if (!addr) return 'not a valid IP address';
+  const embedded = addr.kind() === 'ipv6' ? embeddedIPv4(addr as ipaddr.IPv6) : undefined;
+  if (embedded) {
+    return embedded.form === 'IPv4-compatible'
+      ? 'an IPv4-compatible IPv6 address (deprecated)'
+      : `a ${embedded.form} address embedding ${embedded.ipv4.toString()}, ${describeAddress(embedded.ipv4.toString())}`;
+  }
   const range = addr.range();
   const mapped = addr.kind() === 'ipv4' && isIP(ip.replace(/^\[|\]$/g, '')) === 6 ? ' (IPv4-mapped)' : '';
   const names: Record<string, string> = {
@@ -89,6 +125,10 @@ function describeAddress(ip: string): string {
     broadcast: 'a broadcast address',
     reserved: 'a reserved address',
     unicast: 'a public address',
+    teredo: 'a Teredo tunnel address',
+    rfc6052: 'a NAT64 (local-use) address',
+    rfc6145: 'an IPv4-translated (SIIT) address',
+    '6to4': 'a 6to4 address',
   };
   return `${names[range] ?? `a special-purpose (${range}) address`}${mapped}`;
 }
@@ -258,6 +298,7 @@ export async function fetchUrlToFile(url: string, destPath: string, opts: FetchU
   const shown = displayUrl(url);
   const maxBytes = opts.maxBytes;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const lookup = opts.lookup ?? defaultLookup;
   const allowed = opts.isAllowedAddress ?? isPublicAddress;
@@ -276,6 +317,7 @@ export async function fetchUrlToFile(url: string, destPath: string, opts: FetchU
   let req: ClientRequest | undefined;
   let res: IncomingMessage | undefined;
   let headersTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
   let ws: WriteStream | undefined;
 
   const tooLarge = () =>
@@ -409,8 +451,13 @@ export async function fetchUrlToFile(url: string, destPath: string, opts: FetchU
       }
 
       let bytes = 0;
+      // Each byte re-arms the idle timer: a body that stalls fails long before the whole-download limit.
+      const stalled = () =>
+        ac.abort(new VidscribeError(ErrorCode.Timeout, `${shown}: the download stalled: no data for ${seconds(idleTimeoutMs)} after ${bytes} bytes`));
+      idleTimer = setTimeout(stalled, Math.min(Math.max(idleTimeoutMs, 0), MAX_TIMER_MS));
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
+          idleTimer?.refresh();
           bytes += chunk.length;
           if (bytes > maxBytes) cb(tooLarge());
           else cb(null, chunk);
@@ -441,6 +488,7 @@ export async function fetchUrlToFile(url: string, destPath: string, opts: FetchU
   } finally {
     clearTimeout(timer);
     clearTimeout(headersTimer);
+    clearTimeout(idleTimer);
     opts.signal?.removeEventListener('abort', onUserAbort);
     res?.destroy();
     req?.destroy();
