@@ -1,8 +1,8 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import type { ResultPromise } from 'execa';
 import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
-import { KILL_GRACE_MS } from '../shared/process.ts';
+import { KILL_GRACE_MS, startTool } from '../shared/process.ts';
 import type { TranscriptSegment } from '../transcript/types.ts';
 import { WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
 
@@ -74,7 +74,7 @@ interface Pending {
   fail(e: VidscribeError): void;
 }
 
-type WorkerProcess = ChildProcessByStdio<Writable, Readable, Readable>;
+type WorkerProcess = ResultPromise & { stdin: Writable; stdout: Readable; stderr: Readable };
 
 const STDERR_KEEP = 16_000;
 
@@ -248,13 +248,10 @@ export class AsrWorker {
     return stderrTail(this.stderr);
   }
 
+  /** SIGTERM; the process runner follows with SIGKILL after its grace period. */
   private kill(proc: WorkerProcess): void {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGTERM');
-    const t = setTimeout(() => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    }, KILL_GRACE_MS);
-    t.unref();
   }
 
   private send(msg: object): void {
@@ -269,7 +266,10 @@ export class AsrWorker {
     if (this.model.local) env.HF_HUB_OFFLINE = '1';
     const args = [WORKER_SCRIPT, '--model', this.model.arg, '--compute-type', this.opts.computeType ?? 'int8'];
     if (this.opts.threads) args.push('--threads', String(this.opts.threads));
-    const proc = spawn(pythonExecutable(), args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    // Through the one process runner: its own process group, dies with the server, recorded for a restart's clean-up.
+    const proc = startTool(pythonExecutable(), args, { what: 'running the ASR worker', stdin: 'pipe', stdout: 'pipe', env, buffer: false }) as WorkerProcess;
+    // The runner's promise rejects when the worker dies; the 'exit' and 'error' handlers below report that with the stderr tail.
+    proc.catch(() => undefined);
     this.stderr = '';
 
     return new Promise<void>((resolveStart, rejectStart) => {

@@ -1,10 +1,12 @@
 /**
  * `vidscribe serve` (the API on the embedded defaults) and `vidscribe credits add` (admin).
  */
+import { join, resolve } from 'node:path';
 import { buildApp } from '../api/app.ts';
 import { openServices } from '../api/services.ts';
 import { DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { reapOrphans, recordChildrenIn } from '../shared/process.ts';
 
 export const DEFAULT_DATA_DIR = process.env.VIDSCRIBE_DATA ?? 'vidscribe-data';
 
@@ -62,6 +64,12 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
 export async function runServe(o: ServeOptions): Promise<void> {
   const port = positiveInt(o.port, '--port') ?? 8787;
   const maxMb = positiveInt(o.maxUploadMb, '--max-upload-mb');
+  // A previous server killed with -9 may have left children behind (where they could not die with it):
+  // they would compete with the jobs this start resumes, so they go first. The record lives in the data folder.
+  const children = join(resolve(o.data), 'children');
+  const stopped = reapOrphans(children);
+  if (stopped.length > 0) process.stderr.write(`vidscribe: stopped ${stopped.length} process group(s) a previous server left running (${stopped.join(', ')})\n`);
+  recordChildrenIn(children);
   const svc = await openServices({
     dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowedHosts: o.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean), allowPrivateUrls: o.allowPrivateUrls,
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),

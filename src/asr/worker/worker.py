@@ -113,10 +113,13 @@ class Worker:
             elif op == "transcribe":
                 self.jobs.put(req)
             elif op == "shutdown":
-                break
+                self.jobs.put(None)
+                return
             else:
                 send({"id": rid, "event": "error", "code": BAD_REQUEST, "message": f"unknown op {op!r}"})
-        self.jobs.put(None)
+        # stdin closed without a shutdown: our owner is gone (killed), so nobody will read our answers.
+        print("stdin closed without shutdown: the server is gone, exiting", file=sys.stderr)
+        os._exit(0)
 
     def is_cancelled(self, rid: str) -> bool:
         with self.lock:
@@ -339,7 +342,35 @@ def gate_segments(regions, segments):
         yield s
 
 
+def die_with_parent() -> None:
+    """Never outlive the server: a killed server must not leave a worker competing with its restart.
+
+    Linux delivers SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG); everywhere, a watcher
+    thread exits when the parent process changes (re-parented to init or a subreaper).
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            print(f"prctl(PR_SET_PDEATHSIG) failed (errno {ctypes.get_errno()}): relying on the parent watcher", file=sys.stderr)
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                print("the server is gone, exiting", file=sys.stderr)
+                os._exit(0)
+            time.sleep(0.5)
+
+    # The parent may have died before prctl took effect: the watcher's first look catches that.
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> int:
+    die_with_parent()
     p = argparse.ArgumentParser(description="vidscribe ASR worker (JSON lines over stdio)")
     p.add_argument("--model", required=True, help="CTranslate2 model directory or a Whisper size name")
     p.add_argument("--compute-type", default="int8")
