@@ -62,11 +62,14 @@ export function applyDraftIntents(draft: Draft, intents: readonly Intent[], ctx:
 }
 
 const stem = (name: string) => name.toLowerCase().replace(/\.[^./\\]*$/, '');
+const MEDIA_NAME_RE = /\.(?:mp4|mov|avi|webm|mkv|m4v|mp3|wav|m4a|aac|flac|ogg|opus)$/i;
 
 /**
- * The uploaded item a selector means. Ordinals count among items of the selector's kind in upload
- * order (-1 = last). Names match exactly (case-insensitive), then by name without extension, then
- * as the tail of the mentioned name (Chinese text has no spaces: "转写采访.mp4" names "采访.mp4").
+ * The uploaded item a selector means, or undefined: never a guess. Ordinals count among items of
+ * the selector's kind in upload order (-1 = last). Names match exactly (case-insensitive); a media
+ * name also without its extension ("interview.mp4" for "Interview.MOV"); and as the tail of the
+ * mentioned name after non-Latin text (Chinese has no spaces: "转写采访.mp4" names "采访.mp4"), but
+ * not inside a word ("nothere.mp4" is not "here.mp4").
  * No selector: the first item of the wanted kind; with no wanted kind, the first item.
  */
 export function selectMedia<T extends { name: string; kind: 'video' | 'audio' | 'image' }>(
@@ -80,9 +83,13 @@ export function selectMedia<T extends { name: string; kind: 'video' | 'audio' | 
     return sel.index < 0 ? pool[pool.length + sel.index] : pool[sel.index];
   }
   const name = sel.name.toLowerCase();
+  const tailOf = (i: T) => {
+    const own = i.name.toLowerCase();
+    return name.length > own.length && name.endsWith(own) && !/[\w.\-]/.test(name[name.length - own.length - 1]!);
+  };
   return (
     items.find((i) => i.name.toLowerCase() === name) ??
-    items.find((i) => stem(i.name) === stem(name)) ??
-    items.filter((i) => name.endsWith(i.name.toLowerCase())).sort((a, b) => b.name.length - a.name.length)[0]
+    (MEDIA_NAME_RE.test(name) ? items.find((i) => stem(i.name) === stem(name)) : undefined) ??
+    items.filter(tailOf).sort((a, b) => b.name.length - a.name.length)[0]
   );
 }

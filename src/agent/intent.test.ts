@@ -292,6 +292,26 @@ describe('selectMedia', () => {
     assert.equal(name({ by: 'name', name: 'missing.mp4' }), undefined);
   });
 
+  it('never a guess: no tail match inside a word, no extension swap for a non-media name', () => {
+    assert.equal(name({ by: 'name', name: 'nottro.mp4' }), undefined);
+    assert.equal(selectMedia([{ name: 'here.mp4', kind: 'video' }], { by: 'name', name: 'nothere.mp4' }), undefined);
+    assert.equal(selectMedia([{ name: 'logo.mp4', kind: 'video' }], { by: 'name', name: 'logo.png' }), undefined);
+    assert.equal(name({ by: 'name', name: 'logo.png' }), 'logo.png');
+  });
+
+  it('names of images and documents are names too', () => {
+    const sel = (m: string) => parseRequest(m).intents.find((i) => i.kind === 'transcribe')?.media;
+    assert.deepEqual(sel('transcribe img.png'), { by: 'name', name: 'img.png' });
+    assert.deepEqual(sel('转写 图片.jpg'), { by: 'name', name: '图片.jpg' });
+    assert.deepEqual(sel('transcribe the audio file'), { by: 'ordinal', index: 0, kind: 'audio' });
+  });
+
+  it('the 27th file named is the 27th, not the first', () => {
+    const videos = Array.from({ length: 26 }, (_, i) => `f${i}.mp4`).join(' ');
+    const music = parseRequest(`${videos}, add song.mp3 as background music`).intents.find((i) => i.kind === 'music');
+    assert.deepEqual(music?.media, { by: 'name', name: 'song.mp3' });
+  });
+
   it('no selector: first of the wanted kind, else the first item', () => {
     assert.equal(name(undefined, 'audio'), 'song.mp3');
     assert.equal(name(undefined, 'video'), 'intro.mp4');

@@ -59,7 +59,8 @@ function unitMs(u: string): number {
 
 /** Milliseconds in a time expression; a bare number counts in `bareUnit`. */
 function toMs(expr: string, bareUnit = 1000): number {
-  const c = /(\d+):(\d{2})(?::(\d{2}))?(\.\d+)?/.exec(expr);
+  // (?<!\d): a clock starts where its digits do, so a long digit run is scanned once, not once per digit.
+  const c = /(?<!\d)(\d+):(\d{2})(?::(\d{2}))?(\.\d+)?/.exec(expr);
   if (c) {
     const [a, b, s] = [Number(c[1]), Number(c[2]), c[3] === undefined ? undefined : Number(c[3])];
     const secs = (s === undefined ? a * 60 + b : a * 3600 + b * 60 + s) + Number(c[4] ?? 0);
@@ -90,13 +91,57 @@ interface Prepared {
 }
 
 const MEDIA_EXT = 'mp4|mov|avi|webm|mkv|m4v|mp3|wav|m4a|aac|flac|ogg|opus';
+/** Names of files we cannot transcribe are still names: "transcribe img.png" means that file, not another. */
+const OTHER_EXT = 'png|jpe?g|gif|webp|bmp|tiff?|heic|heif|avif|svg|ico|psd|pdf|zip|rar|7z|exe|dmg|apk|pptx?|xlsx?';
+const FILE_EXT = `${MEDIA_EXT}|${OTHER_EXT}`;
+export const MEDIA_EXT_RE = new RegExp(String.raw`\.(?:${MEDIA_EXT})$`, 'i');
 const AUDIO_EXT_RE = /\.(?:mp3|wav|m4a|aac|flac|ogg|opus)$/i;
-const FILE_RE = new RegExp(String.raw`(?<![\w.\-/\\])[^\s"'“”‘’「」《》『』,，;；()（）⟦⟧]+?\.(?:${MEDIA_EXT})(?![\w])`, 'gi');
-const QUOTED_FILE_RE = new RegExp(String.raw`^[^"“”‘’「」《》『』]+\.(?:${MEDIA_EXT})$`, 'i');
-// A straight single quote only opens/closes away from letters, so "what's" is not a quote.
-const QUOTE_RE = /“([^”]+)”|‘([^’]+)’|「([^」]+)」|『([^』]+)』|《([^》]+)》|"([^"]+)"|(?<![A-Za-z0-9])'(.+?)'(?![A-Za-z0-9])/g;
-const tag = (i: number) => String.fromCharCode(97 + (i % 26));
-const untag = (c: string) => c.charCodeAt(0) - 97;
+const QUOTED_FILE_RE = new RegExp(String.raw`^[^"“”‘’「」《》『』]+\.(?:${FILE_EXT})$`, 'i');
+// Linear time: each quote's text stops at the next opening mark, so a run of unclosed quotes is
+// read once, not once per quote. A straight single quote only opens/closes away from letters, so
+// "what's" is not a quote (and an apostrophe inside a quote does not end it).
+const QUOTE_RE = /“([^“”]+)”|‘([^‘’]+)’|「([^「」]+)」|『([^『』]+)』|《([^《》]+)》|"([^"]+)"|(?<![A-Za-z0-9])'((?:[^'\n]|(?<=[A-Za-z0-9])')+?)'(?![A-Za-z0-9])/g;
+/** Placeholder tags: a, b, …, z, ba, bb, … (letters only, so no digit or time pattern reads them). */
+const tag = (i: number) => [...i.toString(26)].map((d) => String.fromCharCode(97 + parseInt(d, 26))).join('');
+const untag = (t: string) => parseInt([...t].map((c) => (c.charCodeAt(0) - 97).toString(26)).join(''), 26);
+
+/** Characters a file name cannot contain (it ends at them), and those it cannot start right after. */
+const NAME_STOP = new Set([...' \t\n\r\v\f"\'“”‘’「」《》『』,，;；()（）⟦⟧']);
+const NOT_BEFORE_NAME = /[\w.\-/\\]/;
+const NAME_EXT_AT = new RegExp(String.raw`\.(?:${FILE_EXT})(?!\w)`, 'iy');
+
+/**
+ * Replaces each file name ("clip.mp4", "转写采访.mp4", "C:\\v\\a.mov") with `name(match)`: the
+ * leftmost run of name characters, not starting right after a word character, dot, dash or
+ * slash, that ends in a known extension. One pass over the text (a regular expression for this
+ * re-scans the rest of a long token from every character of it).
+ */
+function replaceFileNames(text: string, name: (found: string) => string): string {
+  let out = '';
+  let copied = 0;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (NAME_STOP.has(c)) {
+      start = -1;
+      continue;
+    }
+    if (c === '.' && start >= 0 && start < i) {
+      NAME_EXT_AT.lastIndex = i;
+      const ext = NAME_EXT_AT.exec(text);
+      if (ext) {
+        const end = i + ext[0].length;
+        out += text.slice(copied, start) + name(text.slice(start, end));
+        copied = end;
+        start = -1;
+        i = end - 1;
+        continue;
+      }
+    }
+    if (start < 0 && (i === 0 || !NOT_BEFORE_NAME.test(text[i - 1]!))) start = i;
+  }
+  return out + text.slice(copied);
+}
 
 const CN_DIGITS: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
 function cnNumber(s: string): number {
@@ -106,7 +151,8 @@ function cnNumber(s: string): number {
   return Number([...s].map((c) => CN_DIGITS[c]).join(''));
 }
 // Only numerals next to a counter or unit ("第二个", "前三秒"), so ordinary words stay intact.
-const CN_NUM_RE = /(?<=[第前后共])[零〇一二两三四五六七八九十]+|[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍))/g;
+// The second branch starts only where a run of numerals does (linear on a long run).
+const CN_NUM_RE = /(?<=[第前后共])[零〇一二两三四五六七八九十]+|(?<![零〇一二两三四五六七八九十])[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍))/g;
 const EN_NUMBERS: Record<string, number> = {
   one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
   fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, ninety: 90,
@@ -122,14 +168,16 @@ function prepare(message: string): Prepared {
     files.push(name.split(/[\\/]/).pop()!);
     return ` ⟦f${tag(files.length - 1)}⟧ `;
   };
-  let text = message.normalize('NFKC');
+  // Runs of white space become one space (or one line break, a clause boundary), so no `\s*` in
+  // the patterns below ever has more than a few characters to try.
+  let text = message.normalize('NFKC').replace(/\s+/g, (ws) => (ws.includes('\n') ? '\n' : ' '));
   text = text.replace(QUOTE_RE, (...m: unknown[]) => {
     const inner = String(m.slice(1, 8).find((g) => typeof g === 'string') ?? '').trim();
     if (QUOTED_FILE_RE.test(inner)) return addFile(inner);
     quotes.push(inner);
     return ` ⟦q${tag(quotes.length - 1)}⟧ `;
   });
-  text = text.replace(FILE_RE, addFile);
+  text = replaceFileNames(text, addFile);
   text = text
     .replace(/百分之([零〇一二两三四五六七八九十]+|\d+(?:\.\d+)?)/g, (_, n: string) => `${/\d/.test(n) ? n : cnNumber(n)}%`)
     .replace(CN_NUM_RE, (s) => (Number.isNaN(cnNumber(s)) ? s : String(cnNumber(s))))
@@ -151,9 +199,9 @@ function prepare(message: string): Prepared {
   return { text, quotes, files };
 }
 
-/** Replaces [start, end) with spaces, so a consumed phrase is not read twice and indexes stay put. */
+/** Replaces [start, end) with one space, so a consumed phrase is not read twice (and leaves no long run of spaces). */
 function blank(text: string, start: number, end: number): string {
-  return text.slice(0, start) + ' '.repeat(end - start) + text.slice(end);
+  return `${text.slice(0, start)} ${text.slice(end)}`;
 }
 
 // Clauses: parameters (a title's time, a position) are looked for in the clause of their keyword.
@@ -186,9 +234,10 @@ const startOnly = (m: RegExpExecArray): Span => [toMs(m[1]!)];
 const firstN = (m: RegExpExecArray): Span => [0, toMs(m[1]!)];
 const range = (m: RegExpExecArray): Span => [toMs(m[1]!, unitOf(m[2]!)), toMs(m[2]!)];
 const TRIM_RULES: { re: RegExp; span: (m: RegExpExecArray) => Span }[] = [
-  // "keep 1:00 to 2:30", "clip from 5s to 20s", "保留1:00到2:30", "截取第5秒到第10秒"
+  // "keep 1:00 to 2:30", "clip from 5s to 20s", "保留1:00到2:30", "截取第5秒到第10秒". At most six filler words:
+  // "clip" is both verb and filler, so an unbounded run would re-read "clip clip clip…" from every "clip".
   {
-    re: new RegExp(String.raw`\b(?:keep|trim|cut|clip|extract|use|take)\b(?:\s+(?:it|this|the|video|clip|part|section|segment|portion|bit|only|just|down|from|between))*\s*${T1}${RANGE_TO}${T}`, 'i'),
+    re: new RegExp(String.raw`\b(?:keep|trim|cut|clip|extract|use|take)\b(?:\s+(?:it|this|the|video|clip|part|section|segment|portion|bit|only|just|down|from|between)){0,6}\s*${T1}${RANGE_TO}${T}`, 'i'),
     span: range,
   },
   { re: new RegExp(String.raw`(?:保留|截取|剪辑|剪出|剪取|只要|只保留|只留|留下|截|剪)(?:视频)?(?:的)?(?:从)?\s*(?:第)?${T1}${RANGE_TO}${T}`, 'i'), span: range },
@@ -267,8 +316,12 @@ const RESOLUTION_RULES: readonly (readonly [RegExp, Resolution])[] = [
 // is captions; any other mention of subtitles asks for a file (transcribe, srt).
 
 const CAPW = String.raw`(?:closed[- ])?(?:captions?|subtitles?|subs)`;
+const BURN_RE = /\bburn/i;
+const CAPW_RE = new RegExp(String.raw`\b${CAPW}\b`, 'i');
+/** "burn" and a caption word in one sentence. Sentence by sentence, not `burn[^.]*captions`, which re-reads the sentence from every "burn". */
+const burnsCaptions = (text: string) =>
+  BURN_RE.test(text) && CAPW_RE.test(text) && text.split(/[.;!?]/).some((s) => BURN_RE.test(s) && CAPW_RE.test(s));
 const CAPTIONS_RULES: RegExp[] = [
-  new RegExp(String.raw`\bburn(?:ed|t|ing|s)?\b[^.;!?]*\b${CAPW}\b|\b${CAPW}\b[^.;!?]*\bburn`, 'i'),
   /\bhard[- ]?(?:code[ds]?|sub(?:bed|s)?|burn(?:ed|t)?)\b|\bhardsub|\bopen captions?\b|\bcaptioned\b|\bsubtitled\b/i,
   new RegExp(String.raw`\b(?:add|put|include|overlay|show|display|place|insert|embed|stick)\b[^.,;!?]{0,25}?\b${CAPW}\b(?!\s*files?)`, 'i'),
   new RegExp(String.raw`\b(?:video|mp4|clip|movie|version|it|this|film|footage|reel|short|tiktok|interview)\b[^.;!?]{0,40}?\bwith\s+(?:[\w-]+\s+){0,2}?${CAPW}\b(?!\s*files?)`, 'i'),
@@ -370,7 +423,7 @@ function findTranscribe(text: string, captions: boolean): TranscribeIntent | und
 const TITLE_RE = /\b(?:title|heading|headline)s?\b|标题|片头字/i;
 const OVERLAY_RE =
   /\btext overlay\b|\boverlay(?: the)? (?:text|words?)\b|\b(?:add|put|show|display|write|place|insert|overlay)\s+(?:the\s+|some\s+|a\s+|this\s+)?(?:text|words?)\b(?!\s+(?:document|doc|file|version))|(?:加|添加|加上|叠加|写上|打上|放上)(?:一段|一行|一些|1段|1行)?文字|文字叠加|叠加文字/i;
-const QUOTE_TAG_RE = /⟦q([a-z])⟧/;
+const QUOTE_TAG_RE = /⟦q([a-z]+)⟧/;
 
 function titleTiming(region: string): [number, number] | undefined {
   let m = new RegExp(String.raw`(?:\bfrom|\bbetween|从)?\s*(?:第)?${T1}${RANGE_TO}${T}`, 'i').exec(region);
@@ -424,10 +477,10 @@ const MUSIC_RE =
   /\bbackground (?:music|audio|track|song)\b|\bbgm\b|\bsoundtrack\b|\bbacking track\b|\b(?:add|put|use|play|include|set|lay|throw in|with|over|insert)\b[^.,;!?]{0,30}?\b(?:music|songs?|tunes?)\b(?!\s*videos?)|背景音乐|背景乐|配乐|(?:加|添加|加上|配上|配|放|用|插入|来点|来一段|来首)[^，。,;；]{0,8}?(?:音乐|歌曲|歌|bgm)/i;
 const MUSIC_NEG_RE =
   /\b(?:remove|delete|mute|strip|drop|get rid of|take out|without|no)\b[^.,;!?]{0,20}?\b(?:music|songs?|soundtrack|bgm)\b|(?:去掉|删除|移除|去除|删掉|关掉|不要|静音)[^，。,;；]{0,6}?(?:音乐|配乐|bgm|歌)/i;
-const ADD_FILE_RE = /(?:\b(?:add|put|use|play|mix in|overlay)|加|添加|加上|配上|用)\s*(?:the\s+)?⟦f([a-z])⟧/gi;
+const ADD_FILE_RE = /(?:\b(?:add|put|use|play|mix in|overlay)|加|添加|加上|配上|用)\s*(?:the\s+)?⟦f([a-z]+)⟧/gi;
 
 function findVolume(text: string): number | undefined {
-  const pct = /(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)/i.exec(text);
+  const pct = /(?<!\d)(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)/i.exec(text);
   if (pct) return Number(pct[1]) / 100;
   const vol = /(?:\bvolume|音量)\s*(?:of|to|at|=|:|is|为|调到|调成|设为|设成|设置为)?\s*(\d+(?:\.\d+)?)(?![\d.%])(?!\s*(?:s|secs?|seconds?|m|mins?|minutes?|秒|分))/i.exec(text);
   if (vol) return Number(vol[1]) > 1 ? Number(vol[1]) / 100 : Number(vol[1]);
@@ -492,6 +545,8 @@ const ORDINAL_EN_RE = /\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|la
 const NUMBERED_EN_RE =
   /\b(video|clip|audio|song|track|file|upload|recording)\s*(?:#|no\.?\s*|number\s*)?(\d{1,2})\b(?![\d.%]|:\d)(?!\s*(?:p|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b|\s*[%秒分])/gi;
 const HASH_RE = /(?<![\w⟦])#(\d{1,2})\b/g;
+/** "the audio file", "my podcast": the first audio upload (refused in words when there is none, rather than the video's soundtrack). */
+const THE_AUDIO_FILE_RE = /\b(?:the|my|this|that)\s+(?:uploaded\s+)?(?:audio\s+(?:file|recording)|mp3|wav|podcast|song)\b/gi;
 const ORDINAL_CN_RE = /(?:第(\d+)|最后(?:1|一)?)(?:个|段|首|条|部)?(视频|片段|影片|音频|歌曲|歌|音乐|录音|文件)/g;
 const MUSIC_HINT_RE =
   /\b(?:the|my|this|that)\s+(?:uploaded\s+)?(?:song|audio(?:\s+(?:file|track))?|track|mp3|tune)\b|\buploaded\s+(?:song|audio|track|music)\b|上传的(?:音乐|歌曲|歌|音频|bgm)|这首歌|那首歌/i;
@@ -502,26 +557,42 @@ function ordinal(index: number, kind: 'video' | 'audio' | undefined): MediaSelec
 
 function findSelectors(p: Prepared): Found[] {
   const found: Found[] = [];
-  const taken = (at: number) => found.some((f) => Math.abs(f.at - at) < 12);
-  for (const m of p.text.matchAll(/⟦f([a-z])⟧/g)) {
+  // "video 2" right after "the second video" is the same mention. Positions in buckets of 12, so
+  // the check stays constant-time however many mentions a long message has.
+  const near = new Map<number, number[]>();
+  const push = (f: Found) => {
+    found.push(f);
+    const b = Math.floor(f.at / 12);
+    near.set(b, [...(near.get(b) ?? []), f.at]);
+  };
+  const taken = (at: number) => {
+    const b = Math.floor(at / 12);
+    return [b - 1, b, b + 1].some((k) => near.get(k)?.some((x) => Math.abs(x - at) < 12));
+  };
+  for (const m of p.text.matchAll(/⟦f([a-z]+)⟧/g)) {
     const name = p.files[untag(m[1]!)]!;
-    found.push({ at: m.index ?? 0, sel: { by: 'name', name }, kind: AUDIO_EXT_RE.test(name) ? 'audio' : 'video' });
+    // A name that is not of a media file (an image, a document) has no kind: it is refused later.
+    const kind = AUDIO_EXT_RE.test(name) ? 'audio' : MEDIA_EXT_RE.test(name) ? 'video' : undefined;
+    push({ at: m.index ?? 0, sel: { by: 'name', name }, ...(kind ? { kind } : {}) });
   }
   for (const m of p.text.matchAll(ORDINAL_EN_RE)) {
     const kind = nounKind(m[2]!);
-    found.push({ at: m.index ?? 0, sel: ordinal(ORDINALS[m[1]!.toLowerCase()]!, kind), ...(kind ? { kind } : {}) });
+    push({ at: m.index ?? 0, sel: ordinal(ORDINALS[m[1]!.toLowerCase()]!, kind), ...(kind ? { kind } : {}) });
   }
   for (const m of p.text.matchAll(NUMBERED_EN_RE)) {
     const kind = nounKind(m[1]!);
-    if (Number(m[2]) > 0 && !taken(m.index ?? 0)) found.push({ at: m.index ?? 0, sel: ordinal(Number(m[2]) - 1, kind), ...(kind ? { kind } : {}) });
+    if (Number(m[2]) > 0 && !taken(m.index ?? 0)) push({ at: m.index ?? 0, sel: ordinal(Number(m[2]) - 1, kind), ...(kind ? { kind } : {}) });
   }
   for (const m of p.text.matchAll(HASH_RE)) {
-    if (Number(m[1]) > 0 && !taken(m.index ?? 0)) found.push({ at: m.index ?? 0, sel: ordinal(Number(m[1]) - 1, undefined) });
+    if (Number(m[1]) > 0 && !taken(m.index ?? 0)) push({ at: m.index ?? 0, sel: ordinal(Number(m[1]) - 1, undefined) });
+  }
+  for (const m of p.text.matchAll(THE_AUDIO_FILE_RE)) {
+    if (!taken(m.index ?? 0)) push({ at: m.index ?? 0, sel: ordinal(0, 'audio'), kind: 'audio' });
   }
   for (const m of p.text.matchAll(ORDINAL_CN_RE)) {
     const index = m[1] === undefined ? -1 : Number(m[1]) - 1;
     const kind = nounKind(m[2]!);
-    if (index >= -1) found.push({ at: m.index ?? 0, sel: ordinal(index, kind), ...(kind ? { kind } : {}) });
+    if (index >= -1) push({ at: m.index ?? 0, sel: ordinal(index, kind), ...(kind ? { kind } : {}) });
   }
   return found.sort((a, b) => a.at - b.at);
 }
@@ -553,7 +624,7 @@ export function parseRequest(message: string): ParsedRequest {
   const videoSel = rest.find((f) => f.kind !== 'audio')?.sel;
   const withMedia = <I extends Intent>(intent: I, sel: MediaSelector | undefined): I => (sel ? { ...intent, media: sel } : intent);
 
-  const captions = CAPTIONS_RULES.some((re) => re.test(p.text));
+  const captions = burnsCaptions(p.text) || CAPTIONS_RULES.some((re) => re.test(p.text));
   if (captions) intents.push(withMedia({ kind: 'captions' }, videoSel));
   const title = findTitle(p);
   if (title) intents.push(title);

@@ -2,12 +2,18 @@
  * What the agent says, in the language the user wrote in: English, or Chinese when the message
  * is written in Chinese. Error messages from the domains (credits, media) stay as they are.
  */
-import type { Intent } from './intent.ts';
+import type { Intent, MediaSelector } from './intent.ts';
 
 export interface Replies {
   capabilities: string[];
   cannotDo(capabilities: string[]): string;
   noMedia: string;
+  /** A file the request names (or counts to) that the session does not have: nothing was done. */
+  notInSession(what: string, have: string[]): string;
+  /** A named file that is in the session but is not video or audio (an image). */
+  notMedia(name: string): string;
+  /** "the file named x.mp4", "the third video", "the last audio file". */
+  selector(sel: MediaSelector): string;
   transcribing(name: string, seconds: number, credits: number): string;
   progress(what: string, percent: number): string;
   transcribingWhat(name: string): string;
@@ -44,6 +50,14 @@ export const ENGLISH: Replies = {
   cannotDo: (caps) =>
     `I can't do that here. I can:\n${caps.map((c) => `• ${c}`).join('\n')}\nUpload a video or audio file, then tell me what you need — for example "transcribe the spoken dialogue into a text document" or "make it vertical for TikTok with captions".`,
   noMedia: 'There is no video or audio in this session yet. Upload one first (POST /api/upload-video/nemo_agent/me/<session_id>), then ask again.',
+  notInSession: (what, have) =>
+    `There is no ${what} in this session, so I did nothing and nothing was charged. ${have.length ? `The session has: ${have.join(', ')}.` : ''} Tell me which one you mean.`.trim(),
+  notMedia: (name) => `${name} is an image, not a video or audio file: I can only transcribe, caption or edit video and audio. Nothing was done and nothing was charged.`,
+  selector: (sel) => {
+    if (sel.by === 'name') return `file named ${sel.name}`;
+    const nth = sel.index < 0 ? 'last' : (['first', 'second', 'third', 'fourth', 'fifth'][sel.index] ?? `${sel.index + 1}th`);
+    return `${nth} ${sel.kind === 'audio' ? 'audio file' : (sel.kind ?? 'file')}`;
+  },
   transcribing: (name, s, c) => `Transcribing ${name} (${Math.round(s)} s, ${plural(c, 'credit')})…`,
   progress: (what, p) => `${what}: ${p} %`,
   transcribingWhat: (name) => `Transcribing ${name}`,
@@ -92,6 +106,13 @@ export const CHINESE: Replies = {
   ],
   cannotDo: (caps) => `这个我做不到。我可以：\n${caps.map((c) => `• ${c}`).join('\n')}\n请先上传视频或音频，再告诉我你需要什么，比如“把对话转写成文字文档”或“改成竖屏并加字幕”。`,
   noMedia: '这个会话里还没有视频或音频。请先上传（POST /api/upload-video/nemo_agent/me/<session_id>），然后再试。',
+  notInSession: (what, have) => `这个会话里没有${what}，所以我什么都没做，也没有扣积分。${have.length ? `会话里有：${have.join('、')}。` : ''}请告诉我你指的是哪一个。`,
+  notMedia: (name) => `${name} 是图片，不是视频或音频：我只能转写、加字幕或编辑视频和音频。什么都没做，也没有扣积分。`,
+  selector: (sel) => {
+    if (sel.by === 'name') return `名为 ${sel.name} 的文件`;
+    const what = sel.kind === 'audio' ? '音频' : sel.kind === 'video' ? '视频' : '文件';
+    return sel.index < 0 ? `最后一个${what}` : `第${sel.index + 1}个${what}`;
+  },
   transcribing: (name, s, c) => `正在转写 ${name}（${Math.round(s)} 秒，${c} 积分）…`,
   progress: (what, p) => `${what}：${p}%`,
   transcribingWhat: (name) => `正在转写 ${name}`,

@@ -14,7 +14,7 @@ import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import { applyDraftIntents, selectMedia } from './edit.ts';
 import { parseRequest, type Intent } from './intent.ts';
-import { languageName, repliesFor } from './replies.ts';
+import { languageName, repliesFor, type Replies } from './replies.ts';
 
 export const AGENT_NAME = 'nemo_agent';
 
@@ -113,6 +113,14 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const playable = media.filter((m) => m.kind !== 'image');
   if (playable.length === 0) {
     emit(event([{ text: t.noMedia }], { turnComplete: true }));
+    return;
+  }
+
+  // Every file the request names or counts to must be in the session and playable, else the
+  // answer is in words: no tool call, no charge, never another file in its place.
+  const missing = unresolvedFiles(parsed.intents, media, t);
+  if (missing.length) {
+    emit(event([{ text: missing.join('\n') }], { turnComplete: true }));
     return;
   }
 
@@ -251,6 +259,25 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
     lines.push(t.draftSaved);
   }
   emit(event([{ text: lines.join('\n\n') || t.nothing }], { turnComplete: true }));
+}
+
+/**
+ * What is wrong with each file selector that does not resolve: a name or ordinal that matches
+ * nothing, or a named image. Background music's default ("the uploaded song") is left to the
+ * music tool, which answers without charging when there is no audio.
+ */
+function unresolvedFiles(intents: readonly Intent[], media: readonly MediaItem[], t: Replies): string[] {
+  const playable = media.filter((m) => m.kind !== 'image');
+  const audio = media.filter((m) => m.kind === 'audio');
+  const problems = new Set<string>();
+  for (const intent of intents) {
+    const sel = 'media' in intent ? intent.media : undefined;
+    if (!sel || (intent.kind === 'music' && sel.by !== 'name')) continue;
+    if (selectMedia(intent.kind === 'music' ? audio : playable, sel)) continue;
+    const named = sel.by === 'name' ? selectMedia(media, sel) : undefined;
+    problems.add(named?.kind === 'image' ? t.notMedia(named.name) : t.notInSession(t.selector(sel), media.map((m) => m.name)));
+  }
+  return [...problems];
 }
 
 function toolName(i: Intent): string {

@@ -13,6 +13,21 @@ import type { Services } from './services.ts';
 
 export const SSE_PING_MS = 15_000;
 export const SSE_CAP_MS = 15 * 60_000;
+/** A chat message, all its text parts together (a few kB: requests are a sentence or two). */
+export const MESSAGE_MAX_CHARS = 4000;
+export const MESSAGE_MAX_PARTS = 16;
+/** Session, user and app ids. */
+export const ID_MAX_CHARS = 128;
+
+const id = { type: 'string', maxLength: ID_MAX_CHARS };
+const content = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    role: { type: 'string', maxLength: 32 },
+    parts: { type: 'array', maxItems: MESSAGE_MAX_PARTS, items: { type: 'object', additionalProperties: true, properties: { text: { type: 'string', maxLength: MESSAGE_MAX_CHARS } } } },
+  },
+};
 
 interface RunAgentBody {
   app_name?: string; appName?: string;
@@ -38,7 +53,12 @@ export function registerAgentRoutes(
     schema: {
       summary: 'Talk to the agent (Google ADK RunAgentRequest); streams ADK events as server-sent events',
       security: [{ bearer: [] }],
-      body: { type: 'object', additionalProperties: true, properties: { app_name: { type: 'string' }, user_id: { type: 'string' }, session_id: { type: 'string' }, sessionId: { type: 'string' }, streaming: { type: 'boolean' } } },
+      // Every free-text field is bounded here, before anything reads it (the parser included).
+      body: {
+        type: 'object',
+        additionalProperties: true,
+        properties: { app_name: id, appName: id, user_id: id, userId: id, session_id: id, sessionId: id, new_message: content, newMessage: content, streaming: { type: 'boolean' } },
+      },
     },
   }, async (req, reply) => {
     const body = (req.body ?? {}) as RunAgentBody;
@@ -47,6 +67,10 @@ export function registerAgentRoutes(
     const text = (message?.parts ?? []).map((p) => (typeof p?.text === 'string' ? p.text : '')).join('\n').trim();
     if (!sessionId) throw new VidscribeError(ErrorCode.BadRequest, 'session_id is required');
     if (!text) throw new VidscribeError(ErrorCode.BadRequest, 'new_message.parts[].text is required: say what you need');
+    const chars = [...text].length;
+    if (chars > MESSAGE_MAX_CHARS) {
+      throw new VidscribeError(ErrorCode.BadRequest, `new_message is too long: at most ${MESSAGE_MAX_CHARS} characters in all its text parts (this one has ${chars})`, { data: { max_chars: MESSAGE_MAX_CHARS } });
+    }
     const caller = req.caller as Caller;
     // Ownership is checked before the stream opens, so a wrong session is a plain 1002 reply.
     const session = await svc.sessions.get(caller.accountId, sessionId);
