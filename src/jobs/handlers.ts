@@ -152,7 +152,7 @@ export function renderHandler(deps: HandlerDeps): JobHandler {
       // A segment's src is a media id of the job owner's; nothing else is reachable from a draft.
       resolveSource: async (src) => {
         const key = await deps.sessions.storeKeyOf(job.accountId, src);
-        if (!key) throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: source "${src}" is not one of your uploaded media`);
+        if (!key) throw new VidscribeError(ErrorCode.InvalidDraft, `"${src}" is not one of your uploaded media`);
         return deps.blobs.localPath(key);
       },
       onProgress: (pr) => ctx.progress(Math.min(0.99, pr.percent / 100), `Rendering ${p.name}: ${Math.round(pr.percent)} %`),

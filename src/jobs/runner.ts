@@ -21,7 +21,10 @@ export interface RunnerOptions {
   slots: Partial<Record<JobType, number>>;
   /** A safety net for wake-ups missed across processes; jobs queued here wake a slot at once. */
   pollMs?: number;
-  /** Faults (not a job's expected failure): the runner never drops one silently. */
+  /**
+   * Faults, and the full detail of every failed job (the job itself stores only a short,
+   * client-safe reason): the runner never drops one silently.
+   */
   onError?: (e: unknown, job?: Job) => void;
 }
 
@@ -31,7 +34,10 @@ export class JobRunner {
   private stopped = false;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly queue: JobQueue, private readonly opts: RunnerOptions) {
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly opts: RunnerOptions,
+  ) {
     for (const type of Object.keys(opts.slots) as JobType[]) {
       if (!opts.handlers[type]) throw new Error(`no handler for job type ${type}`);
     }
@@ -96,10 +102,16 @@ export class JobRunner {
       await this.queue.complete(job.id, result);
     } catch (e) {
       if (this.stopped && ac.signal.aborted) return; // shutting down: the job stays running and is recovered on the next start
-      const err = isVidscribeError(e) ? e : new VidscribeError(ErrorCode.Internal, `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-      if (!isVidscribeError(e)) this.opts.onError?.(e, job);
+      const err = isVidscribeError(e) ? e : new VidscribeError(ErrorCode.Internal, 'internal error', { cause: e });
       const cancelled = err.code === ErrorCode.Cancelled;
-      await this.queue.fail(job.id, { code: err.code, message: err.message }, cancelled ? 'cancelled' : 'failed').catch((x) => this.opts.onError?.(x, job));
+      if (!isVidscribeError(e)) this.opts.onError?.(e, job);
+      else if (!cancelled) {
+        const detail = `${job.type} job failed with ${err.code}: ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`;
+        this.opts.onError?.(new Error(detail, { cause: err }), job);
+      }
+      await this.queue
+        .fail(job.id, { code: err.code, message: clientMessage(err.message) }, cancelled ? 'cancelled' : 'failed')
+        .catch((x) => this.opts.onError?.(x, job));
     } finally {
       this.running.delete(job.id);
     }
@@ -121,4 +133,23 @@ export class JobRunner {
     this.wake();
     await Promise.allSettled(this.loops);
   }
+}
+
+/** The longest reason a client is shown for a failed job. */
+export const CLIENT_MESSAGE_MAX_CHARS = 300;
+
+/**
+ * A failure's message as a client may see it: its first line, no server paths (absolute paths,
+ * content-addressed `<sha256>.ext` names), at most CLIENT_MESSAGE_MAX_CHARS. A tool's message can
+ * carry its whole command line (hundreds of kB of filter graph and paths); the full detail goes
+ * to the server log through onError.
+ */
+export function clientMessage(message: string): string {
+  const first = message.slice(0, 4000).split(/\r?\n/, 1)[0] ?? '';
+  const safe = first
+    .replace(/\b[0-9a-f]{64}(\.[a-z0-9]{1,8})?\b/gi, '(file)')
+    .replace(/(^|[\s"'`(=[<,:])(?:file:\/\/)?\/[^\s"'`()<>[\],;:]+/g, '$1(path)')
+    .trim();
+  if (!safe) return 'failed';
+  return safe.length <= CLIENT_MESSAGE_MAX_CHARS ? safe : `${safe.slice(0, CLIENT_MESSAGE_MAX_CHARS - 1)}…`;
 }

@@ -50,15 +50,22 @@ export function assTime(ms: number): string {
 }
 
 /**
- * Text as libass shows it literally: braces would open override blocks (`\{` is libass's
- * escape) and a backslash before n, N or h would break lines, so it gets a zero-width space.
+ * Text as libass shows it literally, on one script line. Line breaks of every kind (CR LF, a lone
+ * CR, LF, NEL, U+2028/2029) become libass's \N; a raw one would end the Dialogue line and let the
+ * rest be read as script (a new Style, say). Every other control character (C0, DEL, C1) is
+ * dropped: a NUL ends libass's reading of the file, and the others draw nothing useful. Braces
+ * would open override blocks (`\{` is libass's escape), and a backslash before n, N or h would
+ * break lines, so it gets a zero-width space.
  */
 export function escapeAssText(text: string): string {
   return text
+    .replace(/\r\n|[\r\n\u0085\u2028\u2029]/g, '\n')
+    .replace(/\t/g, ' ')
+    .replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '')
     .replace(/\\/g, '\\\u200b')
     .replace(/\{/g, '\\{')
     .replace(/\}/g, '\\}')
-    .replace(/\r?\n/g, '\\N');
+    .replace(/\n/g, '\\N');
 }
 
 /** '#RRGGBB' → '&H00BBGGRR' (ASS is alpha-blue-green-red, alpha 00 = opaque). */
@@ -76,8 +83,29 @@ function styleLine(name: string, size: number, box: boolean, bold: boolean, marg
   const shadow = box ? 0 : Math.max(1, Math.round(size * 0.04));
   const outlineColour = box ? '&H60000000' : '&H00000000';
   return [
-    `Style: ${name}`, FONT_NAME, size, '&H00FFFFFF', '&H00FFFFFF', outlineColour, '&H80000000', bold ? -1 : 0, 0, 0, 0, 100, 100, 0, 0,
-    box ? 3 : 1, outline, shadow, 2, margin.side, margin.side, margin.bottom, 1,
+    `Style: ${name}`,
+    FONT_NAME,
+    size,
+    '&H00FFFFFF',
+    '&H00FFFFFF',
+    outlineColour,
+    '&H80000000',
+    bold ? -1 : 0,
+    0,
+    0,
+    0,
+    100,
+    100,
+    0,
+    0,
+    box ? 3 : 1,
+    outline,
+    shadow,
+    2,
+    margin.side,
+    margin.side,
+    margin.bottom,
+    1,
   ].join(',');
 }
 

@@ -11,7 +11,13 @@ const sources = new Map<string, SourceInfo>([
   ['lofi.mp3', { path: '/m/lofi.mp3', durationSec: 4, hasVideo: false, hasAudio: true }],
   ['ntsc.mp4', { path: '/m/ntsc.mp4', durationSec: 60, hasVideo: true, hasAudio: false, width: 1280, height: 720, fps: 29.97 }],
 ]);
-const oneClip: Draft = { id: 'd', version: 1, w: 1920, h: 1080, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 10_000, src: 'city.mp4', m: { fit: 'contain' } }] }] };
+const oneClip: Draft = {
+  id: 'd',
+  version: 1,
+  w: 1920,
+  h: 1080,
+  t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 10_000, src: 'city.mp4', m: { fit: 'contain' } }] }],
+};
 
 describe('compiling a draft to one ffmpeg run', () => {
   test('a single clip is one chain: no concat, no text filter, no mixing; fps from the source', () => {
@@ -43,7 +49,10 @@ describe('compiling a draft to one ffmpeg run', () => {
   });
 
   test('gaps are filled with the background, and fit filters follow the canvas', () => {
-    const d: Draft = setAspect({ ...oneClip, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 2000, d: 3000, src: 'ntsc.mp4', in: 1000, m: { fit: 'blur' } }] }] }, '9:16');
+    const d: Draft = setAspect(
+      { ...oneClip, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 2000, d: 3000, src: 'ntsc.mp4', in: 1000, m: { fit: 'blur' } }] }] },
+      '9:16',
+    );
     const c = compileDraft(d, { sources, output: '/o.mp4' });
     assert.equal(c.fps, '30000/1001');
     assert.match(c.filterGraph, /color=c=black:s=1080x1920/);
@@ -80,7 +89,7 @@ describe('captions and titles as an .ass file', () => {
     assert.equal(buildAss({ ...d, t: d.t.filter((t) => t.tt !== 7) }), null);
   });
 
-  test('portrait canvases keep text clear of the apps\' bottom and side furniture', () => {
+  test("portrait canvases keep text clear of the apps' bottom and side furniture", () => {
     const p = safeArea(1080, 1920);
     const l = safeArea(1920, 1080);
     assert.ok(p.bottom >= 0.15 * 1920 && p.side >= 0.075 * 1080, JSON.stringify(p));
@@ -92,9 +101,13 @@ describe('ffmpeg -progress parsing', () => {
   test('blocks split anywhere become percentages; 100 only at the end', () => {
     const seen: RenderProgress[] = [];
     const parser = createProgressParser(10, (p) => seen.push(p));
-    const text = 'frame=75\nfps=30.5\nout_time_us=2500000\nspeed=1.2x\nprogress=continue\nframe=300\nout_time_us=N/A\nprogress=continue\nout_time_us=10000000\nprogress=end\n';
+    const text =
+      'frame=75\nfps=30.5\nout_time_us=2500000\nspeed=1.2x\nprogress=continue\nframe=300\nout_time_us=N/A\nprogress=continue\nout_time_us=10000000\nprogress=end\n';
     for (let i = 0; i < text.length; i += 7) parser.push(text.slice(i, i + 7));
-    assert.deepEqual(seen.map((p) => p.percent), [25, 0, 100]);
+    assert.deepEqual(
+      seen.map((p) => p.percent),
+      [25, 0, 100],
+    );
     assert.deepEqual([seen[0]!.frame, seen[0]!.fps, seen[0]!.speed], [75, 30.5, 1.2]);
     assert.equal(seen[2]!.done, true);
   });

@@ -4,8 +4,21 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { DEFAULT_CUE_OPTIONS, type Transcript } from '../transcript/index.ts';
 import { speak } from '../transcript/test-fixtures.ts';
 import {
-  addBackgroundMusic, addTitle, addText, canvasFor, createDraft, draftFromMedia, parseDraft, seedExampleDraft, setAspect, setCaptions,
-  timelineDuration, trimDraft, visibleVideo, type Draft, type TextTrack,
+  addBackgroundMusic,
+  addTitle,
+  addText,
+  canvasFor,
+  createDraft,
+  draftFromMedia,
+  parseDraft,
+  seedExampleDraft,
+  setAspect,
+  setCaptions,
+  timelineDuration,
+  trimDraft,
+  visibleVideo,
+  type Draft,
+  type TextTrack,
 } from './index.ts';
 
 const seed = () => seedExampleDraft({ video: 'city.mp4', music: 'lofi.mp3' });
@@ -18,7 +31,7 @@ function rejects(mutate: (d: any) => void, field: string | RegExp): VidscribeErr
   } catch (e) {
     assert.ok(e instanceof VidscribeError, String(e));
     assert.equal(e.code, ErrorCode.InvalidDraft);
-    const fields = (e.data?.issues as { field: string }[]).map((i) => i.field);
+    const fields = ((e.data?.issues ?? []) as { field: string }[]).map((i) => i.field);
     if (typeof field === 'string') assert.ok(fields.includes(field), `expected ${field} among ${fields.join(', ')}: ${e.message}`);
     else assert.match(e.message, field);
     if (typeof field === 'string') assert.ok(e.message.includes(field), e.message);
@@ -65,15 +78,29 @@ describe('draft schema', () => {
     }, 't');
     assert.match(e.message, /10002 segments; a draft holds at most 9999/);
     const ok = structuredClone(seed());
-    (ok.t[2] as TextTrack).sg = Array.from({ length: 9_000 }, (_, i) => ({ id: `c${i}`, s: i * 10, d: 10, m: { text: 'x', kind: 'caption' as const, position: 'bottom' as const } }));
+    (ok.t[2] as TextTrack).sg = Array.from({ length: 9_000 }, (_, i) => ({
+      id: `c${i}`,
+      s: i * 10,
+      d: 10,
+      m: { text: 'x', kind: 'caption' as const, position: 'bottom' as const },
+    }));
     parseDraft(ok);
   });
 
   test('a canvas over 1920 on either side (or over 1080p) is rejected naming the field', () => {
     rejects((d) => (d.w = 3840), 'w');
-    rejects((d) => ((d.w = 1080), (d.h = 2560)), 'h');
-    rejects((d) => ((d.w = 1920), (d.h = 1920)), 'w');
-    rejects((d) => ((d.w = 1920), (d.h = 1200)), 'h');
+    rejects((d) => {
+      d.w = 1080;
+      d.h = 2560;
+    }, 'h');
+    rejects((d) => {
+      d.w = 1920;
+      d.h = 1920;
+    }, 'w');
+    rejects((d) => {
+      d.w = 1920;
+      d.h = 1200;
+    }, 'h');
     rejects((d) => (d.w = 1921), 'w');
     for (const a of ['16:9', '9:16', '1:1'] as const) for (const r of ['1080p', '720p'] as const) parseDraft({ ...seed(), ...canvasFor(a, r) });
   });
@@ -87,7 +114,10 @@ describe('draft schema', () => {
     rejects((d) => (d.fps = 240), 'fps');
     rejects((d) => delete d.version, 'version');
     rejects((d) => (d.t[1].id = 'v1'), 't[1].id');
-    assert.throws(() => parseDraft('{}'), (e: VidscribeError) => e.code === ErrorCode.InvalidDraft);
+    assert.throws(
+      () => parseDraft('{}'),
+      (e: VidscribeError) => e.code === ErrorCode.InvalidDraft,
+    );
   });
 });
 
@@ -134,21 +164,50 @@ describe('draft operations (pure)', () => {
       const lines = c.m.text.split('\n');
       assert.ok(lines.length <= 2 && lines.every((l) => l.length <= DEFAULT_CUE_OPTIONS.maxLineChars), c.m.text);
     }
-    assert.ok(caps.every((c, i) => i === 0 || c.s >= caps[i - 1]!.s + caps[i - 1]!.d), 'cues do not overlap');
+    assert.ok(
+      caps.every((c, i) => i === 0 || c.s >= caps[i - 1]!.s + caps[i - 1]!.d),
+      'cues do not overlap',
+    );
     const again = setCaptions(addTitle(d, 'Hello'), transcript);
-    assert.equal(again.t.filter((t) => t.tt === 7).flatMap((t) => t.sg).filter((s) => s.m.kind === 'caption').length, caps.length);
-    assert.ok(again.t.some((t) => t.tt === 7 && t.sg.some((s) => s.m.kind === 'title')), 'titles survive');
+    assert.equal(
+      again.t
+        .filter((t) => t.tt === 7)
+        .flatMap((t) => t.sg)
+        .filter((s) => s.m.kind === 'caption').length,
+      caps.length,
+    );
+    assert.ok(
+      again.t.some((t) => t.tt === 7 && t.sg.some((s) => s.m.kind === 'title')),
+      'titles survive',
+    );
     const vertical = setCaptions(setAspect(base, '9:16'), transcript);
     const vcaps = vertical.t.filter((t) => t.tt === 7).flatMap((t) => t.sg);
     assert.ok(vcaps.length >= caps.length, `${vcaps.length} vs ${caps.length}`);
-    assert.ok(vcaps.every((c) => c.m.text.split('\n').every((l) => l.length <= 28)), 'vertical lines ≤ 28');
+    assert.ok(
+      vcaps.every((c) => c.m.text.split('\n').every((l) => l.length <= 28)),
+      'vertical lines ≤ 28',
+    );
   });
 
   test('captions follow an offset and are cut to the timeline', () => {
     const base = draftFromMedia({ ...media, durationSec: 3 });
-    const d = setCaptions(base, [{ index: 1, start: 0.5, end: 2, lines: ['a'] }, { index: 2, start: 2.5, end: 4, lines: ['b'] }, { index: 3, start: 5, end: 6, lines: ['c'] }], { offsetMs: 200 });
+    const d = setCaptions(
+      base,
+      [
+        { index: 1, start: 0.5, end: 2, lines: ['a'] },
+        { index: 2, start: 2.5, end: 4, lines: ['b'] },
+        { index: 3, start: 5, end: 6, lines: ['c'] },
+      ],
+      { offsetMs: 200 },
+    );
     const caps = d.t.find((t) => t.tt === 7)!.sg;
-    assert.deepEqual(caps.map((c) => [c.s, c.d, c.m.text]), [[700, 1500, 'a'], [2700, 300, 'b']]);
+    assert.deepEqual(
+      caps.map((c) => [c.s, c.d, c.m.text]),
+      [
+        [700, 1500, 'a'],
+        [2700, 300, 'b'],
+      ],
+    );
   });
 
   test('title, overlay and background music', () => {
@@ -158,7 +217,13 @@ describe('draft operations (pure)', () => {
     d = addBackgroundMusic(d, 'lofi.mp3', { volume: 0.35, fade_out_ms: 1500, duck: true });
     parseDraft(d);
     const titles = d.t.find((t) => t.id === 'titles') as TextTrack;
-    assert.deepEqual(titles.sg.map((s) => [s.s, s.d, s.m.kind, s.m.position]), [[0, 3000, 'title', 'center'], [1000, 5000, 'overlay', 'top']]);
+    assert.deepEqual(
+      titles.sg.map((s) => [s.s, s.d, s.m.kind, s.m.position]),
+      [
+        [0, 3000, 'title', 'center'],
+        [1000, 5000, 'overlay', 'top'],
+      ],
+    );
     const music = d.t.find((t) => t.tt === 1)!;
     assert.deepEqual(music.sg[0]!.m, { volume: 0.35, fade_out_ms: 1500, duck: true });
     assert.equal(music.sg[0]!.d, 12_340);
@@ -170,8 +235,14 @@ describe('draft operations (pure)', () => {
     const d = trimDraft(seed(), 2000, 7000);
     parseDraft(d);
     assert.equal(timelineDuration(d), 5000);
-    assert.deepEqual(d.t[0]!.sg.map((s) => [s.s, s.d, s.in]), [[0, 5000, 2000]]);
-    assert.deepEqual(d.t[2]!.sg.map((s) => [s.s, s.d]), [[0, 1000]]);
+    assert.deepEqual(
+      d.t[0]!.sg.map((s) => [s.s, s.d, s.in]),
+      [[0, 5000, 2000]],
+    );
+    assert.deepEqual(
+      d.t[2]!.sg.map((s) => [s.s, s.d]),
+      [[0, 1000]],
+    );
     assert.equal(trimDraft(seed(), 4000, 5000).t[2]!.sg.length, 0);
     assert.throws(() => trimDraft(seed(), 5000, 5000), RangeError);
   });
@@ -179,26 +250,52 @@ describe('draft operations (pure)', () => {
 
 describe('visible video', () => {
   const v = (id: string, s: number, d: number, i = 0) => ({ id, s, d, src: `${id}.mp4`, in: i, m: { fit: 'contain' as const } });
-  const draft = (...tracks: ReturnType<typeof v>[][]): Draft => ({ id: 'x', version: 1, w: 640, h: 360, t: tracks.map((sg, i) => ({ id: `t${i}`, tt: 0 as const, sg })) });
+  const draft = (...tracks: ReturnType<typeof v>[][]): Draft => ({
+    id: 'x',
+    version: 1,
+    w: 640,
+    h: 360,
+    t: tracks.map((sg, i) => ({ id: `t${i}`, tt: 0 as const, sg })),
+  });
 
   test('pieces tile the timeline exactly, with gaps where nothing plays', () => {
     const p = visibleVideo(draft([v('a', 1000, 2000), v('b', 4000, 1000)]), 30, 180);
-    assert.deepEqual(p.map((x) => [x.kind, x.startFrame, x.frames]), [['gap', 0, 30], ['clip', 30, 60], ['gap', 90, 30], ['clip', 120, 30], ['gap', 150, 30]]);
+    assert.deepEqual(
+      p.map((x) => [x.kind, x.startFrame, x.frames]),
+      [
+        ['gap', 0, 30],
+        ['clip', 30, 60],
+        ['gap', 90, 30],
+        ['clip', 120, 30],
+        ['gap', 150, 30],
+      ],
+    );
   });
 
   test('an upper track covers a lower one, which resumes with the right source offset', () => {
     const p = visibleVideo(draft([v('a', 0, 6000, 500)], [v('b', 2000, 1000)]), 25, 150);
-    assert.deepEqual(p.map((x) => [x.kind, x.startFrame, x.frames, x.kind === 'clip' ? `${x.segment.id}@${x.inMs}` : '']), [
-      ['clip', 0, 50, 'a@500'], ['clip', 50, 25, 'b@0'], ['clip', 75, 75, 'a@3500'],
-    ]);
-    assert.equal(p.reduce((n, x) => n + x.frames, 0), 150);
+    assert.deepEqual(
+      p.map((x) => [x.kind, x.startFrame, x.frames, x.kind === 'clip' ? `${x.segment.id}@${x.inMs}` : '']),
+      [
+        ['clip', 0, 50, 'a@500'],
+        ['clip', 50, 25, 'b@0'],
+        ['clip', 75, 75, 'a@3500'],
+      ],
+    );
+    assert.equal(
+      p.reduce((n, x) => n + x.frames, 0),
+      150,
+    );
   });
 
   test('29.97 fps frames add up with no drift', () => {
     const segs = Array.from({ length: 50 }, (_, i) => v(`s${i}`, i * 1234, 1234));
     const total = Math.round((50 * 1234 * 30000) / 1001 / 1000);
     const p = visibleVideo(draft(segs), 30000 / 1001, total);
-    assert.equal(p.reduce((n, x) => n + x.frames, 0), total);
+    assert.equal(
+      p.reduce((n, x) => n + x.frames, 0),
+      total,
+    );
     assert.ok(p.every((x, i) => i === 0 || x.startFrame === p[i - 1]!.startFrame + p[i - 1]!.frames));
   });
 });

@@ -61,9 +61,24 @@ export type VideoSegment = TimelineSegment<VideoMeta> & { src: string };
 export type AudioSegment = TimelineSegment<AudioMeta> & { src: string };
 export type TextSegment = TimelineSegment<TextMeta>;
 
-export interface VideoTrack { id: string; tt: 0; name?: string; sg: VideoSegment[] }
-export interface AudioTrack { id: string; tt: 1; name?: string; sg: AudioSegment[] }
-export interface TextTrack { id: string; tt: 7; name?: string; sg: TextSegment[] }
+export interface VideoTrack {
+  id: string;
+  tt: 0;
+  name?: string;
+  sg: VideoSegment[];
+}
+export interface AudioTrack {
+  id: string;
+  tt: 1;
+  name?: string;
+  sg: AudioSegment[];
+}
+export interface TextTrack {
+  id: string;
+  tt: 7;
+  name?: string;
+  sg: TextSegment[];
+}
 export type Track = VideoTrack | AudioTrack | TextTrack;
 
 export interface Draft {
@@ -84,11 +99,20 @@ export const MAX_CANVAS_SHORT_SIDE = 1080;
 export const MAX_SEGMENTS = 9_999;
 /** Six hours: far beyond any job we accept, small enough to catch unit mistakes (seconds vs ms). */
 export const MAX_TIMELINE_MS = 6 * 3600_000;
+/** One caption, title or overlay: a few kB at most. */
 export const MAX_TEXT_CHARS = 1000;
+/** All the text of a draft: two hours of captions are ~100 000 characters. libass lays it all out. */
+export const MAX_DRAFT_TEXT_CHARS = 250_000;
+/** Video and audio segments: each is a chain in the render's graph (captions are not; they are one file). */
+export const MAX_MEDIA_SEGMENTS = 500;
 
 const id = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
 const ms = (what: string) =>
-  z.number({ error: `must be a number of milliseconds` }).int(`must be whole milliseconds`).min(0, `${what} must not be negative`).max(MAX_TIMELINE_MS, `must be at most ${MAX_TIMELINE_MS} ms`);
+  z
+    .number({ error: `must be a number of milliseconds` })
+    .int(`must be whole milliseconds`)
+    .min(0, `${what} must not be negative`)
+    .max(MAX_TIMELINE_MS, `must be at most ${MAX_TIMELINE_MS} ms`);
 const volume = z.number({ error: 'must be a number between 0 and 1' }).min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const src = z.string({ error: 'a video or audio segment needs its source (src)' }).min(1, 'a video or audio segment needs its source (src)');
 
@@ -115,7 +139,10 @@ const textMeta = z.strictObject({
   style: z
     .strictObject({
       size: z.number().int().min(8, 'must be at least 8 px').max(400, 'must be at most 400 px').optional(),
-      color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #FFCC00').optional(),
+      color: z
+        .string()
+        .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #FFCC00')
+        .optional(),
       bold: z.boolean().optional(),
       box: z.boolean().optional(),
     })
@@ -132,8 +159,12 @@ const textTrack = z.strictObject({
   sg: z.array(z.strictObject({ id, s: start, d: duration, src: z.string().optional(), in: offset, m: textMeta })),
 });
 
-const side = z.number({ error: 'must be a number of pixels' }).int('must be whole pixels').min(16, 'must be at least 16 px')
-  .max(MAX_CANVAS_SIDE, `must be at most ${MAX_CANVAS_SIDE} px`).refine((n) => n % 2 === 0, 'must be even (H.264 4:2:0 needs even sizes)');
+const side = z
+  .number({ error: 'must be a number of pixels' })
+  .int('must be whole pixels')
+  .min(16, 'must be at least 16 px')
+  .max(MAX_CANVAS_SIDE, `must be at most ${MAX_CANVAS_SIDE} px`)
+  .refine((n) => n % 2 === 0, 'must be even (H.264 4:2:0 needs even sizes)');
 
 export const draftSchema = z
   .strictObject({
@@ -150,15 +181,42 @@ export const draftSchema = z
     }
     const count = d.t.reduce((n, t) => n + t.sg.length, 0);
     if (count > MAX_SEGMENTS) ctx.addIssue({ code: 'custom', path: ['t'], message: `${count} segments; a draft holds at most ${MAX_SEGMENTS}` });
-    d.t.forEach((track, ti) =>
-      track.sg.forEach((sg, si) => {
-        if (sg.s + sg.d > MAX_TIMELINE_MS) ctx.addIssue({ code: 'custom', path: ['t', ti, 'sg', si, 'd'], message: `ends after the ${MAX_TIMELINE_MS / 3600_000} h limit` });
+    let media = 0;
+    let text = 0;
+    let mediaOver = false;
+    let textOver = false;
+    for (const [ti, track] of d.t.entries()) {
+      for (const [si, sg] of track.sg.entries()) {
+        if (track.tt === 7) {
+          text += (sg.m as TextMeta).text.length;
+          if (text > MAX_DRAFT_TEXT_CHARS && !textOver) {
+            textOver = true;
+            ctx.addIssue({
+              code: 'custom',
+              path: ['t', ti, 'sg', si, 'm', 'text'],
+              message: `the draft's text passes ${MAX_DRAFT_TEXT_CHARS} characters here; a draft holds at most that much text`,
+            });
+          }
+        } else if (++media > MAX_MEDIA_SEGMENTS && !mediaOver) {
+          mediaOver = true;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['t', ti, 'sg', si],
+            message: `more than ${MAX_MEDIA_SEGMENTS} video and audio segments; a draft holds at most ${MAX_MEDIA_SEGMENTS}`,
+          });
+        }
+      }
+    }
+    for (const [ti, track] of d.t.entries()) {
+      for (const [si, sg] of track.sg.entries()) {
+        if (sg.s + sg.d > MAX_TIMELINE_MS)
+          ctx.addIssue({ code: 'custom', path: ['t', ti, 'sg', si, 'd'], message: `ends after the ${MAX_TIMELINE_MS / 3600_000} h limit` });
         const m = sg.m as Partial<AudioMeta>;
         if ((m.fade_in_ms ?? 0) + (m.fade_out_ms ?? 0) > sg.d) {
           ctx.addIssue({ code: 'custom', path: ['t', ti, 'sg', si, 'm', 'fade_in_ms'], message: 'fades are longer than the segment' });
         }
-      }),
-    );
+      }
+    }
     const ids = new Set<string>();
     d.t.forEach((track, ti) => {
       if (ids.has(track.id)) ctx.addIssue({ code: 'custom', path: ['t', ti, 'id'], message: `duplicate track id "${track.id}"` });
@@ -185,7 +243,8 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 function toIssues(error: z.ZodError): DraftIssue[] {
   return error.issues.map((i) => {
     const field = fieldPath(i.path);
-    if (i.code === 'unrecognized_keys') return { field: `${field === '(draft)' ? '' : field + '.'}${i.keys[0]}`, message: `unknown field${i.keys.length > 1 ? 's ' + i.keys.join(', ') : ''}` };
+    if (i.code === 'unrecognized_keys')
+      return { field: `${field === '(draft)' ? '' : `${field}.`}${i.keys[0]}`, message: `unknown field${i.keys.length > 1 ? `s ${i.keys.join(', ')}` : ''}` };
     if (i.code === 'invalid_union' && 'discriminator' in i && i.discriminator === 'tt') {
       return { field, message: 'unknown track type; use 0 (video), 1 (audio) or 7 (text)' };
     }
@@ -199,7 +258,10 @@ export function parseDraft(input: unknown): Draft {
   const r = draftSchema.safeParse(input);
   if (r.success) return r.data as Draft;
   const issues = toIssues(r.error);
-  const shown = issues.slice(0, 5).map((i) => `${i.field}: ${i.message}`).join('; ');
+  const shown = issues
+    .slice(0, 5)
+    .map((i) => `${i.field}: ${i.message}`)
+    .join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${shown}${more}`, { data: { issues } });
 }

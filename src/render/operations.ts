@@ -81,9 +81,7 @@ export interface CaptionOptions extends CueOptions {
 export function setCaptions(draft: Draft, source: Transcript | readonly Cue[], opts: CaptionOptions = {}): Draft {
   const { offsetMs = 0, position = 'bottom', style, ...cueOpts } = opts;
   const vertical = draft.h > draft.w;
-  const cues = Array.isArray(source)
-    ? (source as readonly Cue[])
-    : buildCues(source as Transcript, { maxLineChars: vertical ? 28 : 42, ...cueOpts });
+  const cues = Array.isArray(source) ? (source as readonly Cue[]) : buildCues(source as Transcript, { maxLineChars: vertical ? 28 : 42, ...cueOpts });
   const end = timelineDuration({ ...draft, t: withoutCaptions(draft.t) }) || Infinity;
   const segments: TextSegment[] = [];
   for (const cue of cues) {
@@ -156,7 +154,8 @@ export function addBackgroundMusic(draft: Draft, src: string, opts: MusicOptions
   const d = opts.durationMs ?? Math.max(1, timelineDuration(draft) - s);
   const m: AudioMeta = { volume: opts.volume ?? 0.35 };
   // Fades longer than the segment would be rejected by the schema: shrink them to fit.
-  const fi = opts.fade_in_ms, fo = opts.fade_out_ms;
+  const fi = opts.fade_in_ms,
+    fo = opts.fade_out_ms;
   const scale = (fi ?? 0) + (fo ?? 0) > d ? d / ((fi ?? 0) + (fo ?? 0)) : 1;
   if (fi !== undefined) m.fade_in_ms = Math.floor(fi * scale);
   if (fo !== undefined) m.fade_out_ms = Math.floor(fo * scale);
@@ -187,7 +186,8 @@ export function trimDraft(draft: Draft, startMs: number, endMs: number): Draft {
 }
 
 function clampFades(m: AudioMeta, d: number): AudioMeta {
-  const fi = m.fade_in_ms ?? 0, fo = m.fade_out_ms ?? 0;
+  const fi = m.fade_in_ms ?? 0,
+    fo = m.fade_out_ms ?? 0;
   if (fi + fo <= d) return m;
   const k = d / (fi + fo);
   const out: AudioMeta = { ...m };

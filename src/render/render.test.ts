@@ -10,18 +10,23 @@ import { ErrorCode } from '../shared/errors.ts';
 import { rejectsWith } from '../../test/helpers/assert.ts';
 import { speak } from '../transcript/test-fixtures.ts';
 import { makeMusic, tempDir } from '../../test/helpers/media.ts';
+import { SPEECH, bandDifference, blackShare, frameAt, makeTestVideo, meanVolumeDb, ocrWords, pngAt, probe, topLevelBoxes } from '../../test/helpers/render.ts';
 import {
-  SPEECH, bandDifference, blackShare, frameAt, makeTestVideo, meanVolumeDb, ocrWords, pngAt, probe, topLevelBoxes,
-} from '../../test/helpers/render.ts';
-import {
-  addBackgroundMusic, draftFromMedia, renderDraft, seedExampleDraft, setAspect, setCaptions, type Draft, type RenderProgress, type TextSegment,
+  addBackgroundMusic,
+  draftFromMedia,
+  renderDraft,
+  seedExampleDraft,
+  setAspect,
+  setCaptions,
+  type Draft,
+  type RenderProgress,
+  type TextSegment,
 } from './index.ts';
 import { probeMedia } from '../media/index.ts';
 
 const dir = tempDir('vidscribe-render-test-');
 const city = makeTestVideo(join(dir, 'city.mp4'), { seconds: 10, size: '640x360', speech: true });
 const lofi = makeMusic(join(dir, 'lofi.mp3'), 4);
-
 
 describe("the seed's example timeline", () => {
   test('renders to H.264 + AAC 1920×1080, as long as the draft to a frame, faststart, progress to 100, title on screen', async () => {
@@ -40,14 +45,23 @@ describe("the seed's example timeline", () => {
     const boxes = topLevelBoxes(out);
     assert.ok(boxes.indexOf('moov') >= 0 && boxes.indexOf('moov') < boxes.indexOf('mdat'), `boxes ${boxes.join(',')}`);
     assert.equal(seen.at(-1)?.percent, 100);
-    assert.ok(seen.some((p) => p.percent > 0 && p.percent < 100), 'intermediate progress');
-    assert.ok(seen.every((p, i) => i === 0 || p.percent >= seen[i - 1]!.percent), 'progress never goes back');
+    assert.ok(
+      seen.some((p) => p.percent > 0 && p.percent < 100),
+      'intermediate progress',
+    );
+    assert.ok(
+      seen.every((p, i) => i === 0 || p.percent >= seen[i - 1]!.percent),
+      'progress never goes back',
+    );
     const words = ocrWords(pngAt(out, 1.5, join(dir, 'title.png'), { top: 0.4, bottom: 0.6 }));
     assert.ok(words.includes('URBAN') && words.includes('DREAMS'), `OCR read ${words.join(' ')}`);
     // Speech (the clip's sound) and music are both in there.
     assert.ok(meanVolumeDb(out, { from: 0.5, to: 4 }) > -35, 'audible');
     assert.ok(meanVolumeDb(out, { from: 6, to: 10 }) > -40, 'music keeps playing (looped) after the speech');
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('.partial')),
+      [],
+    );
   });
 });
 
@@ -56,7 +70,13 @@ describe('captions are burned in', () => {
     // A still background, so any change in the caption band is the caption.
     const still = makeTestVideo(join(dir, 'still.mp4'), { seconds: 8, pattern: 'color=c=0x336699:s=640x360:r=25', speech: true });
     const info = await probeMedia(still);
-    const transcript = speak([{ text: 'He began a confused complaint', pauseAfter: 1.5 }, { text: 'against the wizard', pauseAfter: 0 }], { seed: 3, start: 0.4 });
+    const transcript = speak(
+      [
+        { text: 'He began a confused complaint', pauseAfter: 1.5 },
+        { text: 'against the wizard', pauseAfter: 0 },
+      ],
+      { seed: 3, start: 0.4 },
+    );
     let draft = setAspect(draftFromMedia(info, { src: still }), '16:9', '720p');
     draft = setCaptions(draft, transcript);
     const caps = draft.t.flatMap((t) => (t.tt === 7 ? t.sg : [])) as TextSegment[];
@@ -70,7 +90,10 @@ describe('captions are burned in', () => {
     const cue = caps[0]!;
     const mid = (cue.s + cue.d / 2) / 1000;
     const words = ocrWords(pngAt(out, mid, join(dir, 'cue.png'), { top: 0.6, bottom: 1 }));
-    const expected = cue.m.text.toUpperCase().split(/[^A-Z']+/).filter(Boolean);
+    const expected = cue.m.text
+      .toUpperCase()
+      .split(/[^A-Z']+/)
+      .filter(Boolean);
     const found = expected.filter((w) => words.includes(w));
     assert.ok(found.length >= Math.ceil(expected.length * 0.75), `OCR read "${words.join(' ')}" for "${cue.m.text}"`);
 
@@ -105,7 +128,13 @@ describe('canvas and fit', () => {
 
 describe('audio', () => {
   const music = makeMusic(join(dir, 'music.mp3'), 3);
-  const musicDraft = (volume: number): Draft => ({ id: 'm', version: 1, w: 320, h: 180, t: [{ id: 'm', tt: 1, sg: [{ id: 'b', s: 0, d: 3000, src: music, m: { volume } }] }] });
+  const musicDraft = (volume: number): Draft => ({
+    id: 'm',
+    version: 1,
+    w: 320,
+    h: 180,
+    t: [{ id: 'm', tt: 1, sg: [{ id: 'b', s: 0, d: 3000, src: music, m: { volume } }] }],
+  });
 
   test('an audio-only draft renders over a still background, and BGM at 0.35 is ~9 dB quieter than at 1.0', async () => {
     const [full, low] = await Promise.all([
@@ -132,7 +161,13 @@ describe('audio', () => {
 });
 
 describe('failures are coded, never hangs', () => {
-  const clip = (src: string): Draft => ({ id: 'x', version: 1, w: 320, h: 180, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src, m: { fit: 'contain' } }] }] });
+  const clip = (src: string): Draft => ({
+    id: 'x',
+    version: 1,
+    w: 320,
+    h: 180,
+    t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src, m: { fit: 'contain' } }] }],
+  });
 
   test('a missing source: 4006 naming the segment', async () => {
     await rejectsWith(renderDraft(clip('nope.mp4'), { out: join(dir, 'x.mp4'), baseDir: dir }), ErrorCode.FileNotFound, /t\[0\]\.sg\[0\]\.src/);
@@ -151,18 +186,38 @@ describe('failures are coded, never hangs', () => {
   test('invalid drafts: 4101 before anything runs', async () => {
     await rejectsWith(renderDraft({ ...clip(city), w: 4096 }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /w:/);
     await rejectsWith(renderDraft({ ...clip(city), t: [] }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /no segments/);
-    await rejectsWith(renderDraft({ ...clip(city), t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: lofi, m: { fit: 'contain' } }] }] }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /no video stream/);
-    await rejectsWith(renderDraft({ ...clip(city), t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: city, in: 12_000, m: { fit: 'contain' } }] }] }, { out: join(dir, 'x.mp4') }), ErrorCode.InvalidDraft, /t\[0\]\.sg\[0\]\.in: .*past the end/);
+    await rejectsWith(
+      renderDraft({ ...clip(city), t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: lofi, m: { fit: 'contain' } }] }] }, { out: join(dir, 'x.mp4') }),
+      ErrorCode.InvalidDraft,
+      /no video stream/,
+    );
+    await rejectsWith(
+      renderDraft(
+        { ...clip(city), t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: city, in: 12_000, m: { fit: 'contain' } }] }] },
+        { out: join(dir, 'x.mp4') },
+      ),
+      ErrorCode.InvalidDraft,
+      /t\[0\]\.sg\[0\]\.in: .*past the end/,
+    );
   });
 
-  const long = (): Draft => ({ id: 'l', version: 1, w: 640, h: 360, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 60_000, src: city, m: { fit: 'blur' } }] }] });
+  const long = (): Draft => ({
+    id: 'l',
+    version: 1,
+    w: 640,
+    h: 360,
+    t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 60_000, src: city, m: { fit: 'blur' } }] }],
+  });
 
   test('cancellation: 5004, and no file left behind', async () => {
     const ac = new AbortController();
     const out = join(dir, 'cancelled.mp4');
     await rejectsWith(renderDraft(long(), { out, signal: ac.signal, onProgress: () => ac.abort() }), ErrorCode.Cancelled);
     assert.equal(existsSync(out), false);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('.partial')),
+      [],
+    );
   });
 
   test('timeout: 5003; a stalled ffmpeg: 5003 too', async () => {

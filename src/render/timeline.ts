@@ -62,7 +62,11 @@ export type VideoPiece =
  * Working in frames, not ms, makes the pieces add up to the total with no rounding drift.
  */
 export function visibleVideo(draft: Draft, fps: number, totalFrames: number): VideoPiece[] {
-  interface Span { start: number; end: number; segment: VideoSegment }
+  interface Span {
+    start: number;
+    end: number;
+    segment: VideoSegment;
+  }
   let spans: Span[] = [];
   for (const track of draft.t) {
     if (track.tt !== 0) continue;
