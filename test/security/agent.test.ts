@@ -57,10 +57,12 @@ async function healthzWorstDuring<T>(work: Promise<T>): Promise<{ result: T; wor
   // Let the first probe go out before the work starts, so a blocked loop is seen.
   await new Promise((r) => setTimeout(r, 50));
   try {
-    return { result: await work, worstMs };
+    const result = await work;
+    done = true;
+    await poll; // the probe in flight may be the one that waited
+    return { result, worstMs };
   } finally {
     done = true;
-    await poll;
   }
 }
 
@@ -68,11 +70,12 @@ describe('finding 7: a long chat message cannot stop the service', () => {
   test('40 000 × "一二三" on /run_sse: a 400 naming the limit in under 2 s, /healthz answering throughout', async () => {
     const u = await newUser(server.url);
     const { result, worstMs } = await healthzWorstDuring(postRunSse(u.api.token!, request(u.sessionId, [{ text: '一二三'.repeat(40_000) }])));
+    // The service first: neither this request nor anyone else's waits on the parser.
+    assert.ok(worstMs < 1000, `/healthz took up to ${worstMs.toFixed(0)} ms`);
+    assert.ok(result.ms < 2000, `answered in ${result.ms.toFixed(0)} ms`);
     assert.equal(result.status, 400, result.text.slice(0, 300));
     assert.equal(result.json?.code, 400);
     assert.match(result.json.message, new RegExp(String(MESSAGE_MAX_CHARS)));
-    assert.ok(result.ms < 2000, `answered in ${result.ms.toFixed(0)} ms`);
-    assert.ok(worstMs < 1000, `/healthz took up to ${worstMs.toFixed(0)} ms`);
   });
 
   test('1 MB of text is a 400 in under 2 s', async () => {
