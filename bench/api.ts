@@ -15,8 +15,20 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** The part of autocannon's programmatic API used here (the package ships no types). */
-interface Histogram { average: number; total: number; p50: number; p99: number }
-interface AutocannonResult { requests: Histogram; latency: Histogram; duration: number; errors: number; timeouts: number; non2xx: number }
+interface Histogram {
+  average: number;
+  total: number;
+  p50: number;
+  p99: number;
+}
+interface AutocannonResult {
+  requests: Histogram;
+  latency: Histogram;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
 interface AutocannonInstance {
   on(event: 'response', fn: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): void;
   on(event: 'done', fn: (r: AutocannonResult) => void): void;
@@ -44,7 +56,12 @@ try {
   const tokenRes = await json('POST', `${base}/api/auth/anonymous-token`, { 'x-client-id': `bench-${process.pid}` });
   const token = tokenRes.data.token as string;
   const auth = { authorization: `Bearer ${token}` };
-  const sessionRes = await json('POST', `${base}/api/tasks/me/with-session/${AGENT}`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ task_name: 'bench', language: 'en' }));
+  const sessionRes = await json(
+    'POST',
+    `${base}/api/tasks/me/with-session/${AGENT}`,
+    { ...auth, 'content-type': 'application/json' },
+    JSON.stringify({ task_name: 'bench', language: 'en' }),
+  );
   const sid = sessionRes.data.session_id as string;
   const form = new FormData();
   form.append('file', new Blob([readFileSync(join(ROOT, 'samples/jfk_inaugural_1961.mp4'))], { type: 'video/mp4' }), 'jfk_inaugural_1961.mp4');
@@ -71,11 +88,15 @@ try {
   }
 
   // ---- time to the first SSE event ----
-  const sseBody = (text: string) => JSON.stringify({ app_name: AGENT, user_id: 'me', session_id: sid, new_message: { role: 'user', parts: [{ text }] }, streaming: true });
+  const sseBody = (text: string) =>
+    JSON.stringify({ app_name: AGENT, user_id: 'me', session_id: sid, new_message: { role: 'user', parts: [{ text }] }, streaming: true });
   const kinds = [
     { name: 'GET /healthz first byte (baseline)', run: () => firstByte(`${base}/healthz`) },
     { name: 'POST /run_sse "what can you do?"', run: () => firstSseEvent(`${base}/run_sse`, auth, sseBody('what can you do?')) },
-    { name: 'POST /run_sse "transcribe …" (0 ASR slots)', run: () => firstSseEvent(`${base}/run_sse`, auth, sseBody('transcribe the spoken dialogue into a text document')) },
+    {
+      name: 'POST /run_sse "transcribe …" (0 ASR slots)',
+      run: () => firstSseEvent(`${base}/run_sse`, auth, sseBody('transcribe the spoken dialogue into a text document')),
+    },
   ];
   const sse: { name: string; ms: number[]; first: string }[] = [];
   for (const k of kinds) {
@@ -93,13 +114,21 @@ try {
 
   // ---- report ----
   const cpuModel = cpus()[0]?.model.trim() ?? '?';
-  console.log(`\nAPI benchmark: ${cpus().length} cores (${cpuModel}), node ${process.version}, load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`server and load generator are separate processes on the same machine; ${SECONDS} s per run after ${WARM_SECONDS} s warm-up; latency is autocannon's per-response time`);
+  console.log(
+    `\nAPI benchmark: ${cpus().length} cores (${cpuModel}), node ${process.version}, load avg ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `server and load generator are separate processes on the same machine; ${SECONDS} s per run after ${WARM_SECONDS} s warm-up; latency is autocannon's per-response time`,
+  );
   console.log('| endpoint | conns | req/s | p50 ms | p99 ms | errors / non-2xx | server CPU µs/req | × healthz p99 | × healthz req/s |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const b = rows.find((x) => x.connections === r.connections && x.name === endpoints[0]!.name)!;
-    console.log(`| ${r.name} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} / ${r.non2xx} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.p99 / b.p99).toFixed(2)} | ${(r.rps / b.rps).toFixed(3)} |`);
+    console.log(
+      `| ${r.name} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} / ${r.non2xx} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.p99 / b.p99).toFixed(2)} | ${(r.rps / b.rps).toFixed(3)} |`,
+    );
   }
 
   console.log(`\ntime to first event, ${SSE_RUNS} sequential requests each over a fresh connection (after 1 untimed):`);
@@ -107,16 +136,22 @@ try {
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   const sb = sse[0]!;
   for (const s of sse) {
-    console.log(`| ${s.name} | ${s.first} | ${pct(s.ms, 50).toFixed(2)} | ${pct(s.ms, 95).toFixed(2)} | ${max(s.ms).toFixed(2)} | ${(pct(s.ms, 50) / pct(sb.ms, 50)).toFixed(2)} | ${(pct(s.ms, 95) / pct(sb.ms, 95)).toFixed(2)} |`);
+    console.log(
+      `| ${s.name} | ${s.first} | ${pct(s.ms, 50).toFixed(2)} | ${pct(s.ms, 95).toFixed(2)} | ${max(s.ms).toFixed(2)} | ${(pct(s.ms, 50) / pct(sb.ms, 50)).toFixed(2)} | ${(pct(s.ms, 95) / pct(sb.ms, 95)).toFixed(2)} |`,
+    );
   }
 
   console.log('\ntargets:');
   const at200 = rows.filter((r) => r.connections === 200 && r.name !== endpoints[0]!.name);
   const worstP99 = Math.max(...at200.map((r) => r.p99));
-  console.log(`p99 < 20 ms at 200 connections for balance and state: ${worstP99 < 20 ? 'PASS' : 'FAIL'} (${at200.map((r) => `${r.name.split(' ')[1]} ${r.p99.toFixed(2)} ms`).join(', ')})`);
+  console.log(
+    `p99 < 20 ms at 200 connections for balance and state: ${worstP99 < 20 ? 'PASS' : 'FAIL'} (${at200.map((r) => `${r.name.split(' ')[1]} ${r.p99.toFixed(2)} ms`).join(', ')})`,
+  );
   const sseRows = sse.slice(1);
   const worstP95 = Math.max(...sseRows.map((s) => pct(s.ms, 95)));
-  console.log(`first SSE event < 200 ms: ${worstP95 < 200 ? 'PASS' : 'FAIL'} (p95 ${sseRows.map((s) => `${pct(s.ms, 95).toFixed(1)} ms`).join(' / ')}, max ${sseRows.map((s) => `${max(s.ms).toFixed(1)} ms`).join(' / ')}; immediate reply / transcribe)`);
+  console.log(
+    `first SSE event < 200 ms: ${worstP95 < 200 ? 'PASS' : 'FAIL'} (p95 ${sseRows.map((s) => `${pct(s.ms, 95).toFixed(1)} ms`).join(' / ')}, max ${sseRows.map((s) => `${max(s.ms).toFixed(1)} ms`).join(' / ')}; immediate reply / transcribe)`,
+  );
 } catch (e) {
   console.error(`bench:api failed: ${(e as Error)?.stack ?? String(e)}`);
 } finally {
@@ -127,10 +162,25 @@ process.exitCode = 0;
 
 // ---------------------------------------------------------------------------------------------
 
-interface LoadRow { name: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; count: number; serverCpuUsPerReq: number }
+interface LoadRow {
+  name: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  count: number;
+  serverCpuUsPerReq: number;
+}
 
 /** One autocannon run; the percentiles come from every response's own time (sub-millisecond, all statuses). */
-function load(url: string, connections: number, duration: number, headers?: Record<string, string>): Promise<Omit<LoadRow, 'name' | 'connections' | 'serverCpuUsPerReq'>> {
+function load(
+  url: string,
+  connections: number,
+  duration: number,
+  headers?: Record<string, string>,
+): Promise<Omit<LoadRow, 'name' | 'connections' | 'serverCpuUsPerReq'>> {
   return new Promise((resolve, reject) => {
     const times: number[] = [];
     const inst = autocannon({ url, connections, duration, ...(headers ? { headers } : {}) });
@@ -174,33 +224,46 @@ function firstSseEvent(url: string, headers: Record<string, string>, body: strin
     const ac = new AbortController();
     let settled = false;
     const t0 = performance.now();
-    const req = request(url, { method: 'POST', agent: false, signal: ac.signal, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) {
-        settled = true;
-        reject(new Error(`/run_sse: HTTP ${res.statusCode}`));
-        res.resume();
-        return;
-      }
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (settled) return;
-        buf += chunk;
-        for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-          if (!data) continue; // a `: ping` comment
-          const ms = performance.now() - t0;
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        signal: ac.signal,
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
           settled = true;
-          const part = (JSON.parse(data) as { content?: { parts?: Record<string, unknown>[] } }).content?.parts?.[0] ?? {};
-          resolve({ ms, what: Object.keys(part)[0] ?? '?' });
-          ac.abort();
+          reject(new Error(`/run_sse: HTTP ${res.statusCode}`));
+          res.resume();
           return;
         }
-      });
-      res.on('error', () => undefined); // the abort
-    });
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (settled) return;
+          buf += chunk;
+          for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            const data = block
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trimStart())
+              .join('\n');
+            if (!data) continue; // a `: ping` comment
+            const ms = performance.now() - t0;
+            settled = true;
+            const part = (JSON.parse(data) as { content?: { parts?: Record<string, unknown>[] } }).content?.parts?.[0] ?? {};
+            resolve({ ms, what: Object.keys(part)[0] ?? '?' });
+            ac.abort();
+            return;
+          }
+        });
+        res.on('error', () => undefined); // the abort
+      },
+    );
     req.on('error', (e) => {
       if (!settled) reject(e);
     });
@@ -217,7 +280,8 @@ async function json(method: string, url: string, headers: Record<string, string>
 
 async function startServer(): Promise<{ proc: ChildProcess; base: string }> {
   const proc = spawn(process.execPath, [join(ROOT, 'bin/vidscribe.js'), 'serve', '--port', '0', '--data', dataDir, '--asr-slots', '0', '--render-slots', '0'], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   server = proc;
   const base = await new Promise<string>((resolve, reject) => {

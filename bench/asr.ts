@@ -37,7 +37,9 @@ function corpus(): Item[] {
     console.error(`No shared corpus at ${SHARED}; benchmarking the committed fixtures only.`);
     const readme = readFileSync(join(PROJECT_ROOT, 'test/fixtures/speech/README.md'), 'utf8');
     return [...readme.matchAll(/^\| `([^`]+\.flac)` \| ([^|]+) \|/gm)].map((m) => ({
-      id: m[1]!, file: join(PROJECT_ROOT, 'test/fixtures/speech', m[1]!), reference: m[2]!.trim(),
+      id: m[1]!,
+      file: join(PROJECT_ROOT, 'test/fixtures/speech', m[1]!),
+      reference: m[2]!.trim(),
     }));
   }
   const originals = new Map(
@@ -74,7 +76,10 @@ async function runVidscribe(items: Item[]): Promise<Run> {
   let words = 0;
   // One batch, as `vidscribe transcribe a b c ...` runs it: the next file is prepared meanwhile.
   const t = performance.now();
-  for await (const o of transcribeEach(worker, items.map((i) => i.file))) {
+  for await (const o of transcribeEach(
+    worker,
+    items.map((i) => i.file),
+  )) {
     if ('error' in o) throw o.error;
     audio += o.transcript.duration;
     const c = wordErrors(items[o.index]!.reference, transcriptText(o.transcript));
@@ -88,10 +93,14 @@ async function runVidscribe(items: Item[]): Promise<Run> {
 
 async function runRaw(items: Item[], mode: 'same' | 'classic'): Promise<Run> {
   const py = join(PROJECT_ROOT, '.venv/bin/python');
-  const child = spawn(py, [join(PROJECT_ROOT, 'bench/raw_faster_whisper.py'), '--model', resolveModel(model).arg, '--mode', mode, ...items.map((i) => i.file)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, HF_HUB_OFFLINE: '1' },
-  });
+  const child = spawn(
+    py,
+    [join(PROJECT_ROOT, 'bench/raw_faster_whisper.py'), '--model', resolveModel(model).arg, '--mode', mode, ...items.map((i) => i.file)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, HF_HUB_OFFLINE: '1' },
+    },
+  );
   const byFile = new Map(items.map((i) => [i.file, i]));
   const run: Run = { wallSec: 0, audioSec: 0, errors: 0, words: 0, peakRss: 0, loadSec: 0 };
   for await (const line of createInterface({ input: child.stdout })) {
@@ -128,7 +137,9 @@ async function hourInput(items: Item[]): Promise<string> {
   const out = join(WORK, 'one-hour.m4a');
   if (existsSync(out)) return out;
   const list = join(WORK, 'concat.txt');
-  const wavs = items.map((i) => (i.file.includes('/original/') ? i.file.replace('/original/', '/wav16k/').replace(/\.[^.]+$/, '.wav') : i.file)).filter(existsSync);
+  const wavs = items
+    .map((i) => (i.file.includes('/original/') ? i.file.replace('/original/', '/wav16k/').replace(/\.[^.]+$/, '.wav') : i.file))
+    .filter(existsSync);
   writeFileSync(list, wavs.map((f) => `file '${f}'`).join('\n'));
   const once = join(WORK, 'corpus.wav');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-ac', '1', '-ar', '16000', once]);
@@ -138,7 +149,15 @@ async function hourInput(items: Item[]): Promise<string> {
 
 const items = corpus();
 console.log(`vidscribe bench:asr — model ${model}, ${items.length} files, ${process.env.HOSTNAME ?? ''} ${(await import('node:os')).cpus().length} cores\n`);
-const header = ['run'.padEnd(34), 'audio s'.padStart(8), 'wall s'.padStart(8), 'speed'.padStart(8), 'peak RSS'.padStart(9), 'WER'.padStart(9), 'load'.padStart(8)].join(' ');
+const header = [
+  'run'.padEnd(34),
+  'audio s'.padStart(8),
+  'wall s'.padStart(8),
+  'speed'.padStart(8),
+  'peak RSS'.padStart(9),
+  'WER'.padStart(9),
+  'load'.padStart(8),
+].join(' ');
 console.log(header);
 // Warm the page cache and the CPU once so neither side pays for the first read.
 await runRaw(items.slice(0, 2), 'same');
@@ -149,7 +168,9 @@ console.log(row('vidscribe end to end', ours));
 const classic = await runRaw(items, 'classic');
 console.log(row('faster-whisper classic (vad_filter)', classic));
 console.log(`\noverhead vidscribe / faster-whisper alone: ${(ours.wallSec / raw.wallSec).toFixed(3)}x wall (target ≤ 1.10x)`);
-console.log(`  (${items.length} files averaging ${(ours.audioSec / items.length).toFixed(0)} s: each pays ~0.18 s CPU for starting ffprobe and ffmpeg; see the one-hour run for long inputs)`);
+console.log(
+  `  (${items.length} files averaging ${(ours.audioSec / items.length).toFixed(0)} s: each pays ~0.18 s CPU for starting ffprobe and ffmpeg; see the one-hour run for long inputs)`,
+);
 console.log(`speed: ${(ours.audioSec / ours.wallSec).toFixed(1)}x real time (target ≥ 20x for tiny.en)`);
 
 if (withHour) {
@@ -163,7 +184,11 @@ if (withHour) {
   const peak = rss.stop();
   const rawHour = await runRaw([{ id: 'hour', file: hour, reference: '' }], 'same');
   console.log(`\none-hour input (${tr.duration.toFixed(0)} s, AAC in M4A), ${tr.segments.length} segments:`);
-  console.log(`  vidscribe end to end    ${wall.toFixed(1)} s wall, ${(tr.duration / wall).toFixed(1)}x real time, peak RSS of node + worker + ffmpeg ${mb(peak)} (target ≤ 1536 MB)`);
-  console.log(`  faster-whisper alone    ${rawHour.wallSec.toFixed(1)} s wall, ${(rawHour.audioSec / rawHour.wallSec).toFixed(1)}x real time, peak RSS ${mb(rawHour.peakRss)}`);
+  console.log(
+    `  vidscribe end to end    ${wall.toFixed(1)} s wall, ${(tr.duration / wall).toFixed(1)}x real time, peak RSS of node + worker + ffmpeg ${mb(peak)} (target ≤ 1536 MB)`,
+  );
+  console.log(
+    `  faster-whisper alone    ${rawHour.wallSec.toFixed(1)} s wall, ${(rawHour.audioSec / rawHour.wallSec).toFixed(1)}x real time, peak RSS ${mb(rawHour.peakRss)}`,
+  );
   console.log(`  overhead ${(wall / rawHour.wallSec).toFixed(3)}x wall`);
 }

@@ -18,7 +18,8 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '6
 const seconds = Number(values.seconds);
 const repeat = Math.max(1, Number(values.repeat));
 const dir = mkdtempSync(join(tmpdir(), 'vidscribe-bench-render-'));
-const ff = (...args: string[]) => execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+const ff = (...args: string[]) =>
+  execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 try {
   const speech = existsSync(join(SHARED_SPEECH, 'original', 'jfk_inaugural_1961.flac'))
@@ -27,21 +28,49 @@ try {
   const source = join(dir, 'source.mp4');
   const music = join(dir, 'music.mp3');
   process.stderr.write(`making a ${seconds} s 1080p30 source (testsrc2 + looped real speech)…\n`);
-  ff('-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=30', '-stream_loop', '-1', '-i', speech, '-t', String(seconds),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', source);
+  ff(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=1920x1080:r=30',
+    '-stream_loop',
+    '-1',
+    '-i',
+    speech,
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '18',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    source,
+  );
   ff('-f', 'lavfi', '-i', 'aevalsrc=0.2*sin(2*PI*220*t)+0.1*sin(2*PI*330*t)*(0.5+0.5*sin(2*PI*2*t)):s=44100:c=stereo', '-t', '20', '-c:a', 'libmp3lame', music);
 
   const info = await probeMedia(source);
   const frames = Math.round(seconds * 30);
   const single = draftFromMedia(info, { id: 'bench' });
   const cues: Cue[] = Array.from({ length: Math.floor(seconds / 3) }, (_, i) => ({
-    index: i + 1, start: i * 3, end: i * 3 + 2.8, lines: ['And so my fellow Americans, ask not what', `your country can do for you (${i + 1})`],
+    index: i + 1,
+    start: i * 3,
+    end: i * 3 + 2.8,
+    lines: ['And so my fellow Americans, ask not what', `your country can do for you (${i + 1})`],
   }));
   const withText = addTitle(setCaptions(single, cues), 'Urban Dreams');
   const withAll = addBackgroundMusic(withText, music, { volume: 0.35, fade_out_ms: 1500, duck: true });
 
   const plain = async (): Promise<void> => {
-    await runTool('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-i', source, ...encoderArgs(), join(dir, 'plain.mp4')], { what: 'plain transcode' });
+    await runTool('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-i', source, ...encoderArgs(), join(dir, 'plain.mp4')], {
+      what: 'plain transcode',
+    });
   };
   const draft = (d: Draft, name: string) => async (): Promise<void> => void (await renderDraft(d, { out: join(dir, `${name}.mp4`) }));
   const runs: [string, () => Promise<void>][] = [
@@ -65,15 +94,21 @@ try {
     }
   }
   const base = best.get('plain ffmpeg transcode')!;
-  console.log(`\nrender benchmark: ${seconds} s of 1080p30 (${frames} frames), libx264 ${ENCODING.preset} CRF ${ENCODING.crf} + AAC ${ENCODING.audioBitrate}, ${cpus().length} cores, best of ${repeat}`);
+  console.log(
+    `\nrender benchmark: ${seconds} s of 1080p30 (${frames} frames), libx264 ${ENCODING.preset} CRF ${ENCODING.crf} + AAC ${ENCODING.audioBitrate}, ${cpus().length} cores, best of ${repeat}`,
+  );
   console.log('| run | wall s | fps | × plain (wall) | CPU s | × plain (CPU) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const [name] of runs) {
     const m = best.get(name)!;
-    console.log(`| ${name} | ${m.wall.toFixed(2)} | ${(frames / m.wall).toFixed(1)} | ${(m.wall / base.wall).toFixed(3)} | ${m.cpu.toFixed(2)} | ${(m.cpu / base.cpu).toFixed(3)} |`);
+    console.log(
+      `| ${name} | ${m.wall.toFixed(2)} | ${(frames / m.wall).toFixed(1)} | ${(m.wall / base.wall).toFixed(3)} | ${m.cpu.toFixed(2)} | ${(m.cpu / base.cpu).toFixed(3)} |`,
+    );
   }
   const one = best.get('draft: one video segment')!;
-  console.log(`\nsingle-segment draft vs plain transcode: ${(one.wall / base.wall).toFixed(3)}× wall, ${(one.cpu / base.cpu).toFixed(3)}× CPU (target ≤ 1.05×)`);
+  console.log(
+    `\nsingle-segment draft vs plain transcode: ${(one.wall / base.wall).toFixed(3)}× wall, ${(one.cpu / base.cpu).toFixed(3)}× CPU (target ≤ 1.05×)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -21,13 +21,18 @@ const base = await app.listen({ port: 0, host: '127.0.0.1' });
 try {
   step(`vidscribe serving on ${base} (SQLite + files in ${dataDir}, model ${svc.config.model})`);
   const json = async (path: string, init: RequestInit) => {
+    // biome-ignore lint/suspicious/noExplicitAny: the demo reads whatever each endpoint returns
     const body = (await (await fetch(base + path, init)).json()) as { code: number; message: string; data: any };
     if (body.code !== 0) throw new Error(`${path}: [${body.code}] ${body.message}`);
     return body.data;
   };
   const { token } = await json('/api/auth/anonymous-token', { method: 'POST', headers: { 'x-client-id': `demo-${process.pid}-${Date.now()}` } });
   const auth = { authorization: `Bearer ${token}` };
-  const { session_id } = await json('/api/tasks/me/with-session/nemo_agent', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ task_name: 'project', language: 'en' }) });
+  const { session_id } = await json('/api/tasks/me/with-session/nemo_agent', {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ task_name: 'project', language: 'en' }),
+  });
   const fd = new FormData();
   fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE))], { type: 'video/mp4' }), 'jfk_inaugural_1961.mp4');
   const { media } = await json(`/api/upload-video/nemo_agent/me/${session_id}`, { method: 'POST', headers: auth, body: fd });
@@ -35,7 +40,8 @@ try {
   const message = 'transcribe the spoken dialogue into a text document';
   step(`agent: "${message}"`);
   const res = await fetch(`${base}/run_sse`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ app_name: 'nemo_agent', user_id: 'me', session_id, new_message: { role: 'user', parts: [{ text: message }] }, streaming: true }),
   });
   let buffer = '';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AsrWorker, transcribeFile } from '../src/asr/index.ts';
@@ -28,7 +28,10 @@ const CORPUS_MAX_WER = 0.2;
 const BACK_TO_BACK_MAX_WER = 0.22;
 
 /** The bundled model is English-only. */
-const englishItems = () => readSpeechManifest().filter((it) => it.english).map((it) => ({ id: it.id, file: it.wav, reference: it.reference }));
+const englishItems = () =>
+  readSpeechManifest()
+    .filter((it) => it.english)
+    .map((it) => ({ id: it.id, file: it.wav, reference: it.reference }));
 
 const shared = hasSharedSpeech();
 const dir = tempDir();
@@ -38,7 +41,9 @@ if (!shared && process.env.CI === 'true') {
   });
 }
 
-test('WER of the bundled tiny.en on real English speech', { skip: shared ? false : `no shared corpus at ${SHARED_SPEECH} (a user's own clone): WER test skipped` }, async () => {
+test('WER of the bundled tiny.en on real English speech', {
+  skip: shared ? false : `no shared corpus at ${SHARED_SPEECH} (a user's own clone): WER test skipped`,
+}, async () => {
   const worker = new AsrWorker();
   after(() => worker.close());
   const items = englishItems();
@@ -57,11 +62,17 @@ test('WER of the bundled tiny.en on real English speech', { skip: shared ? false
       libriErrors += c.errors;
       libriWords += c.referenceWords;
     }
-    lines.push(`${(c.errors / c.referenceWords * 100).toFixed(1).padStart(6)} %  ${item.id}`);
+    lines.push(`${((c.errors / c.referenceWords) * 100).toFixed(1).padStart(6)} %  ${item.id}`);
   }
   const corpus = errors / words;
   const libri = libriErrors / libriWords;
-  console.log([...lines, `LibriSpeech items: ${(libri * 100).toFixed(2)} % WER over ${libriWords} words`, `English corpus: ${(corpus * 100).toFixed(2)} % WER over ${words} words`].join('\n'));
+  console.log(
+    [
+      ...lines,
+      `LibriSpeech items: ${(libri * 100).toFixed(2)} % WER over ${libriWords} words`,
+      `English corpus: ${(corpus * 100).toFixed(2)} % WER over ${words} words`,
+    ].join('\n'),
+  );
   assert.ok(libri <= LIBRISPEECH_MAX_WER, `LibriSpeech WER ${(libri * 100).toFixed(2)} % > ${LIBRISPEECH_MAX_WER * 100} %`);
   assert.ok(corpus <= CORPUS_MAX_WER, `corpus WER ${(corpus * 100).toFixed(2)} % > ${CORPUS_MAX_WER * 100} %`);
 

@@ -26,9 +26,7 @@ function resolutionOf(draft: Draft): Resolution {
  * deliberately and are kept.
  */
 function blurContainedVideo(tracks: Track[]): Track[] {
-  return tracks.map((t) =>
-    t.tt === 0 ? { ...t, sg: t.sg.map((sg) => (sg.m.fit === 'contain' ? { ...sg, m: { ...sg.m, fit: 'blur' as const } } : sg)) } : t,
-  );
+  return tracks.map((t) => (t.tt === 0 ? { ...t, sg: t.sg.map((sg) => (sg.m.fit === 'contain' ? { ...sg, m: { ...sg.m, fit: 'blur' as const } } : sg)) } : t));
 }
 
 function applyOne(draft: Draft, intent: Intent, ctx: EditContext): Draft {
@@ -85,7 +83,7 @@ export function selectMedia<T extends { name: string; kind: 'video' | 'audio' | 
   const name = sel.name.toLowerCase();
   const tailOf = (i: T) => {
     const own = i.name.toLowerCase();
-    return name.length > own.length && name.endsWith(own) && !/[\w.\-]/.test(name[name.length - own.length - 1]!);
+    return name.length > own.length && name.endsWith(own) && !/[\w.-]/.test(name[name.length - own.length - 1]!);
   };
   return (
     items.find((i) => i.name.toLowerCase() === name) ??

@@ -31,10 +31,68 @@ const KEYWORDS = [...new Set(source.match(/[A-Za-z]+|\p{Script=Han}+|[^\sA-Za-z\
 
 /** Shapes that once took quadratic time, or that exercise one pattern's repetition. */
 const ADVERSARIAL = [
-  '一二三', '剪掉前', '#', '1', '1:1:1:', ' ', '1 ', 'a一1 ', '1.', '十', '第', '前', '前三秒', '第二个', '一 ', '“', '‘', '「', '《', '"', "'a ",
-  "' '", 'a.mp4', 'a.mp4+', '.mp4', 'x.png ', '⟦', 'clip ', 'keep the ', 'burn ', 'captions ', 'burn captions ', 'title: ', 'video 1 ', '#1 ',
-  'the second video ', '第1个视频', 'the audio file ', '1 s ', '1s', '1-', '1 to 2 ', 'keep 1 to ', '1920x1080 ', '9:16 ', 'at 1 ', '1%', 'volume 1 ',
-  'fade in ', 'add music ', 'with captions ', 'translate into english ', 'into a ', 'make a ', '生成', '加字幕', '\n', '…', '-', 'x', 'Ⅻ', '𝟙',
+  '一二三',
+  '剪掉前',
+  '#',
+  '1',
+  '1:1:1:',
+  ' ',
+  '1 ',
+  'a一1 ',
+  '1.',
+  '十',
+  '第',
+  '前',
+  '前三秒',
+  '第二个',
+  '一 ',
+  '“',
+  '‘',
+  '「',
+  '《',
+  '"',
+  "'a ",
+  "' '",
+  'a.mp4',
+  'a.mp4+',
+  '.mp4',
+  'x.png ',
+  '⟦',
+  'clip ',
+  'keep the ',
+  'burn ',
+  'captions ',
+  'burn captions ',
+  'title: ',
+  'video 1 ',
+  '#1 ',
+  'the second video ',
+  '第1个视频',
+  'the audio file ',
+  '1 s ',
+  '1s',
+  '1-',
+  '1 to 2 ',
+  'keep 1 to ',
+  '1920x1080 ',
+  '9:16 ',
+  'at 1 ',
+  '1%',
+  'volume 1 ',
+  'fade in ',
+  'add music ',
+  'with captions ',
+  'translate into english ',
+  'into a ',
+  'make a ',
+  '生成',
+  '加字幕',
+  '\n',
+  '…',
+  '-',
+  'x',
+  'Ⅻ',
+  '𝟙',
 ];
 
 describe('parseRequest is linear in its input', () => {
@@ -72,7 +130,10 @@ describe('parseRequest is linear in its input', () => {
   it('a long run of one class inside a request still parses to the request', () => {
     // The bound is on time, not on meaning: the intent around the noise is still found.
     const noise = repeatTo('一二三', 100_000);
-    assert.deepEqual(parseRequest(`${noise} 转写成文字`).intents.map((i) => i.kind), ['transcribe']);
+    assert.deepEqual(
+      parseRequest(`${noise} 转写成文字`).intents.map((i) => i.kind),
+      ['transcribe'],
+    );
     assert.deepEqual(parseRequest(`cut the first 10 seconds ${' '.repeat(100_000)}`).intents, [{ kind: 'trim', startMs: 10_000 }]);
   });
 });

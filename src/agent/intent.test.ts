@@ -41,10 +41,7 @@ const PARSE_CASES: [string, Intent[]][] = [
   ['烧录字幕', [{ kind: 'captions' }]],
   ['要硬字幕', [{ kind: 'captions' }]],
   ['burn the captions in and also give me the SRT', [{ kind: 'captions' }, txt({ format: 'srt' })]],
-  [
-    'Convert this 10-minute interview into a 1080p MP4 with captions',
-    [{ kind: 'resolution', resolution: '1080p' }, { kind: 'captions' }, { kind: 'export' }],
-  ],
+  ['Convert this 10-minute interview into a 1080p MP4 with captions', [{ kind: 'resolution', resolution: '1080p' }, { kind: 'captions' }, { kind: 'export' }]],
   // canvas
   ['make it vertical for TikTok', [{ kind: 'aspect', aspect: '9:16' }]],
   ['做成竖屏', [{ kind: 'aspect', aspect: '9:16' }]],
@@ -61,7 +58,13 @@ const PARSE_CASES: [string, Intent[]][] = [
   ['full HD please', [{ kind: 'resolution', resolution: '1080p' }]],
   ['高清', [{ kind: 'resolution', resolution: '1080p' }]],
   ['in 4K', [{ kind: 'resolution', resolution: '1080p' }]],
-  ['1280x720', [{ kind: 'aspect', aspect: '16:9' }, { kind: 'resolution', resolution: '720p' }]],
+  [
+    '1280x720',
+    [
+      { kind: 'aspect', aspect: '16:9' },
+      { kind: 'resolution', resolution: '720p' },
+    ],
+  ],
   // titles
   ["add a title 'Urban Dreams' for the first 3 seconds", [{ kind: 'title', text: 'Urban Dreams', startMs: 0, durationMs: 3000 }]],
   ['加标题「城市之梦」前3秒', [{ kind: 'title', text: '城市之梦', startMs: 0, durationMs: 3000 }]],
@@ -121,14 +124,20 @@ const PARSE_CASES: [string, Intent[]][] = [
   ['#3 transcribe please', [txt({ media: { by: 'ordinal', index: 2 } })]],
   ['transcribe interview.mp4 to SRT', [txt({ format: 'srt', media: { by: 'name', name: 'interview.mp4' } })]],
   ["transcribe 'my interview.mov'", [txt({ media: { by: 'name', name: 'my interview.mov' } })]],
-  ['export the second video with captions', [
-    { kind: 'captions', media: { by: 'ordinal', index: 1, kind: 'video' } },
-    { kind: 'export', media: { by: 'ordinal', index: 1, kind: 'video' } },
-  ]],
-  ['add song.mp3 to interview.mp4 and export', [
-    { kind: 'music', volume: 0.35, media: { by: 'name', name: 'song.mp3' } },
-    { kind: 'export', media: { by: 'name', name: 'interview.mp4' } },
-  ]],
+  [
+    'export the second video with captions',
+    [
+      { kind: 'captions', media: { by: 'ordinal', index: 1, kind: 'video' } },
+      { kind: 'export', media: { by: 'ordinal', index: 1, kind: 'video' } },
+    ],
+  ],
+  [
+    'add song.mp3 to interview.mp4 and export',
+    [
+      { kind: 'music', volume: 0.35, media: { by: 'name', name: 'song.mp3' } },
+      { kind: 'export', media: { by: 'name', name: 'interview.mp4' } },
+    ],
+  ],
   // several at once, in run order
   [
     "trim to the first 30 seconds, make it vertical, add a title 'Go' and lo-fi music at 20% with fade in and out, then export as mp4",
@@ -142,7 +151,10 @@ const PARSE_CASES: [string, Intent[]][] = [
   ],
   [
     "cut the first 10 seconds and add a title 'Hello, World' from 2s to 4s",
-    [{ kind: 'trim', startMs: 10000 }, { kind: 'title', text: 'Hello, World', startMs: 2000, durationMs: 2000 }],
+    [
+      { kind: 'trim', startMs: 10000 },
+      { kind: 'title', text: 'Hello, World', startMs: 2000, durationMs: 2000 },
+    ],
   ],
   ['剪掉前三秒，做成竖屏视频导出', [{ kind: 'trim', startMs: 3000 }, { kind: 'aspect', aspect: '9:16' }, { kind: 'export' }]],
 ];
@@ -152,8 +164,18 @@ describe('parseRequest', () => {
     it(message, () => assert.deepEqual(parseRequest(message), { intents, unknown: false }));
   }
 
-  const UNKNOWN = ["what's the weather?", '你好', 'hello there', 'remove the background noise', 'add a voiceover', 'summarize the video',
-    'make it 4:3', 'remove the background music', '去掉背景音乐', 'add a title'];
+  const UNKNOWN = [
+    "what's the weather?",
+    '你好',
+    'hello there',
+    'remove the background noise',
+    'add a voiceover',
+    'summarize the video',
+    'make it 4:3',
+    'remove the background music',
+    '去掉背景音乐',
+    'add a title',
+  ];
   for (const message of UNKNOWN) {
     it(`unknown: ${message}`, () => assert.deepEqual(parseRequest(message), { intents: [], unknown: true }));
   }

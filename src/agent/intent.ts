@@ -7,9 +7,7 @@
 import type { Aspect, Resolution } from '../render/index.ts';
 import type { ExportFormat } from '../transcript/index.ts';
 
-export type MediaSelector =
-  | { by: 'ordinal'; index: number; kind?: 'video' | 'audio' }
-  | { by: 'name'; name: string };
+export type MediaSelector = { by: 'ordinal'; index: number; kind?: 'video' | 'audio' } | { by: 'name'; name: string };
 
 export type Intent =
   | { kind: 'transcribe'; format: ExportFormat; timestamps: boolean; language?: string; translateTo?: string; media?: MediaSelector }
@@ -100,7 +98,8 @@ const QUOTED_FILE_RE = new RegExp(String.raw`^[^"“”‘’「」《》『』]
 // Linear time: each quote's text stops at the next opening mark, so a run of unclosed quotes is
 // read once, not once per quote. A straight single quote only opens/closes away from letters, so
 // "what's" is not a quote (and an apostrophe inside a quote does not end it).
-const QUOTE_RE = /“([^“”]+)”|‘([^‘’]+)’|「([^「」]+)」|『([^『』]+)』|《([^《》]+)》|"([^"]+)"|(?<![A-Za-z0-9])'((?:[^'\n]|(?<=[A-Za-z0-9])')+?)'(?![A-Za-z0-9])/g;
+const QUOTE_RE =
+  /“([^“”]+)”|‘([^‘’]+)’|「([^「」]+)」|『([^『』]+)』|《([^《》]+)》|"([^"]+)"|(?<![A-Za-z0-9])'((?:[^'\n]|(?<=[A-Za-z0-9])')+?)'(?![A-Za-z0-9])/g;
 /** Placeholder tags: a, b, …, z, ba, bb, … (letters only, so no digit or time pattern reads them). */
 const tag = (i: number) => [...i.toString(26)].map((d) => String.fromCharCode(97 + parseInt(d, 26))).join('');
 const untag = (t: string) => parseInt([...t].map((c) => (c.charCodeAt(0) - 97).toString(26)).join(''), 26);
@@ -152,10 +151,28 @@ function cnNumber(s: string): number {
 }
 // Only numerals next to a counter or unit ("第二个", "前三秒"), so ordinary words stay intact.
 // The second branch starts only where a run of numerals does (linear on a long run).
-const CN_NUM_RE = /(?<=[第前后共])[零〇一二两三四五六七八九十]+|(?<![零〇一二两三四五六七八九十])[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍))/g;
+const CN_NUM_RE =
+  /(?<=[第前后共])[零〇一二两三四五六七八九十]+|(?<![零〇一二两三四五六七八九十])[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍))/g;
 const EN_NUMBERS: Record<string, number> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
-  fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, ninety: 90,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  fifteen: 15,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  ninety: 90,
 };
 const EN_NUM_RE = new RegExp(String.raw`\b(${Object.keys(EN_NUMBERS).join('|')})(?=[\s-]+(?:hours?|minutes?|mins?|seconds?|secs?|percent)\b)`, 'gi');
 
@@ -237,17 +254,29 @@ const TRIM_RULES: { re: RegExp; span: (m: RegExpExecArray) => Span }[] = [
   // "keep 1:00 to 2:30", "clip from 5s to 20s", "保留1:00到2:30", "截取第5秒到第10秒". At most six filler words:
   // "clip" is both verb and filler, so an unbounded run would re-read "clip clip clip…" from every "clip".
   {
-    re: new RegExp(String.raw`\b(?:keep|trim|cut|clip|extract|use|take)\b(?:\s+(?:it|this|the|video|clip|part|section|segment|portion|bit|only|just|down|from|between)){0,6}\s*${T1}${RANGE_TO}${T}`, 'i'),
+    re: new RegExp(
+      String.raw`\b(?:keep|trim|cut|clip|extract|use|take)\b(?:\s+(?:it|this|the|video|clip|part|section|segment|portion|bit|only|just|down|from|between)){0,6}\s*${T1}${RANGE_TO}${T}`,
+      'i',
+    ),
     span: range,
   },
-  { re: new RegExp(String.raw`(?:保留|截取|剪辑|剪出|剪取|只要|只保留|只留|留下|截|剪)(?:视频)?(?:的)?(?:从)?\s*(?:第)?${T1}${RANGE_TO}${T}`, 'i'), span: range },
+  {
+    re: new RegExp(String.raw`(?:保留|截取|剪辑|剪出|剪取|只要|只保留|只留|留下|截|剪)(?:视频)?(?:的)?(?:从)?\s*(?:第)?${T1}${RANGE_TO}${T}`, 'i'),
+    span: range,
+  },
   // "cut the first 10 seconds", "剪掉前10秒", "前10秒不要"
   { re: new RegExp(String.raw`\b(?:cut|remove|delete|trim|skip|drop|chop|lose|get rid of)\s+(?:off\s+|out\s+)?(?:the\s+)?first\s+${T}`, 'i'), span: startOnly },
-  { re: new RegExp(String.raw`(?:剪掉|剪去|去掉|删掉|删除|裁掉|切掉|去除|砍掉|跳过|不要)(?:视频)?(?:的)?(?:开头|开始)?(?:的)?前\s*${T}`, 'i'), span: startOnly },
+  {
+    re: new RegExp(String.raw`(?:剪掉|剪去|去掉|删掉|删除|裁掉|切掉|去除|砍掉|跳过|不要)(?:视频)?(?:的)?(?:开头|开始)?(?:的)?前\s*${T}`, 'i'),
+    span: startOnly,
+  },
   { re: new RegExp(String.raw`前\s*${T}(?:的内容|的部分)?(?:剪掉|去掉|删掉|删除|不要|裁掉|切掉)`, 'i'), span: startOnly },
   // "keep the first 30 seconds", "trim to the first 30 seconds", "only the first 30 seconds", "只要前30秒"
   {
-    re: new RegExp(String.raw`(?:\b(?:keep|use|(?:trim|cut|shorten|limit)(?:\s+it)?(?:\s+down)?\s+to)|(?<!for\s)\b(?:only|just))\s+(?:only\s+|just\s+)?(?:the\s+)?first\s+${T}`, 'i'),
+    re: new RegExp(
+      String.raw`(?:\b(?:keep|use|(?:trim|cut|shorten|limit)(?:\s+it)?(?:\s+down)?\s+to)|(?<!for\s)\b(?:only|just))\s+(?:only\s+|just\s+)?(?:the\s+)?first\s+${T}`,
+      'i',
+    ),
     span: firstN,
   },
   { re: new RegExp(String.raw`(?:只要|只保留|保留|截取|只留|留下|只取|只剪)\s*(?:视频)?(?:的)?(?:开头|开始)?(?:的)?前\s*${T}`, 'i'), span: firstN },
@@ -300,7 +329,10 @@ const ASPECT_RULES: readonly (readonly [RegExp, Aspect | ((m: RegExpExecArray) =
   [/\bratio1x1\b|\bsquare\b|\binstagram (?:post|feed)\b|\big post\b|正方形|方形|方屏/gi, '1:1'],
   [/\bratio16x9\b|\blandscape\b|\bhorizontal(?:ly)?\b|\bwide ?screen\b|横屏|横版|横向|横过来|宽屏/gi, '16:9'],
   [
-    new RegExp(String.raw`(?:\b(?:for|to|on|into|as)\s+(?:an?\s+|the\s+|my\s+)?|适合|适配|用于|发到|发布到|上传到|发|做成|改成|转成|变成)(${BRANDS})|(${BRANDS})\s*(?:format|version|size|ratio|style|格式|版本|尺寸|比例)`, 'gi'),
+    new RegExp(
+      String.raw`(?:\b(?:for|to|on|into|as)\s+(?:an?\s+|the\s+|my\s+)?|适合|适配|用于|发到|发布到|上传到|发|做成|改成|转成|变成)(${BRANDS})|(${BRANDS})\s*(?:format|version|size|ratio|style|格式|版本|尺寸|比例)`,
+      'gi',
+    ),
     (m) => brandAspect(m[1] ?? m[2] ?? ''),
   ],
 ];
@@ -319,12 +351,14 @@ const CAPW = String.raw`(?:closed[- ])?(?:captions?|subtitles?|subs)`;
 const BURN_RE = /\bburn/i;
 const CAPW_RE = new RegExp(String.raw`\b${CAPW}\b`, 'i');
 /** "burn" and a caption word in one sentence. Sentence by sentence, not `burn[^.]*captions`, which re-reads the sentence from every "burn". */
-const burnsCaptions = (text: string) =>
-  BURN_RE.test(text) && CAPW_RE.test(text) && text.split(/[.;!?]/).some((s) => BURN_RE.test(s) && CAPW_RE.test(s));
+const burnsCaptions = (text: string) => BURN_RE.test(text) && CAPW_RE.test(text) && text.split(/[.;!?]/).some((s) => BURN_RE.test(s) && CAPW_RE.test(s));
 const CAPTIONS_RULES: RegExp[] = [
   /\bhard[- ]?(?:code[ds]?|sub(?:bed|s)?|burn(?:ed|t)?)\b|\bhardsub|\bopen captions?\b|\bcaptioned\b|\bsubtitled\b/i,
   new RegExp(String.raw`\b(?:add|put|include|overlay|show|display|place|insert|embed|stick)\b[^.,;!?]{0,25}?\b${CAPW}\b(?!\s*files?)`, 'i'),
-  new RegExp(String.raw`\b(?:video|mp4|clip|movie|version|it|this|film|footage|reel|short|tiktok|interview)\b[^.;!?]{0,40}?\bwith\s+(?:[\w-]+\s+){0,2}?${CAPW}\b(?!\s*files?)`, 'i'),
+  new RegExp(
+    String.raw`\b(?:video|mp4|clip|movie|version|it|this|film|footage|reel|short|tiktok|interview)\b[^.;!?]{0,40}?\bwith\s+(?:[\w-]+\s+){0,2}?${CAPW}\b(?!\s*files?)`,
+    'i',
+  ),
   new RegExp(String.raw`\b${CAPW}\b[^.,;!?]{0,20}?\b(?:on|onto|into|to)\s+(?:the\s+|this\s+|my\s+|that\s+)?(?:video|clip|mp4|footage|screen|frames?)\b`, 'i'),
   /(?:加|添加|加上|配上|配|烧录|烧入|烧进|压制|压进|嵌入|内嵌|叠加|显示|打上)[^，。,;；!?！？]{0,6}?字幕(?!文件)/,
   /硬字幕|字幕(?:烧录|烧进|烧入|压制|压进|嵌入|内嵌|叠加)|字幕(?:加|放|显示)(?:到|在)(?:视频|画面)|带字幕的[^，。,;；]{0,8}?(?:视频|mp4|版本)/i,
@@ -336,12 +370,33 @@ const SUBTITLE_WORD_RE = new RegExp(String.raw`\b${CAPW}\b|字幕`, 'i');
 
 const TRANSCRIBE_RE = new RegExp(
   [
-    String.raw`\btranscri(?:be[sd]?|bing|pts?|ptions?)\b`, String.raw`\bspeech[- ]to[- ]text\b`, String.raw`\bdictat`,
-    String.raw`\bwrite (?:it |this |everything )?down\b`, String.raw`\btext (?:document|doc|file|version)\b`, String.raw`\bplain text\b`, String.raw`\b(?:to|into|as) text\b`,
-    String.raw`\b(?:srt|vtt|webvtt|json|markdown|md|txt|docx?)\b`, String.raw`\bword (?:doc|document|file|format)\b`,
-    String.raw`\b(?:in|as|into|to) (?:an? )?(?:ms |microsoft )?word\b`, String.raw`\b(?:subtitle|caption)s? files?\b`, String.raw`\btranslat`,
-    '转写', '转录', '(?:转|转换|转化|变)(?:成|为)?(?:文字|文本|文档)', '语音转', '听写', '提取(?:字幕|文字|文本|台词|对白|内容)',
-    '文字稿', '逐字稿', '文字版', '文本', '文档', '字幕文件', '(?:导出|生成|做|出)(?:1份|一份)?字幕', '翻译', '识别(?:语音|文字|内容)',
+    String.raw`\btranscri(?:be[sd]?|bing|pts?|ptions?)\b`,
+    String.raw`\bspeech[- ]to[- ]text\b`,
+    String.raw`\bdictat`,
+    String.raw`\bwrite (?:it |this |everything )?down\b`,
+    String.raw`\btext (?:document|doc|file|version)\b`,
+    String.raw`\bplain text\b`,
+    String.raw`\b(?:to|into|as) text\b`,
+    String.raw`\b(?:srt|vtt|webvtt|json|markdown|md|txt|docx?)\b`,
+    String.raw`\bword (?:doc|document|file|format)\b`,
+    String.raw`\b(?:in|as|into|to) (?:an? )?(?:ms |microsoft )?word\b`,
+    String.raw`\b(?:subtitle|caption)s? files?\b`,
+    String.raw`\btranslat`,
+    '转写',
+    '转录',
+    '(?:转|转换|转化|变)(?:成|为)?(?:文字|文本|文档)',
+    '语音转',
+    '听写',
+    '提取(?:字幕|文字|文本|台词|对白|内容)',
+    '文字稿',
+    '逐字稿',
+    '文字版',
+    '文本',
+    '文档',
+    '字幕文件',
+    '(?:导出|生成|做|出)(?:1份|一份)?字幕',
+    '翻译',
+    '识别(?:语音|文字|内容)',
   ].join('|'),
   'i',
 );
@@ -358,20 +413,68 @@ function transcriptFormat(text: string, captions: boolean): ExportFormat {
 }
 
 const LANGUAGES: Record<string, string> = {
-  english: 'en', 英语: 'en', 英文: 'en',
-  spanish: 'es', español: 'es', espanol: 'es', castellano: 'es', 西班牙语: 'es', 西班牙文: 'es', 西语: 'es',
-  french: 'fr', français: 'fr', francais: 'fr', 法语: 'fr', 法文: 'fr',
-  german: 'de', deutsch: 'de', 德语: 'de', 德文: 'de',
-  chinese: 'zh', mandarin: 'zh', 简体中文: 'zh', 中文: 'zh', 汉语: 'zh', 普通话: 'zh', 国语: 'zh',
-  japanese: 'ja', 日语: 'ja', 日文: 'ja',
-  korean: 'ko', 韩语: 'ko', 韩文: 'ko', 朝鲜语: 'ko',
-  portuguese: 'pt', 葡萄牙语: 'pt', 葡语: 'pt',
-  italian: 'it', 意大利语: 'it', 意语: 'it',
-  russian: 'ru', 俄语: 'ru', 俄文: 'ru',
-  arabic: 'ar', 阿拉伯语: 'ar', hindi: 'hi', 印地语: 'hi', dutch: 'nl', 荷兰语: 'nl', turkish: 'tr', 土耳其语: 'tr',
-  vietnamese: 'vi', 越南语: 'vi', thai: 'th', 泰语: 'th', indonesian: 'id', 印尼语: 'id', polish: 'pl', 波兰语: 'pl',
+  english: 'en',
+  英语: 'en',
+  英文: 'en',
+  spanish: 'es',
+  español: 'es',
+  espanol: 'es',
+  castellano: 'es',
+  西班牙语: 'es',
+  西班牙文: 'es',
+  西语: 'es',
+  french: 'fr',
+  français: 'fr',
+  francais: 'fr',
+  法语: 'fr',
+  法文: 'fr',
+  german: 'de',
+  deutsch: 'de',
+  德语: 'de',
+  德文: 'de',
+  chinese: 'zh',
+  mandarin: 'zh',
+  简体中文: 'zh',
+  中文: 'zh',
+  汉语: 'zh',
+  普通话: 'zh',
+  国语: 'zh',
+  japanese: 'ja',
+  日语: 'ja',
+  日文: 'ja',
+  korean: 'ko',
+  韩语: 'ko',
+  韩文: 'ko',
+  朝鲜语: 'ko',
+  portuguese: 'pt',
+  葡萄牙语: 'pt',
+  葡语: 'pt',
+  italian: 'it',
+  意大利语: 'it',
+  意语: 'it',
+  russian: 'ru',
+  俄语: 'ru',
+  俄文: 'ru',
+  arabic: 'ar',
+  阿拉伯语: 'ar',
+  hindi: 'hi',
+  印地语: 'hi',
+  dutch: 'nl',
+  荷兰语: 'nl',
+  turkish: 'tr',
+  土耳其语: 'tr',
+  vietnamese: 'vi',
+  越南语: 'vi',
+  thai: 'th',
+  泰语: 'th',
+  indonesian: 'id',
+  印尼语: 'id',
+  polish: 'pl',
+  波兰语: 'pl',
 };
-const LANG = `(?<![a-z])(${Object.keys(LANGUAGES).sort((a, b) => b.length - a.length).join('|')})(?![a-z])`;
+const LANG = `(?<![a-z])(${Object.keys(LANGUAGES)
+  .sort((a, b) => b.length - a.length)
+  .join('|')})(?![a-z])`;
 const TARGET_RULES = [
   String.raw`\btranslat\w*[^.,;!?]{0,30}?\b(?:in)?to\s+${LANG}`,
   String.raw`\b(?:subtitles?|captions?|subs|transcript(?:ion)?|text|version|translation|srt|vtt)\s+(?:in|into|to)\s+${LANG}`,
@@ -460,8 +563,9 @@ function findTitle(p: Prepared): Intent | undefined {
   let text = q ? p.quotes[untag(q[1]!)] : undefined;
   if (!text) {
     const said =
-      /\b(?:title|heading|headline|text)\s*(?:saying|that says|which says|reading|called|named|:)\s*(.+?)(?=\s+(?:for|from|at|between|during|on|in|to|starting|until|and)\b|\s*[,;.!?]|$)/i.exec(after) ??
-      /标题(?:为|是|叫|:)\s*([^，。,;；\s前从第在]+)/.exec(after);
+      /\b(?:title|heading|headline|text)\s*(?:saying|that says|which says|reading|called|named|:)\s*(.+?)(?=\s+(?:for|from|at|between|during|on|in|to|starting|until|and)\b|\s*[,;.!?]|$)/i.exec(
+        after,
+      ) ?? /标题(?:为|是|叫|:)\s*([^，。,;；\s前从第在]+)/.exec(after);
     text = said?.[1]?.trim();
   }
   if (!text) return undefined;
@@ -482,7 +586,10 @@ const ADD_FILE_RE = /(?:\b(?:add|put|use|play|mix in|overlay)|加|添加|加上|
 function findVolume(text: string): number | undefined {
   const pct = /(?<!\d)(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)/i.exec(text);
   if (pct) return Number(pct[1]) / 100;
-  const vol = /(?:\bvolume|音量)\s*(?:of|to|at|=|:|is|为|调到|调成|设为|设成|设置为)?\s*(\d+(?:\.\d+)?)(?![\d.%])(?!\s*(?:s|secs?|seconds?|m|mins?|minutes?|秒|分))/i.exec(text);
+  const vol =
+    /(?:\bvolume|音量)\s*(?:of|to|at|=|:|is|为|调到|调成|设为|设成|设置为)?\s*(\d+(?:\.\d+)?)(?![\d.%])(?!\s*(?:s|secs?|seconds?|m|mins?|minutes?|秒|分))/i.exec(
+      text,
+    );
   if (vol) return Number(vol[1]) > 1 ? Number(vol[1]) / 100 : Number(vol[1]);
   const at = /\bat\s+(0?\.\d+|0|1(?:\.0+)?)(?![\d.%:])(?!\s*(?:s|secs?|seconds?|m|mins?|minutes?)\b)/i.exec(text);
   return at ? Number(at[1]) : undefined;
@@ -541,7 +648,8 @@ function nounKind(noun: string): 'video' | 'audio' | undefined {
   if (/audio|song|track|music|podcast|音频|歌|音乐|录音/i.test(noun)) return 'audio';
   return undefined;
 }
-const ORDINAL_EN_RE = /\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last)\s+(?:uploaded\s+)?(video|clip|movie|footage|audio|song|track|music|recording|podcast|file|upload)s?\b/gi;
+const ORDINAL_EN_RE =
+  /\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last)\s+(?:uploaded\s+)?(video|clip|movie|footage|audio|song|track|music|recording|podcast|file|upload)s?\b/gi;
 const NUMBERED_EN_RE =
   /\b(video|clip|audio|song|track|file|upload|recording)\s*(?:#|no\.?\s*|number\s*)?(\d{1,2})\b(?![\d.%]|:\d)(?!\s*(?:p|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b|\s*[%秒分])/gi;
 const HASH_RE = /(?<![\w⟦])#(\d{1,2})\b/g;

@@ -52,7 +52,8 @@ export const ENGLISH: Replies = {
   noMedia: 'There is no video or audio in this session yet. Upload one first (POST /api/upload-video/nemo_agent/me/<session_id>), then ask again.',
   notInSession: (what, have) =>
     `There is no ${what} in this session, so I did nothing and nothing was charged. ${have.length ? `The session has: ${have.join(', ')}.` : ''} Tell me which one you mean.`.trim(),
-  notMedia: (name) => `${name} is an image, not a video or audio file: I can only transcribe, caption or edit video and audio. Nothing was done and nothing was charged.`,
+  notMedia: (name) =>
+    `${name} is an image, not a video or audio file: I can only transcribe, caption or edit video and audio. Nothing was done and nothing was charged.`,
   selector: (sel) => {
     if (sel.by === 'name') return `file named ${sel.name}`;
     const nth = sel.index < 0 ? 'last' : (['first', 'second', 'third', 'fourth', 'fifth'][sel.index] ?? `${sel.index + 1}th`);
@@ -67,7 +68,8 @@ export const ENGLISH: Replies = {
   noMusicFile: 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.',
   tooShort: (s, start) => `The video is only ${s.toFixed(1)} s long, so there is nothing left after ${start} s.`,
   cannotApply: (what, why) => `Could not ${what}: ${why}`,
-  onlyIntoEnglish: (lang) => `Whisper translates only into English, so I can't make ${lang} subtitles; I transcribed the original language instead. Ask for "subtitles in English" to translate.`,
+  onlyIntoEnglish: (lang) =>
+    `Whisper translates only into English, so I can't make ${lang} subtitles; I transcribed the original language instead. Ask for "subtitles in English" to translate.`,
   describe: (i) => {
     switch (i.kind) {
       case 'trim':
@@ -104,9 +106,11 @@ export const CHINESE: Replies = {
     '剪辑（剪掉前 N 秒、保留 1:00 到 2:30）',
     '导出为 MP4 视频',
   ],
-  cannotDo: (caps) => `这个我做不到。我可以：\n${caps.map((c) => `• ${c}`).join('\n')}\n请先上传视频或音频，再告诉我你需要什么，比如“把对话转写成文字文档”或“改成竖屏并加字幕”。`,
+  cannotDo: (caps) =>
+    `这个我做不到。我可以：\n${caps.map((c) => `• ${c}`).join('\n')}\n请先上传视频或音频，再告诉我你需要什么，比如“把对话转写成文字文档”或“改成竖屏并加字幕”。`,
   noMedia: '这个会话里还没有视频或音频。请先上传（POST /api/upload-video/nemo_agent/me/<session_id>），然后再试。',
-  notInSession: (what, have) => `这个会话里没有${what}，所以我什么都没做，也没有扣积分。${have.length ? `会话里有：${have.join('、')}。` : ''}请告诉我你指的是哪一个。`,
+  notInSession: (what, have) =>
+    `这个会话里没有${what}，所以我什么都没做，也没有扣积分。${have.length ? `会话里有：${have.join('、')}。` : ''}请告诉我你指的是哪一个。`,
   notMedia: (name) => `${name} 是图片，不是视频或音频：我只能转写、加字幕或编辑视频和音频。什么都没做，也没有扣积分。`,
   selector: (sel) => {
     if (sel.by === 'name') return `名为 ${sel.name} 的文件`;

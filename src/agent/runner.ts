@@ -48,18 +48,27 @@ export interface AgentRequest {
   signal?: AbortSignal;
 }
 
-
 /** The tools the agent calls, as its functionCall events name them. */
 const TOOL_NAMES: Record<Intent['kind'], string> = {
-  transcribe: 'transcribe_media', captions: 'add_captions', export: 'export_video',
-  trim: 'trim', aspect: 'set_aspect', resolution: 'set_resolution', title: 'add_title', music: 'add_background_music',
+  transcribe: 'transcribe_media',
+  captions: 'add_captions',
+  export: 'export_video',
+  trim: 'trim',
+  aspect: 'set_aspect',
+  resolution: 'set_resolution',
+  title: 'add_title',
+  music: 'add_background_music',
 };
-
 
 export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: AdkEvent) => void): Promise<void> {
   const invocationId = `e-${randomUUID()}`;
   const event = (parts: Part[], extra: Partial<AdkEvent> = {}): AdkEvent => ({
-    id: randomUUID(), invocationId, author: AGENT_NAME, timestamp: Date.now() / 1000, content: { role: 'model', parts }, ...extra,
+    id: randomUUID(),
+    invocationId,
+    author: AGENT_NAME,
+    timestamp: Date.now() / 1000,
+    content: { role: 'model', parts },
+    ...extra,
   });
   const say = (text: string) => emit(event([{ text }], { partial: true }));
   const t = repliesFor(req.message);
@@ -133,7 +142,10 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const draftSources = new Set(draft?.t.flatMap((t) => t.sg.map((s) => s.src)) ?? []);
   const needsDraft = parsed.intents.some((i) => i.kind !== 'transcribe');
   if (needsDraft && (!draft || (explicit && !draftSources.has(mainMedia.id)))) {
-    draft = draftFromMedia({ path: mainMedia.name, durationSec: mainMedia.durationSec, video: mainMedia.info.video, audio: mainMedia.info.audio }, { id: `draft-${mainMedia.id}`, src: mainMedia.id });
+    draft = draftFromMedia(
+      { path: mainMedia.name, durationSec: mainMedia.durationSec, video: mainMedia.info.video, audio: mainMedia.info.audio },
+      { id: `draft-${mainMedia.id}`, src: mainMedia.id },
+    );
   }
   const mainClip = draft?.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src !== undefined);
   const mediaOfDraft = media.find((m) => m.id === mainClip?.src) ?? mainMedia;
@@ -148,7 +160,11 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       const r = await tool(toolName(intent), intentArgs(intent), async () => {
         let musicSrc: string | undefined;
         if (intent.kind === 'music') {
-          const audio = selectMedia(media.filter((m) => m.kind === 'audio' && m.id !== mediaOfDraft.id), intent.media, 'audio');
+          const audio = selectMedia(
+            media.filter((m) => m.kind === 'audio' && m.id !== mediaOfDraft.id),
+            intent.media,
+            'audio',
+          );
           if (!audio) throw new VidscribeError(ErrorCode.BadRequest, t.noMusicFile);
           musicSrc = audio.id;
         }
@@ -200,7 +216,10 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         const spoken = transcript;
         const r = await tool(TOOL_NAMES.captions, { media_id: target.id }, async () => {
           draft = parseDraft(setCaptions(draft!, spoken, { offsetMs }));
-          const cues = draft.t.filter((x) => x.tt === 7).flatMap((x) => x.sg).filter((s) => s.m && (s.m as { kind?: string }).kind === 'caption').length;
+          const cues = draft.t
+            .filter((x) => x.tt === 7)
+            .flatMap((x) => x.sg)
+            .filter((s) => s.m && (s.m as { kind?: string }).kind === 'caption').length;
           return { draft_version: draft.version, cues };
         });
         if (r) done.push(t.captioned(r.cues));
@@ -212,7 +231,14 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           problems.push(t.onlyIntoEnglish(languageName(intent.translateTo, t)));
         }
         const task = intent.translateTo === 'en' ? 'translate' : 'transcribe';
-        const args = { media_id: target.id, name: target.name, format: intent.format, timestamps: intent.timestamps, task, ...(intent.language ? { language: intent.language } : {}) };
+        const args = {
+          media_id: target.id,
+          name: target.name,
+          format: intent.format,
+          timestamps: intent.timestamps,
+          task,
+          ...(intent.language ? { language: intent.language } : {}),
+        };
         const r = await tool(TOOL_NAMES.transcribe, args, async () => {
           const job = await enqueueTranscription(deps, who, sourceOfMedia(target), {
             options: { task, ...(intent.language ? { language: intent.language } : {}) },
@@ -224,7 +250,16 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           const res = fin.result as TranscribeJobResult;
           const transcript = await deps.sessions.transcriptByJob(job.id);
           const text = transcript ? transcript.segments.map((s) => s.text.trim()).join(' ') : '';
-          return { transcript_id: res.transcriptId, file_id: res.fileId, file_name: res.fileName, url: res.fileId ? deps.downloadUrl(res.fileId) : undefined, language: res.language, words: res.words, credits: job.price, text };
+          return {
+            transcript_id: res.transcriptId,
+            file_id: res.fileId,
+            file_name: res.fileName,
+            url: res.fileId ? deps.downloadUrl(res.fileId) : undefined,
+            language: res.language,
+            words: res.words,
+            credits: job.price,
+            text,
+          };
         });
         if (r) {
           const excerpt = String(r.text).length > 600 ? String(r.text).slice(0, 600) + '…' : String(r.text);
@@ -242,7 +277,14 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           say(t.rendering(d.w, d.h, job.price));
           const fin = await follow(job, t.renderingWhat);
           const res = fin.result as RenderJobResult;
-          return { render_id: job.id, file_id: res.fileId, file_name: res.fileName, url: deps.downloadUrl(res.fileId), duration: res.durationSec, credits: job.price };
+          return {
+            render_id: job.id,
+            file_id: res.fileId,
+            file_name: res.fileName,
+            url: deps.downloadUrl(res.fileId),
+            duration: res.durationSec,
+            credits: job.price,
+          };
         });
         if (r) done.push(t.rendered(r.file_name, r.duration, r.credits, r.url));
         break;
@@ -275,7 +317,14 @@ function unresolvedFiles(intents: readonly Intent[], media: readonly MediaItem[]
     if (!sel || (intent.kind === 'music' && sel.by !== 'name')) continue;
     if (selectMedia(intent.kind === 'music' ? audio : playable, sel)) continue;
     const named = sel.by === 'name' ? selectMedia(media, sel) : undefined;
-    problems.add(named?.kind === 'image' ? t.notMedia(named.name) : t.notInSession(t.selector(sel), media.map((m) => m.name)));
+    problems.add(
+      named?.kind === 'image'
+        ? t.notMedia(named.name)
+        : t.notInSession(
+            t.selector(sel),
+            media.map((m) => m.name),
+          ),
+    );
   }
   return [...problems];
 }
@@ -288,4 +337,3 @@ function intentArgs(i: Intent): Record<string, unknown> {
   const { kind: _k, ...rest } = i as Intent & Record<string, unknown>;
   return rest;
 }
-

@@ -52,21 +52,28 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'vidscribe API', version: '0.1.0', description: 'Self-hosted transcription and rendering, compatible with the seed cloud API and with OpenAI audio transcriptions.' },
+      info: {
+        title: 'vidscribe API',
+        version: '0.1.0',
+        description: 'Self-hosted transcription and rendering, compatible with the seed cloud API and with OpenAI audio transcriptions.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_req, ctx) => new VidscribeError(ErrorCode.RateLimited, `Too many requests from this address: at most ${ctx.max} an hour; retry in ${ctx.after}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new VidscribeError(ErrorCode.RateLimited, `Too many requests from this address: at most ${ctx.max} an hour; retry in ${ctx.after}`),
   });
   await app.register(multipart, {
     limits: { fileSize: svc.config.maxUploadBytes + 1, files: 20, fields: 50, parts: 100, fieldSize: 64 * 1024 },
   });
 
   app.setErrorHandler((e, req, reply) => sendError(req, reply, e));
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: ErrorCode.NotFound, message: `No route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ code: ErrorCode.NotFound, message: `No route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }),
+  );
 
   const helpers = routeHelpers(svc);
   registerAuthRoutes(app, svc, helpers);

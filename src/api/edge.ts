@@ -30,7 +30,8 @@ export interface RouteHelpers {
 export function bearerToken(authorization: string | undefined): string {
   // Bounded and linear: a token is one run of visible characters.
   const m = /^Bearer[ \t]+([\x21-\x7e]{1,200})[ \t]*$/i.exec((authorization ?? '').slice(0, 256));
-  if (!m) throw new VidscribeError(ErrorCode.BadToken, 'Missing bearer token: send "Authorization: Bearer <token>" (get one from POST /api/auth/anonymous-token)');
+  if (!m)
+    throw new VidscribeError(ErrorCode.BadToken, 'Missing bearer token: send "Authorization: Bearer <token>" (get one from POST /api/auth/anonymous-token)');
   return m[1]!;
 }
 

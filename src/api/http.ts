@@ -52,9 +52,15 @@ export function toApiError(e: unknown): VidscribeError {
     return new VidscribeError(ErrorCode.BadRequest, `Malformed JSON body: ${fe.message}`);
   }
   if (fe?.validation) return new VidscribeError(ErrorCode.BadRequest, `Invalid request: ${fe.message}`);
-  if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe?.code === 'FST_REQ_FILE_TOO_LARGE') return new VidscribeError(ErrorCode.FileTooLarge, fe.message ?? 'Request body too large');
+  if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe?.code === 'FST_REQ_FILE_TOO_LARGE')
+    return new VidscribeError(ErrorCode.FileTooLarge, fe.message ?? 'Request body too large');
   if (fe?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new VidscribeError(ErrorCode.UnsupportedFormat, fe.message ?? 'Unsupported content type');
-  if (fe?.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || fe?.code === 'FST_FILES_LIMIT' || fe?.code === 'FST_PARTS_LIMIT' || fe?.code === 'FST_FIELDS_LIMIT') {
+  if (
+    fe?.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' ||
+    fe?.code === 'FST_FILES_LIMIT' ||
+    fe?.code === 'FST_PARTS_LIMIT' ||
+    fe?.code === 'FST_FIELDS_LIMIT'
+  ) {
     return new VidscribeError(ErrorCode.BadRequest, fe.message ?? 'Bad multipart request');
   }
   // The multipart parser's own complaints about a malformed body (no boundary, cut short).

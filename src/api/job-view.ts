@@ -9,7 +9,14 @@ export function statusOf(j: Job): string {
 }
 
 export function jobView(j: Job, downloadUrl: (fileId: string) => string) {
-  const base = { id: j.id, type: j.type, status: statusOf(j), progress: Math.round(j.progress * 1000) / 10, price: j.price, created_at: new Date(j.createdAt).toISOString() };
+  const base = {
+    id: j.id,
+    type: j.type,
+    status: statusOf(j),
+    progress: Math.round(j.progress * 1000) / 10,
+    price: j.price,
+    created_at: new Date(j.createdAt).toISOString(),
+  };
   const r = j.result as (TranscribeJobResult & RenderJobResult) | null;
   return {
     ...base,

@@ -84,21 +84,34 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         throw new VidscribeError(ErrorCode.BadRequest, `language must be an ISO 639-1 code Whisper knows (en, de, zh…), got "${fields.language.slice(0, 20)}"`);
       }
       // Whisper reads only the last 224 tokens of a prompt: a longer one is a mistake or an attack.
-      if (fields.prompt !== undefined && fields.prompt.length > MAX_PROMPT_CHARS) throw new VidscribeError(ErrorCode.BadRequest, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
+      if (fields.prompt !== undefined && fields.prompt.length > MAX_PROMPT_CHARS)
+        throw new VidscribeError(ErrorCode.BadRequest, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
       const temperature = fields.temperature === undefined ? undefined : Number(fields.temperature);
-      if (temperature !== undefined && !(temperature >= 0 && temperature <= 1)) throw new VidscribeError(ErrorCode.BadRequest, 'temperature must be between 0 and 1');
+      if (temperature !== undefined && !(temperature >= 0 && temperature <= 1))
+        throw new VidscribeError(ErrorCode.BadRequest, 'temperature must be between 0 and 1');
 
       // Judge the file by its content; it must carry audio.
       const { info } = await identifyUpload(scratch, fileName);
-      if (info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
+      if (info.audio.length === 0)
+        throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
       const blob = await svc.blobs.putFile(scratch, { ext: extensionOf(fileName) || 'bin' });
       scratch = undefined;
-      const job = await enqueueTranscription(svc, { accountId: caller.accountId, sessionId: null }, { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec }, {
-        model: modelFor(svc, fields.model),
-        options: { task, ...(fields.language ? { language: fields.language } : {}), ...(fields.prompt ? { initialPrompt: fields.prompt } : {}), ...(temperature !== undefined ? { temperature } : {}) },
-        noCreditsMessage: 'Not enough credits to transcribe this file',
-      });
-      let done;
+      const job = await enqueueTranscription(
+        svc,
+        { accountId: caller.accountId, sessionId: null },
+        { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec },
+        {
+          model: modelFor(svc, fields.model),
+          options: {
+            task,
+            ...(fields.language ? { language: fields.language } : {}),
+            ...(fields.prompt ? { initialPrompt: fields.prompt } : {}),
+            ...(temperature !== undefined ? { temperature } : {}),
+          },
+          noCreditsMessage: 'Not enough credits to transcribe this file',
+        },
+      );
+      let done: Awaited<ReturnType<typeof waitForJob>>;
       try {
         done = await waitForJob(svc.queue, job.id, { signal: gone.signal });
       } catch (e) {
@@ -107,7 +120,8 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         if (!(await svc.queue.cancelQueued(job.id))) svc.runner?.cancel(job.id);
         throw e;
       }
-      if (done.state !== 'completed') throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
+      if (done.state !== 'completed')
+        throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
       const t = await svc.sessions.transcriptByJob(job.id);
       if (!t) throw new VidscribeError(ErrorCode.AsrFailed, 'the transcript was not stored');
       switch (format) {

@@ -15,28 +15,42 @@ import type { Services } from './services.ts';
 const ATTRIBUTION_HEADERS = ['X-Skill-Source', 'X-Skill-Version', 'X-Skill-Platform'] as const;
 
 export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers): void {
-  app.post('/api/render/proxy/lambda', {
-    onRequest: h.auth,
-    schema: {
-      summary: 'Render the session\'s draft (or the given one) to MP4; needs the X-Skill-* attribution headers', security: bearer,
-      body: { type: 'object', required: ['session_id'], properties: { id: { type: 'string', maxLength: 200 }, draft: { type: 'object' }, session_id: idString, format: { type: 'string', maxLength: 16 } } },
+  app.post(
+    '/api/render/proxy/lambda',
+    {
+      onRequest: h.auth,
+      schema: {
+        summary: "Render the session's draft (or the given one) to MP4; needs the X-Skill-* attribution headers",
+        security: bearer,
+        body: {
+          type: 'object',
+          required: ['session_id'],
+          properties: { id: { type: 'string', maxLength: 200 }, draft: { type: 'object' }, session_id: idString, format: { type: 'string', maxLength: 16 } },
+        },
+      },
     },
-  }, async (req) => {
-    const missing = ATTRIBUTION_HEADERS.filter((name) => !req.headers[name.toLowerCase()]);
-    if (missing.length) {
-      throw new VidscribeError(ErrorCode.ExportBlocked, `Export is locked for unattributed clients: register or upgrade to unlock export (missing ${missing.join(', ')} headers)`, {
-        data: { register_url: h.registerUrl(req, h.caller(req)) },
-      });
-    }
-    const body = req.body as { id?: string; draft?: unknown; session_id: string; format?: string };
-    const session = await svc.sessions.get(h.caller(req).accountId, body.session_id);
-    if (body.format && body.format.toLowerCase() !== 'mp4') throw new VidscribeError(ErrorCode.UnsupportedFormat, `format must be mp4, got "${body.format}"`);
-    const draft: Draft | null = body.draft !== undefined ? parseDraft(body.draft) : await svc.sessions.draft(session.id);
-    if (!draft) throw new VidscribeError(ErrorCode.InvalidDraft, 'This session has no draft yet: upload a video first, or send a draft');
-    if (body.id && body.id !== draft.id && body.draft === undefined) throw new VidscribeError(ErrorCode.InvalidDraft, `The session's draft is "${draft.id}", not "${body.id}"`);
-    const job = await enqueueRender(svc, { accountId: h.caller(req).accountId, sessionId: session.id }, draft, h.noCredits(req, 'render this video'));
-    return ok({ render_id: job.id, status: 'queued', price: job.price });
-  });
+    async (req) => {
+      const missing = ATTRIBUTION_HEADERS.filter((name) => !req.headers[name.toLowerCase()]);
+      if (missing.length) {
+        throw new VidscribeError(
+          ErrorCode.ExportBlocked,
+          `Export is locked for unattributed clients: register or upgrade to unlock export (missing ${missing.join(', ')} headers)`,
+          {
+            data: { register_url: h.registerUrl(req, h.caller(req)) },
+          },
+        );
+      }
+      const body = req.body as { id?: string; draft?: unknown; session_id: string; format?: string };
+      const session = await svc.sessions.get(h.caller(req).accountId, body.session_id);
+      if (body.format && body.format.toLowerCase() !== 'mp4') throw new VidscribeError(ErrorCode.UnsupportedFormat, `format must be mp4, got "${body.format}"`);
+      const draft: Draft | null = body.draft !== undefined ? parseDraft(body.draft) : await svc.sessions.draft(session.id);
+      if (!draft) throw new VidscribeError(ErrorCode.InvalidDraft, 'This session has no draft yet: upload a video first, or send a draft');
+      if (body.id && body.id !== draft.id && body.draft === undefined)
+        throw new VidscribeError(ErrorCode.InvalidDraft, `The session's draft is "${draft.id}", not "${body.id}"`);
+      const job = await enqueueRender(svc, { accountId: h.caller(req).accountId, sessionId: session.id }, draft, h.noCredits(req, 'render this video'));
+      return ok({ render_id: job.id, status: 'queued', price: job.price });
+    },
+  );
 
   /** The caller's own render, else 4104 (someone else's render is indistinguishable from none). */
   const ownRender = async (req: FastifyRequest): Promise<Job> => {
@@ -47,37 +61,60 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
   };
   const idParams = { type: 'object', properties: { id: idString } };
 
-  app.get('/api/render/proxy/lambda/:id', { onRequest: h.auth, schema: { summary: 'Render status; url is a signed, expiring download link', security: bearer, params: idParams } }, async (req) => {
-    const job = await ownRender(req);
-    const view = jobView(job, (fileId) => h.downloadUrl(req, fileId));
-    return ok({ render_id: job.id, status: view.status, progress: view.progress, ...(view.url ? { url: view.url } : {}), ...(job.error ? { error: job.error } : {}) });
-  });
+  app.get(
+    '/api/render/proxy/lambda/:id',
+    { onRequest: h.auth, schema: { summary: 'Render status; url is a signed, expiring download link', security: bearer, params: idParams } },
+    async (req) => {
+      const job = await ownRender(req);
+      const view = jobView(job, (fileId) => h.downloadUrl(req, fileId));
+      return ok({
+        render_id: job.id,
+        status: view.status,
+        progress: view.progress,
+        ...(view.url ? { url: view.url } : {}),
+        ...(job.error ? { error: job.error } : {}),
+      });
+    },
+  );
 
-  app.delete('/api/render/proxy/lambda/:id', { onRequest: h.auth, schema: { summary: 'Cancel a render; its held credits are released', security: bearer, params: idParams } }, async (req) => {
-    const job = await ownRender(req);
-    const id = job.id;
-    if (job.state !== 'queued' && job.state !== 'running') throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}`);
-    // Not taken yet: cancelled here. Running in this process: aborted, and the runner records it.
-    if (!(await svc.queue.cancelQueued(id)) && !svc.runner?.cancel(id)) {
-      throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} is running in another worker and cannot be cancelled from here`);
-    }
-    const done = await waitForJob(svc.queue, id);
-    return ok({ render_id: id, status: statusOf(done) });
-  });
+  app.delete(
+    '/api/render/proxy/lambda/:id',
+    { onRequest: h.auth, schema: { summary: 'Cancel a render; its held credits are released', security: bearer, params: idParams } },
+    async (req) => {
+      const job = await ownRender(req);
+      const id = job.id;
+      if (job.state !== 'queued' && job.state !== 'running')
+        throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}`);
+      // Not taken yet: cancelled here. Running in this process: aborted, and the runner records it.
+      if (!(await svc.queue.cancelQueued(id)) && !svc.runner?.cancel(id)) {
+        throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} is running in another worker and cannot be cancelled from here`);
+      }
+      const done = await waitForJob(svc.queue, id);
+      return ok({ render_id: id, status: statusOf(done) });
+    },
+  );
 
-  app.get('/api/files/:id', {
-    schema: { summary: 'Download a result through a signed link', params: idParams, querystring: { type: 'object', properties: { expires: { type: 'string', maxLength: 20 }, sig: { type: 'string', maxLength: 64 } } } },
-  }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const q = req.query as { expires?: string; sig?: string };
-    verifyDownload(svc.secret, id, q.expires, q.sig, svc.now());
-    const f = await svc.sessions.file(id);
-    if (!f) throw new VidscribeError(ErrorCode.NotFound, 'This file no longer exists');
-    const { stream, sizeBytes } = await svc.blobs.open(f.storeKey);
-    return reply
-      .header('content-type', f.contentType)
-      .header('content-length', sizeBytes)
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`)
-      .send(stream);
-  });
+  app.get(
+    '/api/files/:id',
+    {
+      schema: {
+        summary: 'Download a result through a signed link',
+        params: idParams,
+        querystring: { type: 'object', properties: { expires: { type: 'string', maxLength: 20 }, sig: { type: 'string', maxLength: 64 } } },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { expires?: string; sig?: string };
+      verifyDownload(svc.secret, id, q.expires, q.sig, svc.now());
+      const f = await svc.sessions.file(id);
+      if (!f) throw new VidscribeError(ErrorCode.NotFound, 'This file no longer exists');
+      const { stream, sizeBytes } = await svc.blobs.open(f.storeKey);
+      return reply
+        .header('content-type', f.contentType)
+        .header('content-length', sizeBytes)
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`)
+        .send(stream);
+    },
+  );
 }

@@ -52,7 +52,13 @@ export interface ServiceConfig {
 }
 
 export interface Services {
-  config: Required<Pick<ServiceConfig, 'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs' | 'anonymousTokensPerHour' | 'registrationsPerHour' | 'loginsPerHour'>> & ServiceConfig;
+  config: Required<
+    Pick<
+      ServiceConfig,
+      'dataDir' | 'model' | 'maxUploadBytes' | 'allowPrivateUrls' | 'downloadTtlMs' | 'anonymousTokensPerHour' | 'registrationsPerHour' | 'loginsPerHour'
+    >
+  > &
+    ServiceConfig;
   db: Db;
   blobs: BlobStore;
   ledger: CreditLedger;
@@ -86,9 +92,15 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const sessions = new Sessions(db, now);
   const queue = new SqlJobQueue(db, ledger, now);
   const config = {
-    ...cfg, dataDir, model: cfg.model ?? DEFAULT_MODEL, maxUploadBytes: cfg.maxUploadBytes ?? DEFAULT_MAX_BYTES,
-    allowPrivateUrls: cfg.allowPrivateUrls ?? false, downloadTtlMs: cfg.downloadTtlMs ?? 3600_000, anonymousTokensPerHour: cfg.anonymousTokensPerHour ?? 30,
-    registrationsPerHour: cfg.registrationsPerHour ?? 5, loginsPerHour: cfg.loginsPerHour ?? 30,
+    ...cfg,
+    dataDir,
+    model: cfg.model ?? DEFAULT_MODEL,
+    maxUploadBytes: cfg.maxUploadBytes ?? DEFAULT_MAX_BYTES,
+    allowPrivateUrls: cfg.allowPrivateUrls ?? false,
+    downloadTtlMs: cfg.downloadTtlMs ?? 3600_000,
+    anonymousTokensPerHour: cfg.anonymousTokensPerHour ?? 30,
+    registrationsPerHour: cfg.registrationsPerHour ?? 5,
+    loginsPerHour: cfg.loginsPerHour ?? 30,
   };
   let runner: JobRunner | undefined;
   const asr = new AsrPool({ model: config.model });
@@ -105,7 +117,17 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     runner.start();
   }
   return {
-    config, db, blobs, ledger, prices, accounts, sessions, queue, runner, secret, now,
+    config,
+    db,
+    blobs,
+    ledger,
+    prices,
+    accounts,
+    sessions,
+    queue,
+    runner,
+    secret,
+    now,
     async close() {
       await runner?.stop();
       await asr.close();

@@ -5,7 +5,17 @@
  */
 import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
-import { extensionForContent, extensionOf, extensionOfContentType, fetchUrlToFile, identifyUpload, unsupportedUploadMessage, uploadKindOf, type MediaInfo, type UploadKind } from '../media/index.ts';
+import {
+  extensionForContent,
+  extensionOf,
+  extensionOfContentType,
+  fetchUrlToFile,
+  identifyUpload,
+  unsupportedUploadMessage,
+  uploadKindOf,
+  type MediaInfo,
+  type UploadKind,
+} from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
@@ -27,7 +37,8 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
   const checked: CheckedUpload[] = [];
   try {
     await receive(checked);
-    if (checked.length === 0) throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
+    if (checked.length === 0)
+      throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
     const items: MediaItem[] = [];
     for (const c of checked) {
       const blob = await svc.blobs.putFile(c.path, { ext: extensionOf(c.name), sha256: c.sha256 });
@@ -56,7 +67,11 @@ export function cleanFileName(name: string): string {
   if (chars.length <= MAX_NAME_CHARS) return base;
   const dot = base.lastIndexOf('.');
   const ext = dot > 0 && base.length - dot <= 10 ? base.slice(dot) : '';
-  return Array.from(base.slice(0, base.length - ext.length)).slice(0, MAX_NAME_CHARS - ext.length).join('') + ext;
+  return (
+    Array.from(base.slice(0, base.length - ext.length))
+      .slice(0, MAX_NAME_CHARS - ext.length)
+      .join('') + ext
+  );
 }
 
 function checkName(name: string): string {
@@ -113,8 +128,14 @@ export function receiveUrls(svc: Services, session: Session, urls: unknown, sign
 export function mediaView(m: MediaItem) {
   const v = m.info.video[0];
   return {
-    id: m.id, name: m.name, kind: m.kind, size_bytes: m.sizeBytes, duration: m.durationSec,
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    size_bytes: m.sizeBytes,
+    duration: m.durationSec,
     ...(v ? { width: v.width, height: v.height, fps: v.fps } : {}),
-    audio_streams: m.info.audio.length, container: m.info.container, created_at: new Date(m.createdAt).toISOString(),
+    audio_streams: m.info.audio.length,
+    container: m.info.container,
+    created_at: new Date(m.createdAt).toISOString(),
   };
 }

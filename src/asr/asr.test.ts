@@ -14,7 +14,6 @@ const dir = tempDir();
 const worker = new AsrWorker();
 after(() => worker.close());
 
-
 describe('real speech end to end', () => {
   test('an H.264 + AAC MP4 made by ffmpeg from a LibriSpeech recording', async () => {
     const mp4 = makeSpeechMp4(LIBRI_1089.file, join(dir, 'libri.mp4'));
@@ -60,8 +59,14 @@ describe('real speech end to end', () => {
     assert.ok(wer(reference, transcriptText(t)) < 0.15, transcriptText(t));
     // Eight recordings, at least one sentence each, none longer than one recording.
     assert.ok(t.segments.length >= 8, `${t.segments.length} segments`);
-    assert.ok(t.segments.every((s) => s.end - s.start < 11), 'segments are sentences, not whole 30 s clips');
-    assert.deepEqual(t.segments.map((s) => s.id), t.segments.map((_, i) => i));
+    assert.ok(
+      t.segments.every((s) => s.end - s.start < 11),
+      'segments are sentences, not whole 30 s clips',
+    );
+    assert.deepEqual(
+      t.segments.map((s) => s.id),
+      t.segments.map((_, i) => i),
+    );
   });
 
   test('the initial prompt steers spelling (custom vocabulary)', async () => {
@@ -76,7 +81,10 @@ test('several files on one worker: in order, one outcome each, a bad file does n
   writeFileSync(bad, 'garbage');
   const outcomes = [];
   for await (const o of transcribeEach(worker, [LIBRI_61.file, bad, SAMPLE_MP4])) outcomes.push(o);
-  assert.deepEqual(outcomes.map((o) => o.index), [0, 1, 2]);
+  assert.deepEqual(
+    outcomes.map((o) => o.index),
+    [0, 1, 2],
+  );
   assert.ok('transcript' in outcomes[0]! && wer(LIBRI_61.text, transcriptText(outcomes[0].transcript)) < 0.2);
   assert.ok('error' in outcomes[1]! && (outcomes[1].error as VidscribeError).code === ErrorCode.CorruptMedia);
   assert.ok('transcript' in outcomes[2]! && wer(JFK_REFERENCE, transcriptText(outcomes[2].transcript)) < 0.1);
@@ -86,12 +94,19 @@ describe('hallucination guard: no speech, no words', () => {
   test('60 s of silence gives no words', async () => {
     const t = await transcribeFile(worker, makeSilence(join(dir, 'silence.wav'), 60));
     assert.equal(t.duration, 60);
-    assert.deepEqual(t.segments.flatMap((s) => s.words), [], JSON.stringify(t.segments));
+    assert.deepEqual(
+      t.segments.flatMap((s) => s.words),
+      [],
+      JSON.stringify(t.segments),
+    );
   });
 
   test('60 s of music-like tones gives no words', async () => {
     const t = await transcribeFile(worker, makeMusic(join(dir, 'music.mp3'), 60));
-    assert.deepEqual(t.segments.map((s) => s.text), []);
+    assert.deepEqual(
+      t.segments.map((s) => s.text),
+      [],
+    );
   });
 });
 

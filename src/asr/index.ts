@@ -1,7 +1,14 @@
 export { AsrWorker, type AsrOptions, type AsrWorkerOptions, type AsrProgress, type AsrResult, type AsrRunOptions } from './worker-client.ts';
 export {
-  transcribeFile, transcribeEach, prepareAudio, recognise,
-  type TranscribeFileOptions, type TranscribeProgress, type TranscribeStage, type PreparedAudio, type FileOutcome,
+  transcribeFile,
+  transcribeEach,
+  prepareAudio,
+  recognise,
+  type TranscribeFileOptions,
+  type TranscribeProgress,
+  type TranscribeStage,
+  type PreparedAudio,
+  type FileOutcome,
 } from './transcribe-file.ts';
 export { resolveModel, DEFAULT_MODEL, BUNDLED_MODELS, DOWNLOADABLE_MODELS, PROJECT_ROOT, type ModelSpec } from './models.ts';
 export { collapseRepetitions, collapseRepeatedWords } from './repetition.ts';

@@ -13,8 +13,25 @@ export const BUNDLED_MODELS = ['tiny.en', 'base'] as const;
 
 /** Size names faster-whisper can download when the user's machine is online. */
 export const DOWNLOADABLE_MODELS = [
-  'tiny', 'tiny.en', 'base', 'base.en', 'small', 'small.en', 'distil-small.en', 'medium', 'medium.en', 'distil-medium.en',
-  'large-v1', 'large-v2', 'large-v3', 'large', 'distil-large-v2', 'distil-large-v3', 'distil-large-v3.5', 'large-v3-turbo', 'turbo',
+  'tiny',
+  'tiny.en',
+  'base',
+  'base.en',
+  'small',
+  'small.en',
+  'distil-small.en',
+  'medium',
+  'medium.en',
+  'distil-medium.en',
+  'large-v1',
+  'large-v2',
+  'large-v3',
+  'large',
+  'distil-large-v2',
+  'distil-large-v3',
+  'distil-large-v3.5',
+  'large-v3-turbo',
+  'turbo',
 ] as const;
 
 export interface ModelSpec {

@@ -16,13 +16,27 @@ function words(text: string, start = 0, pauses: Record<number, number> = {}): Wo
 }
 
 function segment(id: number, ws: Word[]): TranscriptSegment {
-  return { id, start: ws[0]!.start, end: ws.at(-1)!.end, text: ws.map((w) => w.word).join(''), words: ws, tokens: [1, 2, 3], avg_logprob: -0.2, no_speech_prob: 0.1 };
+  return {
+    id,
+    start: ws[0]!.start,
+    end: ws.at(-1)!.end,
+    text: ws.map((w) => w.word).join(''),
+    words: ws,
+    tokens: [1, 2, 3],
+    avg_logprob: -0.2,
+    no_speech_prob: 0.1,
+  };
 }
 
 describe('repetition guard', () => {
   test('a phrase looped many times collapses to one', () => {
     const looped = words('I am going to I am going to I am going to I am going to see');
-    assert.equal(collapseRepeatedWords(looped).map((w) => w.word.trim()).join(' '), 'I am going to see');
+    assert.equal(
+      collapseRepeatedWords(looped)
+        .map((w) => w.word.trim())
+        .join(' '),
+      'I am going to see',
+    );
   });
 
   test('real repetition survives: "words words words words", "word" five times', () => {
@@ -46,15 +60,25 @@ describe('sentence segments', () => {
   test('a decoded clip is split after sentence punctuation and at long pauses', () => {
     const ws = words('He hoped. There would be stew for dinner? Turnips and carrots then potatoes', 10, { 11: 1.5 });
     const out = splitIntoSentences([segment(0, ws)]);
-    assert.deepEqual(out.map((s) => s.text.trim()), ['He hoped.', 'There would be stew for dinner?', 'Turnips and carrots', 'then potatoes']);
-    assert.deepEqual(out.map((s) => s.id), [0, 1, 2, 3]);
+    assert.deepEqual(
+      out.map((s) => s.text.trim()),
+      ['He hoped.', 'There would be stew for dinner?', 'Turnips and carrots', 'then potatoes'],
+    );
+    assert.deepEqual(
+      out.map((s) => s.id),
+      [0, 1, 2, 3],
+    );
     for (const s of out) {
       assert.equal(s.start, s.words[0]!.start);
       assert.equal(s.end, s.words.at(-1)!.end);
       assert.deepEqual(s.tokens, [], 'split pieces cannot claim the parent tokens');
       assert.equal(s.avg_logprob, -0.2);
     }
-    assert.deepEqual(out.flatMap((s) => s.words), ws, 'no word lost or duplicated');
+    assert.deepEqual(
+      out.flatMap((s) => s.words),
+      ws,
+      'no word lost or duplicated',
+    );
   });
 
   test('a one-sentence segment is left as it is', () => {

@@ -99,6 +99,10 @@ export async function* transcribeEach(
     }
   } finally {
     // Stopped early (interrupted, or the consumer broke out): no temp audio may be left behind.
-    if (next) await next.then((p) => p.audio.dispose(), () => {});
+    if (next)
+      await next.then(
+        (p) => p.audio.dispose(),
+        () => {},
+      );
   }
 }

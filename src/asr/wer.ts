@@ -10,7 +10,10 @@ export function normalizeForWer(text: string): string[] {
   t = t.replace(/\d+(st|nd|rd|th)\b/g, (m) => numberToWords.toWordsOrdinal(parseInt(m, 10)));
   t = t.replace(/\b(1[1-9]|20)(\d\d)\b/g, (_m, hi: string, lo: string) => ` ${spokenYear(Number(hi), Number(lo))} `);
   t = t.replace(/\d+/g, (m) => (m.length > 15 ? m : ` ${numberToWords.toWords(Number(m))} `));
-  t = t.replace(/\bmr\b\.?/g, 'mister').replace(/\bmrs\b\.?/g, 'missus').replace(/\bdr\b\.?/g, 'doctor');
+  t = t
+    .replace(/\bmr\b\.?/g, 'mister')
+    .replace(/\bmrs\b\.?/g, 'missus')
+    .replace(/\bdr\b\.?/g, 'doctor');
   t = t.replace(/[-‐–—]/g, ' ');
   t = t.replace(/[^\p{L}\p{N}'\s]/gu, ' ');
   t = t.replace(/(^|\s)'+|'+(?=\s|$)/g, ' ');

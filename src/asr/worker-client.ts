@@ -182,9 +182,7 @@ export class AsrWorker {
       let stopCode: { code: ErrorCode; message: string } | undefined;
       const onAbort = () => stop(ErrorCode.Cancelled, 'Transcription cancelled');
       run.signal?.addEventListener('abort', onAbort, { once: true });
-      const timeout = run.timeoutMs
-        ? setTimeout(() => stop(ErrorCode.Timeout, `Transcription timed out after ${run.timeoutMs} ms`), run.timeoutMs)
-        : undefined;
+      const timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `Transcription timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
 
       this.pending.set(id, {
         onMessage: (m) => {
@@ -240,7 +238,10 @@ export class AsrWorker {
       throw new VidscribeError(ErrorCode.BadRequest, `Model ${name} is English-only: translation needs a multilingual model (for example --model base).`);
     }
     if (o.language && o.language !== 'en') {
-      throw new VidscribeError(ErrorCode.BadRequest, `Model ${name} is English-only and cannot transcribe language "${o.language}": use a multilingual model (for example --model base).`);
+      throw new VidscribeError(
+        ErrorCode.BadRequest,
+        `Model ${name} is English-only and cannot transcribe language "${o.language}": use a multilingual model (for example --model base).`,
+      );
     }
   }
 
@@ -274,15 +275,20 @@ export class AsrWorker {
 
     return new Promise<void>((resolveStart, rejectStart) => {
       let ready = false;
-      const startTimer = setTimeout(() => {
-        this.kill(proc);
-        rejectStart(new VidscribeError(ErrorCode.Timeout, `The ASR worker did not load model ${this.model.label} in time`, { stderr: this.stderrTail() }));
-      }, this.opts.startTimeoutMs ?? (this.model.local ? 120_000 : 30 * 60_000));
+      const startTimer = setTimeout(
+        () => {
+          this.kill(proc);
+          rejectStart(new VidscribeError(ErrorCode.Timeout, `The ASR worker did not load model ${this.model.label} in time`, { stderr: this.stderrTail() }));
+        },
+        this.opts.startTimeoutMs ?? (this.model.local ? 120_000 : 30 * 60_000),
+      );
 
       proc.on('error', (e) => {
         clearTimeout(startTimer);
         if (this.proc === proc) this.proc = undefined; // never started: the next request tries again
-        rejectStart(new VidscribeError(ErrorCode.AsrFailed, `Could not start the ASR worker (${pythonExecutable()}): ${e.message}. Run \`npm run setup\`.`, { cause: e }));
+        rejectStart(
+          new VidscribeError(ErrorCode.AsrFailed, `Could not start the ASR worker (${pythonExecutable()}): ${e.message}. Run \`npm run setup\`.`, { cause: e }),
+        );
       });
       proc.stdin.on('error', () => {
         // EPIPE after the worker died: the exit handler reports it with the stderr tail.
@@ -323,11 +329,10 @@ export class AsrWorker {
       proc.on('exit', (code, signal) => {
         clearTimeout(startTimer);
         if (this.proc === proc) this.proc = undefined;
-        const err = new VidscribeError(
-          ErrorCode.AsrFailed,
-          `The ASR worker exited unexpectedly (${signal ?? `exit code ${code}`})`,
-          { stderr: this.stderrTail(), exitCode: code },
-        );
+        const err = new VidscribeError(ErrorCode.AsrFailed, `The ASR worker exited unexpectedly (${signal ?? `exit code ${code}`})`, {
+          stderr: this.stderrTail(),
+          exitCode: code,
+        });
         if (!ready) rejectStart(err);
         // Whatever was in flight fails; the next request starts a fresh worker.
         for (const p of [...this.pending.values()]) p.fail(err);

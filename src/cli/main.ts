@@ -4,10 +4,7 @@ import { runTranscribe } from './transcribe-command.ts';
 import { runConvert, runRender } from './render-command.ts';
 import { DEFAULT_DATA_DIR, runCreditsAdd, runServe } from './serve-command.ts';
 
-const program = new Command()
-  .name('vidscribe')
-  .description('Turn spoken video and audio into text, offline.')
-  .version('0.1.0');
+const program = new Command().name('vidscribe').description('Turn spoken video and audio into text, offline.').version('0.1.0');
 
 program
   .command('transcribe')
@@ -70,7 +67,10 @@ program
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('-d, --data <dir>', 'where the database and files live (env VIDSCRIBE_DATA)', DEFAULT_DATA_DIR)
   .option('-m, --model <model>', 'speech model (default tiny.en)')
-  .option('--public-url <url>', 'base URL for the links the API hands out (default: the request\'s Host when it is localhost or in --allowed-hosts, else this server\'s own address)')
+  .option(
+    '--public-url <url>',
+    "base URL for the links the API hands out (default: the request's Host when it is localhost or in --allowed-hosts, else this server's own address)",
+  )
   .option('--allowed-hosts <names>', 'comma-separated host names whose Host header may shape links when --public-url is not set')
   .option('--allow-private-urls', 'let URL uploads reach private, loopback and link-local addresses (off: SSRF guard)')
   .option('--max-upload-mb <n>', 'largest upload', '500')
@@ -79,7 +79,10 @@ program
   .option('--tokens-per-hour <n>', 'anonymous tokens one address may get per hour', '30')
   .option('--registrations-per-hour <n>', 'registrations one address may make per hour', '5')
   .option('--signup-credits <n>', 'credits granted on registering (default 100; overrides signupGrant in --prices)')
-  .option('--prices <json>', 'prices in credits, e.g. \'{"transcribePerMinute":1,"render1080pPerMinute":2,"render720pPerMinute":1,"anonymousGrant":100,"signupGrant":100}\' (those are the defaults)')
+  .option(
+    '--prices <json>',
+    'prices in credits, e.g. \'{"transcribePerMinute":1,"render1080pPerMinute":2,"render720pPerMinute":1,"anonymousGrant":100,"signupGrant":100}\' (those are the defaults)',
+  )
   .action(async (opts) => {
     await runServe(opts);
   });
@@ -91,7 +94,7 @@ program
   .description('Add N credits to an account (by account id or token)')
   .argument('<account>', 'account id (anon_…, acct_…) or a token')
   .argument('<n>', 'credits to add (negative to remove)')
-  .option('-d, --data <dir>', 'the server\'s data folder', DEFAULT_DATA_DIR)
+  .option('-d, --data <dir>', "the server's data folder", DEFAULT_DATA_DIR)
   .action(async (account: string, n: string, opts) => {
     await runCreditsAdd(account, n, opts);
   });

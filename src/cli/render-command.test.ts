@@ -49,8 +49,27 @@ describe('vidscribe convert', () => {
   test('9:16 720p with transcribed captions, a title and ducked background music', () => {
     const input = makeSpeechMp4(SPEECH.file, join(dir, 'talk.mp4'));
     copyFileSync(join(dir, 'lofi.mp3'), join(dir, 'music.mp3'));
-    const r = vidscribe('convert', 'talk.mp4', '--resolution', '720p', '--aspect', '9:16', '--captions', '--title', 'Wizard', '--title-duration', '1',
-      '--bgm', 'music.mp3', '--bgm-volume', '0.3', '--save-draft', 'talk.draft.json', '--out', 'talk.vertical.mp4');
+    const r = vidscribe(
+      'convert',
+      'talk.mp4',
+      '--resolution',
+      '720p',
+      '--aspect',
+      '9:16',
+      '--captions',
+      '--title',
+      'Wizard',
+      '--title-duration',
+      '1',
+      '--bgm',
+      'music.mp3',
+      '--bgm-volume',
+      '0.3',
+      '--save-draft',
+      'talk.draft.json',
+      '--out',
+      'talk.vertical.mp4',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /transcribe/);
     assert.match(r.stderr, /render 100%/);
@@ -62,14 +81,26 @@ describe('vidscribe convert', () => {
     const text = draft.t.flatMap((t) => (t.tt === 7 ? t.sg : []));
     const captions = text.filter((s) => s.m.kind === 'caption');
     assert.ok(captions.length >= 1 && captions.every((c) => c.m.text.split('\n').every((l) => l.length <= 28)), JSON.stringify(captions));
-    assert.match(captions.map((c) => c.m.text).join(' ').toLowerCase(), /wizard/);
-    assert.deepEqual(text.filter((s) => s.m.kind === 'title').map((s) => [s.s, s.d, s.m.text]), [[0, 1000, 'Wizard']]);
+    assert.match(
+      captions
+        .map((c) => c.m.text)
+        .join(' ')
+        .toLowerCase(),
+      /wizard/,
+    );
+    assert.deepEqual(
+      text.filter((s) => s.m.kind === 'title').map((s) => [s.s, s.d, s.m.text]),
+      [[0, 1000, 'Wizard']],
+    );
     const music = draft.t.find((t) => t.tt === 1)!.sg[0]!.m;
     assert.deepEqual([music.volume, music.duck], [0.3, true]);
     // The last cue is on screen at its midpoint (after the title has gone).
     const last = captions.at(-1)!;
     const words = ocrWords(pngAt(out, (last.s + last.d / 2) / 1000, join(dir, 'last-cue.png'), { top: 0.55, bottom: 0.9 }));
-    const expected = last.m.text.toUpperCase().split(/[^A-Z']+/).filter(Boolean);
+    const expected = last.m.text
+      .toUpperCase()
+      .split(/[^A-Z']+/)
+      .filter(Boolean);
     assert.ok(expected.filter((w) => words.includes(w)).length >= Math.ceil(expected.length / 2), `OCR read "${words.join(' ')}" for "${last.m.text}"`);
   });
 

@@ -7,8 +7,19 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { AsrWorker, transcribeFile } from '../asr/index.ts';
 import { probeMedia } from '../media/index.ts';
 import {
-  ASPECTS, RESOLUTIONS, addBackgroundMusic, addTitle, draftFromMedia, renderDraft, setCaptions, timelineDuration,
-  type Aspect, type Draft, type Fit, type RenderResult, type Resolution,
+  ASPECTS,
+  RESOLUTIONS,
+  addBackgroundMusic,
+  addTitle,
+  draftFromMedia,
+  renderDraft,
+  setCaptions,
+  timelineDuration,
+  type Aspect,
+  type Draft,
+  type Fit,
+  type RenderResult,
+  type Resolution,
 } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { withInterrupt } from './interrupt.ts';
@@ -107,7 +118,8 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
   let bgmVolume = 0.35;
   if (o.bgmVolume !== undefined) {
     bgmVolume = Number(o.bgmVolume);
-    if (!Number.isFinite(bgmVolume) || bgmVolume < 0 || bgmVolume > 1) throw new VidscribeError(ErrorCode.BadRequest, `--bgm-volume must be between 0 and 1 (0.35 = 35 %), got "${o.bgmVolume}"`);
+    if (!Number.isFinite(bgmVolume) || bgmVolume < 0 || bgmVolume > 1)
+      throw new VidscribeError(ErrorCode.BadRequest, `--bgm-volume must be between 0 and 1 (0.35 = 35 %), got "${o.bgmVolume}"`);
   }
   const src = resolve(input);
   const info = await probeMedia(src, { maxBytes: Number.MAX_SAFE_INTEGER });

@@ -40,7 +40,8 @@ function parsePrices(json: string | undefined): Partial<Prices> | undefined {
   if (typeof v !== 'object' || v === null) throw new VidscribeError(ErrorCode.BadRequest, '--prices must be a JSON object');
   for (const [k, n] of Object.entries(v)) {
     if (!known.includes(k)) throw new VidscribeError(ErrorCode.BadRequest, `--prices: unknown price "${k}"; known: ${known.join(', ')}`);
-    if (!Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > MAX_CREDITS) throw new VidscribeError(ErrorCode.BadRequest, `--prices: ${k} must be a whole number of credits from 0 to ${MAX_CREDITS}`);
+    if (!Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > MAX_CREDITS)
+      throw new VidscribeError(ErrorCode.BadRequest, `--prices: ${k} must be a whole number of credits from 0 to ${MAX_CREDITS}`);
   }
   return v as Partial<Prices>;
 }
@@ -52,7 +53,10 @@ const MAX_CREDITS = 1_000_000_000;
 function wholeNumber(v: string, name: string, max: number, signed = false): number {
   const n = Number(v);
   if (!(signed ? /^[+-]?\d{1,10}$/ : /^\d{1,10}$/).test(v.trim()) || !Number.isSafeInteger(n) || Math.abs(n) > max) {
-    throw new VidscribeError(ErrorCode.BadRequest, `${name} must be a whole number ${signed ? `from -${max} to ${max}` : `from 0 to ${max}`}, got "${v.slice(0, 40)}"`);
+    throw new VidscribeError(
+      ErrorCode.BadRequest,
+      `${name} must be a whole number ${signed ? `from -${max} to ${max}` : `from 0 to ${max}`}, got "${v.slice(0, 40)}"`,
+    );
   }
   return n;
 }
@@ -68,11 +72,21 @@ export async function runServe(o: ServeOptions): Promise<void> {
   // they would compete with the jobs this start resumes, so they go first. The record lives in the data folder.
   const children = join(resolve(o.data), 'children');
   const stopped = reapOrphans(children);
-  if (stopped.length > 0) process.stderr.write(`vidscribe: stopped ${stopped.length} process group(s) a previous server left running (${stopped.join(', ')})\n`);
+  if (stopped.length > 0)
+    process.stderr.write(`vidscribe: stopped ${stopped.length} process group(s) a previous server left running (${stopped.join(', ')})\n`);
   recordChildrenIn(children);
   const svc = await openServices({
-    dataDir: o.data, model: o.model, publicUrl: o.publicUrl, allowedHosts: o.allowedHosts?.split(',').map((h) => h.trim()).filter(Boolean), allowPrivateUrls: o.allowPrivateUrls,
-    maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined, asrSlots: positiveInt(o.asrSlots, '--asr-slots'), renderSlots: positiveInt(o.renderSlots, '--render-slots'),
+    dataDir: o.data,
+    model: o.model,
+    publicUrl: o.publicUrl,
+    allowedHosts: o.allowedHosts
+      ?.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    allowPrivateUrls: o.allowPrivateUrls,
+    maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined,
+    asrSlots: positiveInt(o.asrSlots, '--asr-slots'),
+    renderSlots: positiveInt(o.renderSlots, '--render-slots'),
     prices: parsePrices(o.prices),
     anonymousTokensPerHour: positiveInt(o.tokensPerHour, '--tokens-per-hour'),
     registrationsPerHour: positiveInt(o.registrationsPerHour, '--registrations-per-hour'),

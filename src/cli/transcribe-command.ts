@@ -33,7 +33,10 @@ interface FileReport {
 }
 
 export function parseFormats(spec: string): ExportFormat[] {
-  const formats = spec.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
+  const formats = spec
+    .split(',')
+    .map((f) => f.trim().toLowerCase())
+    .filter(Boolean);
   const bad = formats.filter((f) => !isExportFormat(f));
   if (bad.length || formats.length === 0) {
     throw new VidscribeError(ErrorCode.BadRequest, `Unknown format ${bad.join(', ') || '(none)'}; choose from ${EXPORT_FORMATS.join(', ')}`);
@@ -53,8 +56,10 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   const formats = parseFormats(o.format);
   const toStdout = o.out === '-';
   if (toStdout && formats.length !== 1) throw new VidscribeError(ErrorCode.BadRequest, '--out - prints one format only; pick one with --format');
-  if (toStdout && formats[0] === 'docx' && process.stdout.isTTY) throw new VidscribeError(ErrorCode.BadRequest, 'DOCX is binary: redirect stdout to a file, or use --out DIR');
-  if (o.task && o.task !== 'transcribe' && o.task !== 'translate') throw new VidscribeError(ErrorCode.BadRequest, `--task must be transcribe or translate, got "${o.task}"`);
+  if (toStdout && formats[0] === 'docx' && process.stdout.isTTY)
+    throw new VidscribeError(ErrorCode.BadRequest, 'DOCX is binary: redirect stdout to a file, or use --out DIR');
+  if (o.task && o.task !== 'transcribe' && o.task !== 'translate')
+    throw new VidscribeError(ErrorCode.BadRequest, `--task must be transcribe or translate, got "${o.task}"`);
   const audioTrack = intOption(o.audioTrack, '--audio-track');
   const beamSize = intOption(o.beamSize, '--beam-size', 1);
   const maxLineChars = intOption(o.maxLineChars, '--max-line-chars', 10);

@@ -50,8 +50,17 @@ export function renderPrice(durationSec: number, canvas: { w: number; h: number 
 /** One statement for both sums: a balance read is the API's most frequent request. */
 const balanceQuery = new PreparedQuery<{ accountId: string }, { total: number | null; frozen: number | null }>((db, p) =>
   db.selectNoFrom((eb) => [
-    eb.selectFrom('ledger').select((x) => x.fn.coalesce(x.fn.sum<number>('delta'), x.lit(0)).as('n')).where('account_id', '=', p('accountId')).as('total'),
-    eb.selectFrom('holds').select((x) => x.fn.coalesce(x.fn.sum<number>('amount'), x.lit(0)).as('n')).where('account_id', '=', p('accountId')).where('state', '=', 'held').as('frozen'),
+    eb
+      .selectFrom('ledger')
+      .select((x) => x.fn.coalesce(x.fn.sum<number>('delta'), x.lit(0)).as('n'))
+      .where('account_id', '=', p('accountId'))
+      .as('total'),
+    eb
+      .selectFrom('holds')
+      .select((x) => x.fn.coalesce(x.fn.sum<number>('amount'), x.lit(0)).as('n'))
+      .where('account_id', '=', p('accountId'))
+      .where('state', '=', 'held')
+      .as('frozen'),
   ]),
 );
 
@@ -60,7 +69,8 @@ export class CreditLedger {
 
   async balance(db: Db, accountId: string): Promise<Balance> {
     const r = await balanceQuery.first(db, { accountId });
-    const t = Number(r?.total ?? 0), f = Number(r?.frozen ?? 0);
+    const t = Number(r?.total ?? 0),
+      f = Number(r?.frozen ?? 0);
     return { available: t - f, frozen: f, total: t };
   }
 
@@ -121,10 +131,13 @@ export class CreditLedger {
     const { available, frozen, total } = await this.balance(trx, from);
     const now = this.now();
     if (total !== 0) {
-      await trx.insertInto('ledger').values([
-        { account_id: from, delta: -total, reason: `moved to ${to}`, job_id: null, created_at: now },
-        { account_id: to, delta: total, reason: `moved from ${from}`, job_id: null, created_at: now },
-      ]).execute();
+      await trx
+        .insertInto('ledger')
+        .values([
+          { account_id: from, delta: -total, reason: `moved to ${to}`, job_id: null, created_at: now },
+          { account_id: to, delta: total, reason: `moved from ${from}`, job_id: null, created_at: now },
+        ])
+        .execute();
     }
     await trx.updateTable('holds').set({ account_id: to, updated_at: now }).where('account_id', '=', from).where('state', '=', 'held').execute();
     return { available, frozen };

@@ -23,7 +23,8 @@ export type TranscriptionSource = Pick<TranscribeJobPayload, 'mediaId' | 'storeK
 /** A session's media item as a transcription source; an image or a silent video is refused (4003). */
 export function sourceOfMedia(media: MediaItem): TranscriptionSource {
   if (media.kind === 'image') throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} is an image: there is no speech to transcribe`);
-  if (media.info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} has no audio stream, so there is no speech to transcribe`);
+  if (media.info.audio.length === 0)
+    throw new VidscribeError(ErrorCode.NoAudioStream, `${media.name} has no audio stream, so there is no speech to transcribe`);
   return { mediaId: media.id, storeKey: media.storeKey, name: media.name, durationSec: media.durationSec };
 }
 
@@ -34,14 +35,28 @@ export function enqueueTranscription(
   opts: { options?: TranscribeJobPayload['options']; export?: { format: ExportFormat; timestamps: boolean }; model?: string; noCreditsMessage: string },
 ): Promise<Job<TranscribeJobPayload>> {
   const payload: TranscribeJobPayload = {
-    ...source, perMinute: deps.prices.transcribePerMinute, options: opts.options ?? {}, ...(opts.export ? { export: opts.export } : {}), ...(opts.model ? { model: opts.model } : {}),
+    ...source,
+    perMinute: deps.prices.transcribePerMinute,
+    options: opts.options ?? {},
+    ...(opts.export ? { export: opts.export } : {}),
+    ...(opts.model ? { model: opts.model } : {}),
   };
   return deps.queue.enqueue({
-    type: JobType.Transcribe, accountId: who.accountId, sessionId: who.sessionId, payload, price: transcribePrice(source.durationSec, deps.prices), noCreditsMessage: opts.noCreditsMessage,
+    type: JobType.Transcribe,
+    accountId: who.accountId,
+    sessionId: who.sessionId,
+    payload,
+    price: transcribePrice(source.durationSec, deps.prices),
+    noCreditsMessage: opts.noCreditsMessage,
   });
 }
 
-export async function enqueueRender(deps: EnqueueDeps, who: { accountId: string; sessionId: string }, draft: Draft, noCreditsMessage: string): Promise<Job<RenderJobPayload>> {
+export async function enqueueRender(
+  deps: EnqueueDeps,
+  who: { accountId: string; sessionId: string },
+  draft: Draft,
+  noCreditsMessage: string,
+): Promise<Job<RenderJobPayload>> {
   const ms = timelineDuration(draft);
   if (ms <= 0) throw new VidscribeError(ErrorCode.InvalidDraft, 'Invalid draft: t: the draft has no segments, nothing to render');
   const media = await deps.sessions.media(who.sessionId);
@@ -52,12 +67,19 @@ export async function enqueueRender(deps: EnqueueDeps, who: { accountId: string;
       const image = media.find((m) => m.id === s.src && m.kind === 'image');
       if (!image) continue;
       const field = `t[${ti}].sg[${si}].src`;
-      throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${field}: "${image.name}" is an image; images cannot be used in a draft yet`, { data: { field } });
+      throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${field}: "${image.name}" is an image; images cannot be used in a draft yet`, {
+        data: { field },
+      });
     }
   }
   const first = media.find((m) => draft.t.some((t) => t.sg.some((s) => s.src === m.id)));
   const name = `${(first?.name ?? draft.id).replace(/\.[^.]+$/, '')}.${draft.w}x${draft.h}.mp4`;
   return deps.queue.enqueue<RenderJobPayload>({
-    type: JobType.Render, accountId: who.accountId, sessionId: who.sessionId, payload: { draft, name }, price: renderPrice(ms / 1000, draft, deps.prices), noCreditsMessage,
+    type: JobType.Render,
+    accountId: who.accountId,
+    sessionId: who.sessionId,
+    payload: { draft, name },
+    price: renderPrice(ms / 1000, draft, deps.prices),
+    noCreditsMessage,
   });
 }

@@ -78,7 +78,11 @@ async function settlePriceOnDecoded(deps: HandlerDeps, job: Job, p: TranscribeJo
   const perMinute = p.perMinute ?? job.price / transcribePrice(estimate, { transcribePerMinute: 1 });
   const price = transcribePrice(decodedSec, { transcribePerMinute: perMinute });
   if (price === job.price) return;
-  await deps.queue.reprice(job.id, price, `Not enough credits: ${p.name} is ${minutes(decodedSec)} long once decoded (its header claims ${minutes(estimate)}), so transcribing it costs ${price} credits`);
+  await deps.queue.reprice(
+    job.id,
+    price,
+    `Not enough credits: ${p.name} is ${minutes(decodedSec)} long once decoded (its header claims ${minutes(estimate)}), so transcribing it costs ${price} credits`,
+  );
 }
 
 /** One loaded model per ASR slot; a request for another model replaces that slot's worker. */
@@ -126,13 +130,24 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
     transcript.source = p.name;
     const text = transcriptText(transcript);
     const rec = await deps.sessions.addTranscript({ accountId: job.accountId, sessionId: job.sessionId, mediaId: p.mediaId, jobId: job.id, transcript, text });
-    const result: TranscribeJobResult = { transcriptId: rec.id, language: transcript.language, durationSec: transcript.duration, words: text ? text.split(' ').length : 0 };
+    const result: TranscribeJobResult = {
+      transcriptId: rec.id,
+      language: transcript.language,
+      durationSec: transcript.duration,
+      words: text ? text.split(' ').length : 0,
+    };
     if (p.export) {
       const body = await exportTranscript(transcript, p.export.format, { timestamps: p.export.timestamps });
       const blob = await deps.blobs.put(Readable.from([body]), { ext: p.export.format, maxBytes: Number.MAX_SAFE_INTEGER });
       const fileName = `${basename(p.name, extname(p.name))}.${p.export.format}`;
       const f = await deps.sessions.addFile({
-        accountId: job.accountId, sessionId: job.sessionId, jobId: job.id, name: fileName, contentType: EXPORT_CONTENT_TYPES[p.export.format], storeKey: blob.key, sizeBytes: blob.sizeBytes,
+        accountId: job.accountId,
+        sessionId: job.sessionId,
+        jobId: job.id,
+        name: fileName,
+        contentType: EXPORT_CONTENT_TYPES[p.export.format],
+        storeKey: blob.key,
+        sizeBytes: blob.sizeBytes,
       });
       result.fileId = f.id;
       result.fileName = fileName;
@@ -159,7 +174,13 @@ export function renderHandler(deps: HandlerDeps): JobHandler {
     });
     const blob = await deps.blobs.putFile(r.out, { ext: 'mp4' });
     const f = await deps.sessions.addFile({
-      accountId: job.accountId, sessionId: job.sessionId, jobId: job.id, name: p.name, contentType: 'video/mp4', storeKey: blob.key, sizeBytes: blob.sizeBytes,
+      accountId: job.accountId,
+      sessionId: job.sessionId,
+      jobId: job.id,
+      name: p.name,
+      contentType: 'video/mp4',
+      storeKey: blob.key,
+      sizeBytes: blob.sizeBytes,
     });
     const result: RenderJobResult = { fileId: f.id, fileName: p.name, durationSec: r.durationSec, sizeBytes: blob.sizeBytes };
     return result;

@@ -91,7 +91,8 @@ function toJob(r: JobsTable): Job {
 }
 
 const jobsOfSession = new PreparedQuery<{ sessionId: string }, JobsTable>((db, p) =>
-  db.selectFrom('jobs').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'));
+  db.selectFrom('jobs').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'),
+);
 
 /** How often progress is written to the database; listeners hear every update. */
 const PROGRESS_WRITE_MS = 1000;
@@ -112,8 +113,19 @@ export class SqlJobQueue implements JobQueue {
     const id = `job_${randomUUID().replaceAll('-', '')}`;
     const now = this.now();
     const row: JobsTable = {
-      id, type: input.type, account_id: input.accountId, session_id: input.sessionId, state: 'queued', progress: 0,
-      payload: JSON.stringify(input.payload), result: null, error: null, price: input.price, attempts: 0, created_at: now, updated_at: now,
+      id,
+      type: input.type,
+      account_id: input.accountId,
+      session_id: input.sessionId,
+      state: 'queued',
+      progress: 0,
+      payload: JSON.stringify(input.payload),
+      result: null,
+      error: null,
+      price: input.price,
+      attempts: 0,
+      created_at: now,
+      updated_at: now,
     };
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('jobs').values(row).execute();
@@ -126,11 +138,23 @@ export class SqlJobQueue implements JobQueue {
 
   async claim(type: JobType): Promise<Job | undefined> {
     const row = await this.db.transaction().execute(async (trx) => {
-      const next = await trx.selectFrom('jobs').selectAll().where('state', '=', 'queued').where('type', '=', type).orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+      const next = await trx
+        .selectFrom('jobs')
+        .selectAll()
+        .where('state', '=', 'queued')
+        .where('type', '=', type)
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst();
       if (!next) return undefined;
       const now = this.now();
-      const claimed = await trx.updateTable('jobs').set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
-        .where('id', '=', next.id).where('state', '=', 'queued').executeTakeFirst();
+      const claimed = await trx
+        .updateTable('jobs')
+        .set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
+        .where('id', '=', next.id)
+        .where('state', '=', 'queued')
+        .executeTakeFirst();
       return Number(claimed.numUpdatedRows) === 1 ? { ...next, state: 'running' as const, attempts: next.attempts + 1, updated_at: now } : undefined;
     });
     if (!row) return undefined;
@@ -174,13 +198,22 @@ export class SqlJobQueue implements JobQueue {
   private async finish(id: string, set: Partial<JobsTable>, credits: 'settle' | 'release', from: JobState[] = ['queued', 'running']): Promise<boolean> {
     this.lastWrite.delete(id);
     const done = await this.db.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('jobs').set({ ...set, updated_at: this.now() }).where('id', '=', id).where('state', 'in', from).executeTakeFirst();
+      const r = await trx
+        .updateTable('jobs')
+        .set({ ...set, updated_at: this.now() })
+        .where('id', '=', id)
+        .where('state', 'in', from)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
       if (credits === 'settle') {
         await this.ledger.settle(trx, id);
         // Results belong to whoever owns the job now: a registration (bind) may have moved it while it ran.
         for (const table of ['files', 'transcripts'] as const) {
-          await trx.updateTable(table).set((eb) => ({ account_id: eb.selectFrom('jobs').select('account_id').where('id', '=', id) })).where('job_id', '=', id).execute();
+          await trx
+            .updateTable(table)
+            .set((eb) => ({ account_id: eb.selectFrom('jobs').select('account_id').where('id', '=', id) }))
+            .where('job_id', '=', id)
+            .execute();
         }
       } else await this.ledger.release(trx, id);
       return true;

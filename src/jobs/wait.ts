@@ -25,9 +25,12 @@ export function waitForJob(queue: JobQueue, jobId: string, opts: { onEvent?: (e:
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     queue.events.on('job', listener);
-    queue.get(jobId).then((j) => {
-      if (!j) finish(undefined);
-      else if (isFinal(j)) finish(j);
-    }, (e) => finish(undefined, e));
+    queue.get(jobId).then(
+      (j) => {
+        if (!j) finish(undefined);
+        else if (isFinal(j)) finish(j);
+      },
+      (e) => finish(undefined, e),
+    );
   });
 }

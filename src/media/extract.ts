@@ -45,9 +45,36 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
   try {
     await runTool(
       'ffmpeg',
-      ['-nostdin', '-hide_banner', '-v', 'error', ...USER_MEDIA_INPUT_ARGS, '-i', info.path, '-map', `0:a:${track}`, '-vn', '-sn', '-dn',
-        '-ac', '1', '-ar', String(PCM_SAMPLE_RATE), '-c:a', 'pcm_s16le', '-f', 's16le', '-y', pcmPath],
-      { what: `extracting audio from ${name}`, timeoutMs: opts.timeoutMs ?? extractTimeoutMs(info.durationSec), signal: opts.signal, failCode: ErrorCode.CorruptMedia },
+      [
+        '-nostdin',
+        '-hide_banner',
+        '-v',
+        'error',
+        ...USER_MEDIA_INPUT_ARGS,
+        '-i',
+        info.path,
+        '-map',
+        `0:a:${track}`,
+        '-vn',
+        '-sn',
+        '-dn',
+        '-ac',
+        '1',
+        '-ar',
+        String(PCM_SAMPLE_RATE),
+        '-c:a',
+        'pcm_s16le',
+        '-f',
+        's16le',
+        '-y',
+        pcmPath,
+      ],
+      {
+        what: `extracting audio from ${name}`,
+        timeoutMs: opts.timeoutMs ?? extractTimeoutMs(info.durationSec),
+        signal: opts.signal,
+        failCode: ErrorCode.CorruptMedia,
+      },
     );
     const bytes = (await stat(pcmPath)).size;
     if (bytes === 0) throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: no audio could be decoded; the file is corrupt or truncated`);
@@ -55,7 +82,11 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
   } catch (e) {
     await dispose();
     if (e instanceof VidscribeError && e.code === ErrorCode.CorruptMedia && !e.message.startsWith(name)) {
-      throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: the audio could not be decoded; the file is corrupt or truncated`, { cause: e, stderr: e.stderr, exitCode: e.exitCode });
+      throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: the audio could not be decoded; the file is corrupt or truncated`, {
+        cause: e,
+        stderr: e.stderr,
+        exitCode: e.exitCode,
+      });
     }
     throw e;
   }

@@ -310,7 +310,10 @@ export async function fetchUrlToFile(url: string, destPath: string, opts: FetchU
   const onUserAbort = () => ac.abort(cancelled());
   opts.signal?.addEventListener('abort', onUserAbort, { once: true });
   const timer = setTimeout(
-    () => ac.abort(new VidscribeError(ErrorCode.Timeout, `${shown}: the download did not finish within ${seconds(timeoutMs)}; try a smaller file or a faster host`)),
+    () =>
+      ac.abort(
+        new VidscribeError(ErrorCode.Timeout, `${shown}: the download did not finish within ${seconds(timeoutMs)}; try a smaller file or a faster host`),
+      ),
     Math.min(Math.max(timeoutMs, 0), MAX_TIMER_MS),
   );
 
@@ -437,7 +440,10 @@ export async function fetchUrlToFile(url: string, destPath: string, opts: FetchU
       }
       if (status >= 400) {
         res.destroy();
-        throw failed(shown, `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}; check that the link is public and still valid`);
+        throw failed(
+          shown,
+          `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}; check that the link is public and still valid`,
+        );
       }
       if (status < 200 || status >= 300) {
         res.destroy();

@@ -14,7 +14,22 @@ const ACCEPTED_CONTAINERS = new Set(['mov', 'mp4', 'm4a', 'avi', 'matroska', 'we
  * its error tells whether they exist). `mov` covers mp4/m4a, `matroska` webm, `aac` ADTS; the
  * image demuxers are for image uploads.
  */
-export const USER_MEDIA_DEMUXERS = ['mov', 'avi', 'matroska', 'mp3', 'wav', 'aac', 'flac', 'ogg', 'image2', 'png_pipe', 'jpeg_pipe', 'gif', 'webp_pipe', 'mjpeg'] as const;
+export const USER_MEDIA_DEMUXERS = [
+  'mov',
+  'avi',
+  'matroska',
+  'mp3',
+  'wav',
+  'aac',
+  'flac',
+  'ogg',
+  'image2',
+  'png_pipe',
+  'jpeg_pipe',
+  'gif',
+  'webp_pipe',
+  'mjpeg',
+] as const;
 
 /** Input options to put before every user media file's `-i` (or path, for ffprobe): allowed demuxers, local files only. */
 export const USER_MEDIA_INPUT_ARGS: readonly string[] = ['-format_whitelist', USER_MEDIA_DEMUXERS.join(','), '-protocol_whitelist', 'file,pipe'];
@@ -40,9 +55,22 @@ export function unsupportedFormatMessage(name: string, what: string): string {
 
 /** What the service's upload endpoint accepts, by the kind each extension claims. */
 export const UPLOAD_EXTENSIONS = {
-  mp4: 'video', mov: 'video', avi: 'video', webm: 'video', mkv: 'video',
-  jpg: 'image', jpeg: 'image', png: 'image', gif: 'image', webp: 'image',
-  mp3: 'audio', wav: 'audio', m4a: 'audio', aac: 'audio', flac: 'audio', ogg: 'audio',
+  mp4: 'video',
+  mov: 'video',
+  avi: 'video',
+  webm: 'video',
+  mkv: 'video',
+  jpg: 'image',
+  jpeg: 'image',
+  png: 'image',
+  gif: 'image',
+  webp: 'image',
+  mp3: 'audio',
+  wav: 'audio',
+  m4a: 'audio',
+  aac: 'audio',
+  flac: 'audio',
+  ogg: 'audio',
 } as const satisfies Record<string, 'video' | 'audio' | 'image'>;
 
 export function uploadKindOf(name: string): 'video' | 'audio' | 'image' | undefined {
@@ -55,10 +83,27 @@ export function unsupportedUploadMessage(name: string): string {
 
 /** Content types of the kinds we accept, for links whose name carries no (or no known) extension. */
 const CONTENT_TYPE_EXTENSIONS: Record<string, string> = {
-  'video/mp4': 'mp4', 'video/quicktime': 'mov', 'video/x-msvideo': 'avi', 'video/avi': 'avi', 'video/webm': 'webm', 'video/x-matroska': 'mkv',
-  'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mp4': 'm4a', 'audio/x-m4a': 'm4a',
-  'audio/aac': 'aac', 'audio/flac': 'flac', 'audio/x-flac': 'flac', 'audio/ogg': 'ogg',
-  'image/jpeg': 'jpg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp',
+  'video/mp4': 'mp4',
+  'video/quicktime': 'mov',
+  'video/x-msvideo': 'avi',
+  'video/avi': 'avi',
+  'video/webm': 'webm',
+  'video/x-matroska': 'mkv',
+  'audio/mpeg': 'mp3',
+  'audio/mp3': 'mp3',
+  'audio/wav': 'wav',
+  'audio/x-wav': 'wav',
+  'audio/wave': 'wav',
+  'audio/mp4': 'm4a',
+  'audio/x-m4a': 'm4a',
+  'audio/aac': 'aac',
+  'audio/flac': 'flac',
+  'audio/x-flac': 'flac',
+  'audio/ogg': 'ogg',
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
 };
 
 /** The upload extension a Content-Type names ("video/mp4; codecs=…" → mp4), if it is one we accept. */
@@ -69,9 +114,18 @@ export function extensionOfContentType(contentType: string | undefined): string 
 
 /** ffprobe's demuxer name → the usual extension of that content (for a download that arrived without one). */
 const CONTAINER_EXTENSIONS: [RegExp, string][] = [
-  [/(^|,)mp4(,|$)/, 'mp4'], [/(^|,)matroska(,|$)/, 'mkv'], [/(^|,)avi(,|$)/, 'avi'], [/(^|,)mp3(,|$)/, 'mp3'], [/(^|,)wav(,|$)/, 'wav'],
-  [/(^|,)aac(,|$)/, 'aac'], [/(^|,)flac(,|$)/, 'flac'], [/(^|,)ogg(,|$)/, 'ogg'], [/(^|,)(png_pipe)(,|$)/, 'png'], [/(^|,)(jpeg_pipe|mjpeg)(,|$)/, 'jpg'],
-  [/(^|,)gif(,|$)/, 'gif'], [/(^|,)webp_pipe(,|$)/, 'webp'],
+  [/(^|,)mp4(,|$)/, 'mp4'],
+  [/(^|,)matroska(,|$)/, 'mkv'],
+  [/(^|,)avi(,|$)/, 'avi'],
+  [/(^|,)mp3(,|$)/, 'mp3'],
+  [/(^|,)wav(,|$)/, 'wav'],
+  [/(^|,)aac(,|$)/, 'aac'],
+  [/(^|,)flac(,|$)/, 'flac'],
+  [/(^|,)ogg(,|$)/, 'ogg'],
+  [/(^|,)(png_pipe)(,|$)/, 'png'],
+  [/(^|,)(jpeg_pipe|mjpeg)(,|$)/, 'jpg'],
+  [/(^|,)gif(,|$)/, 'gif'],
+  [/(^|,)webp_pipe(,|$)/, 'webp'],
 ];
 
 export function extensionOfContainer(formatName: string): string | undefined {
@@ -79,8 +133,22 @@ export function extensionOfContainer(formatName: string): string | undefined {
 }
 
 const EXTENSION_DEMUXERS: Record<string, string> = {
-  mp4: 'mov', mov: 'mov', m4a: 'mov', mkv: 'matroska', webm: 'matroska', avi: 'avi', mp3: 'mp3', wav: 'wav', aac: 'aac', flac: 'flac', ogg: 'ogg',
-  jpg: 'jpeg_pipe', jpeg: 'jpeg_pipe', png: 'png_pipe', gif: 'gif', webp: 'webp_pipe',
+  mp4: 'mov',
+  mov: 'mov',
+  m4a: 'mov',
+  mkv: 'matroska',
+  webm: 'matroska',
+  avi: 'avi',
+  mp3: 'mp3',
+  wav: 'wav',
+  aac: 'aac',
+  flac: 'flac',
+  ogg: 'ogg',
+  jpg: 'jpeg_pipe',
+  jpeg: 'jpeg_pipe',
+  png: 'png_pipe',
+  gif: 'gif',
+  webp: 'webp_pipe',
 };
 
 /** The extension for content ffprobe identified: the claimed one when the content fits it (video/webm stays .webm), else the content's own. */

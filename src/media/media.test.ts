@@ -10,7 +10,6 @@ import { TRANSCRIBABLE_EXTENSIONS, extractSpeechAudio, probeMedia, probeTranscri
 const dir = tempDir();
 const speechSeconds = 4.905;
 
-
 describe('every transcribable format is probed and its speech extracted at 16 kHz mono', () => {
   const codecs: Record<string, string[]> = {
     mp4: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],

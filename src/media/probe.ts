@@ -3,7 +3,15 @@ import { basename } from 'node:path';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import { runTool } from '../shared/process.ts';
 import {
-  USER_MEDIA_INPUT_ARGS, extensionOf, isAcceptedContainer, isTranscribableExtension, unsupportedFormatMessage, unsupportedUploadMessage, uploadKindOf, TRANSCRIBABLE_EXTENSIONS, UPLOAD_EXTENSIONS,
+  USER_MEDIA_INPUT_ARGS,
+  extensionOf,
+  isAcceptedContainer,
+  isTranscribableExtension,
+  unsupportedFormatMessage,
+  unsupportedUploadMessage,
+  uploadKindOf,
+  TRANSCRIBABLE_EXTENSIONS,
+  UPLOAD_EXTENSIONS,
 } from './formats.ts';
 
 export interface AudioStreamInfo {
@@ -109,7 +117,10 @@ async function ffprobeJson(path: string, signal?: AbortSignal, name = basename(p
     if (isVidscribeError(e) && e.code !== ErrorCode.CorruptMedia) throw e;
     // A playlist or another container outside USER_MEDIA_DEMUXERS: refused before it opens anything it names.
     if (isVidscribeError(e) && /Format not on whitelist/.test(e.stderr ?? '')) {
-      throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, 'its content'), { cause: e, data: { formats: [...TRANSCRIBABLE_EXTENSIONS] } });
+      throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, 'its content'), {
+        cause: e,
+        data: { formats: [...TRANSCRIBABLE_EXTENSIONS] },
+      });
     }
     const detail = isVidscribeError(e) && e.stderr ? ` (${e.stderr.split('\n').filter(Boolean).at(-1)})` : '';
     throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: the file is corrupt, truncated or not a media file${detail}`, {
@@ -158,19 +169,25 @@ export async function identifyUpload(
   const s = await stat(path);
   if (s.size === 0) throw new VidscribeError(ErrorCode.EmptyFile, `${declaredName}: the file is empty (0 bytes)`);
   const claimed = opts.claimed ?? uploadKindOf(declaredName);
-  if (!claimed) throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedUploadMessage(declaredName), { data: { formats: Object.keys(UPLOAD_EXTENSIONS) } });
+  if (!claimed)
+    throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedUploadMessage(declaredName), { data: { formats: Object.keys(UPLOAD_EXTENSIONS) } });
   const json = await ffprobeJson(path, opts.signal, declaredName).catch((e) => {
-    throw isVidscribeError(e, ErrorCode.CorruptMedia) ? new VidscribeError(ErrorCode.CorruptMedia, `${declaredName}: the file is corrupt, truncated or not a media file`, { cause: e, stderr: e.stderr }) : e;
+    throw isVidscribeError(e, ErrorCode.CorruptMedia)
+      ? new VidscribeError(ErrorCode.CorruptMedia, `${declaredName}: the file is corrupt, truncated or not a media file`, { cause: e, stderr: e.stderr })
+      : e;
   });
   const info = toMediaInfo(path, s.size, json);
   const container = json.format?.format_name ?? '';
   const isImage = IMAGE_CONTAINERS.test(container);
   if (claimed === 'image' || (claimed === 'any' && isImage)) {
-    if (!isImage || info.video.length === 0) throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content is not an image (${container || 'unknown'})`);
+    if (!isImage || info.video.length === 0)
+      throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content is not an image (${container || 'unknown'})`);
     return { kind: 'image', info };
   }
   if (isImage || !isAcceptedContainer(container)) {
-    throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content (${container || 'unknown'}) is not video or audio`, { data: { formats: Object.keys(UPLOAD_EXTENSIONS) } });
+    throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content (${container || 'unknown'}) is not video or audio`, {
+      data: { formats: Object.keys(UPLOAD_EXTENSIONS) },
+    });
   }
   if (info.video.length === 0 && info.audio.length === 0) {
     throw new VidscribeError(ErrorCode.NoAudioStream, `${declaredName}: the file has neither video nor audio streams`);

@@ -55,24 +55,55 @@ export interface StoredFile {
 
 // The reads behind every state request, compiled once (bench:api).
 const sessionById = new PreparedQuery<{ id: string; accountId: string }, SessionsTable>((db, p) =>
-  db.selectFrom('sessions').selectAll().where('id', '=', p('id')).where('account_id', '=', p('accountId')));
+  db.selectFrom('sessions').selectAll().where('id', '=', p('id')).where('account_id', '=', p('accountId')),
+);
 const mediaOfSession = new PreparedQuery<{ sessionId: string }, MediaTable>((db, p) =>
-  db.selectFrom('media').selectAll().where('session_id', '=', p('sessionId')).orderBy('position'));
-const transcriptsOfSession = new PreparedQuery<{ sessionId: string }, Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'>>((db, p) =>
-  db.selectFrom('transcripts').select(['id', 'media_id', 'job_id', 'language', 'text', 'created_at']).where('session_id', '=', p('sessionId')).orderBy('created_at'));
+  db.selectFrom('media').selectAll().where('session_id', '=', p('sessionId')).orderBy('position'),
+);
+const transcriptsOfSession = new PreparedQuery<
+  { sessionId: string },
+  Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'>
+>((db, p) =>
+  db
+    .selectFrom('transcripts')
+    .select(['id', 'media_id', 'job_id', 'language', 'text', 'created_at'])
+    .where('session_id', '=', p('sessionId'))
+    .orderBy('created_at'),
+);
 const filesOfSession = new PreparedQuery<{ sessionId: string }, FilesTable>((db, p) =>
-  db.selectFrom('files').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'));
+  db.selectFrom('files').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'),
+);
 
 const newId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
 export class Sessions {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async create(accountId: string, input: { agent: string; taskName?: string; language?: string }): Promise<Session> {
-    const s: Session = { id: newId('ses'), accountId, agent: input.agent, taskName: input.taskName ?? 'project', language: input.language ?? 'en', createdAt: this.now() };
-    await this.db.insertInto('sessions').values({
-      id: s.id, account_id: accountId, agent: s.agent, task_name: s.taskName, language: s.language, draft: null, created_at: s.createdAt, updated_at: s.createdAt,
-    }).execute();
+    const s: Session = {
+      id: newId('ses'),
+      accountId,
+      agent: input.agent,
+      taskName: input.taskName ?? 'project',
+      language: input.language ?? 'en',
+      createdAt: this.now(),
+    };
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id: s.id,
+        account_id: accountId,
+        agent: s.agent,
+        task_name: s.taskName,
+        language: s.language,
+        draft: null,
+        created_at: s.createdAt,
+        updated_at: s.createdAt,
+      })
+      .execute();
     return s;
   }
 
@@ -99,21 +130,45 @@ export class Sessions {
   /** Stores a new draft version (validated: nothing invalid is ever stored). */
   async saveDraft(sessionId: string, draft: Draft): Promise<Draft> {
     const valid = parseDraft(draft);
-    await this.db.updateTable('sessions').set({ draft: JSON.stringify(valid), updated_at: this.now() }).where('id', '=', sessionId).execute();
+    await this.db
+      .updateTable('sessions')
+      .set({ draft: JSON.stringify(valid), updated_at: this.now() })
+      .where('id', '=', sessionId)
+      .execute();
     return valid;
   }
 
   async addMedia(session: Session, m: { name: string; kind: UploadKind; storeKey: string; sizeBytes: number; info: MediaInfo }): Promise<MediaItem> {
     const { path: _path, ...info } = m.info;
     const item: MediaItem = {
-      id: newId('med'), sessionId: session.id, name: m.name, kind: m.kind, storeKey: m.storeKey, sizeBytes: m.sizeBytes,
-      durationSec: info.durationSec, info, createdAt: this.now(),
+      id: newId('med'),
+      sessionId: session.id,
+      name: m.name,
+      kind: m.kind,
+      storeKey: m.storeKey,
+      sizeBytes: m.sizeBytes,
+      durationSec: info.durationSec,
+      info,
+      createdAt: this.now(),
     };
-    await this.db.insertInto('media').values((eb) => ({
-      id: item.id, session_id: session.id, account_id: session.accountId, name: item.name, kind: item.kind, store_key: item.storeKey,
-      size_bytes: item.sizeBytes, info: JSON.stringify(info), created_at: item.createdAt,
-      position: eb.selectFrom('media').select((e) => e(e.fn.countAll<number>(), '+', 1).as('n')).where('session_id', '=', session.id),
-    })).execute();
+    await this.db
+      .insertInto('media')
+      .values((eb) => ({
+        id: item.id,
+        session_id: session.id,
+        account_id: session.accountId,
+        name: item.name,
+        kind: item.kind,
+        store_key: item.storeKey,
+        size_bytes: item.sizeBytes,
+        info: JSON.stringify(info),
+        created_at: item.createdAt,
+        position: eb
+          .selectFrom('media')
+          .select((e) => e(e.fn.countAll<number>(), '+', 1).as('n'))
+          .where('session_id', '=', session.id),
+      }))
+      .execute();
     return item;
   }
 
@@ -121,7 +176,17 @@ export class Sessions {
     const rows = await mediaOfSession.execute(this.db, { sessionId });
     return rows.map((r) => {
       const info = JSON.parse(r.info) as Omit<MediaInfo, 'path'>;
-      return { id: r.id, sessionId: r.session_id, name: r.name, kind: r.kind, storeKey: r.store_key, sizeBytes: r.size_bytes, durationSec: info.durationSec, info, createdAt: Number(r.created_at) };
+      return {
+        id: r.id,
+        sessionId: r.session_id,
+        name: r.name,
+        kind: r.kind,
+        storeKey: r.store_key,
+        sizeBytes: r.size_bytes,
+        durationSec: info.durationSec,
+        info,
+        createdAt: Number(r.created_at),
+      };
     });
   }
 
@@ -131,12 +196,36 @@ export class Sessions {
     return m?.store_key;
   }
 
-  async addTranscript(input: { accountId: string; sessionId: string | null; mediaId: string | null; jobId: string; transcript: Transcript; text: string }): Promise<TranscriptRecord> {
-    const rec: TranscriptRecord = { id: newId('trn'), mediaId: input.mediaId, jobId: input.jobId, language: input.transcript.language, text: input.text, createdAt: this.now() };
-    await this.db.insertInto('transcripts').values({
-      id: rec.id, session_id: input.sessionId, account_id: input.accountId, media_id: input.mediaId, job_id: input.jobId, language: rec.language,
-      text: rec.text, body: JSON.stringify(input.transcript), created_at: rec.createdAt,
-    }).execute();
+  async addTranscript(input: {
+    accountId: string;
+    sessionId: string | null;
+    mediaId: string | null;
+    jobId: string;
+    transcript: Transcript;
+    text: string;
+  }): Promise<TranscriptRecord> {
+    const rec: TranscriptRecord = {
+      id: newId('trn'),
+      mediaId: input.mediaId,
+      jobId: input.jobId,
+      language: input.transcript.language,
+      text: input.text,
+      createdAt: this.now(),
+    };
+    await this.db
+      .insertInto('transcripts')
+      .values({
+        id: rec.id,
+        session_id: input.sessionId,
+        account_id: input.accountId,
+        media_id: input.mediaId,
+        job_id: input.jobId,
+        language: rec.language,
+        text: rec.text,
+        body: JSON.stringify(input.transcript),
+        created_at: rec.createdAt,
+      })
+      .execute();
     return rec;
   }
 
@@ -147,7 +236,13 @@ export class Sessions {
 
   /** The latest transcript of a media item, whole. */
   async transcriptOf(sessionId: string, mediaId: string): Promise<Transcript | undefined> {
-    const r = await this.db.selectFrom('transcripts').select('body').where('session_id', '=', sessionId).where('media_id', '=', mediaId).orderBy('created_at', 'desc').executeTakeFirst();
+    const r = await this.db
+      .selectFrom('transcripts')
+      .select('body')
+      .where('session_id', '=', sessionId)
+      .where('media_id', '=', mediaId)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
     return r ? (JSON.parse(r.body) as Transcript) : undefined;
   }
 
@@ -158,10 +253,20 @@ export class Sessions {
 
   async addFile(input: Omit<StoredFile, 'id' | 'createdAt'>): Promise<StoredFile> {
     const f: StoredFile = { ...input, id: newId('fil'), createdAt: this.now() };
-    await this.db.insertInto('files').values({
-      id: f.id, account_id: f.accountId, session_id: f.sessionId, job_id: f.jobId, name: f.name, content_type: f.contentType,
-      store_key: f.storeKey, size_bytes: f.sizeBytes, created_at: f.createdAt,
-    }).execute();
+    await this.db
+      .insertInto('files')
+      .values({
+        id: f.id,
+        account_id: f.accountId,
+        session_id: f.sessionId,
+        job_id: f.jobId,
+        name: f.name,
+        content_type: f.contentType,
+        store_key: f.storeKey,
+        size_bytes: f.sizeBytes,
+        created_at: f.createdAt,
+      })
+      .execute();
     return f;
   }
 
@@ -178,7 +283,14 @@ export class Sessions {
 
 function toStoredFile(r: FilesTable): StoredFile {
   return {
-    id: r.id, accountId: r.account_id, sessionId: r.session_id, jobId: r.job_id, name: r.name, contentType: r.content_type,
-    storeKey: r.store_key, sizeBytes: r.size_bytes, createdAt: Number(r.created_at),
+    id: r.id,
+    accountId: r.account_id,
+    sessionId: r.session_id,
+    jobId: r.job_id,
+    name: r.name,
+    contentType: r.content_type,
+    storeKey: r.store_key,
+    sizeBytes: r.size_bytes,
+    createdAt: Number(r.created_at),
   };
 }

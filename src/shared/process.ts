@@ -112,7 +112,9 @@ function liveProcess(pid: number): { argv: string[]; pgid: number } | undefined 
     // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so split after the last ')'.
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (state === 'Z') return undefined; // a zombie has already exited
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a, i, all) => i < all.length - 1 || a !== '');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a, i, all) => i < all.length - 1 || a !== '');
     return { argv, pgid: Number(pgrp) };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
@@ -191,7 +193,11 @@ export function toolError(e: unknown, opts: RunOptions): VidscribeError {
   if (err.isCanceled) return new VidscribeError(ErrorCode.Cancelled, `Cancelled while ${opts.what}`, details);
   // 127 with setpriv's complaint: the tool is missing behind the die-with-parent wrapper.
   if (err.code === 'ENOENT' || (err.exitCode === 127 && /^setpriv: failed to execute/m.test(stderr ?? ''))) {
-    return new VidscribeError(ErrorCode.MediaToolFailed, `Could not start a tool needed for ${opts.what}: ${err.shortMessage ?? 'not found'}. Run \`npm run setup\`.`, details);
+    return new VidscribeError(
+      ErrorCode.MediaToolFailed,
+      `Could not start a tool needed for ${opts.what}: ${err.shortMessage ?? 'not found'}. Run \`npm run setup\`.`,
+      details,
+    );
   }
   const last = stderr?.split('\n').filter(Boolean).at(-1) ?? err.shortMessage ?? 'unknown failure';
   return new VidscribeError(opts.failCode ?? ErrorCode.MediaToolFailed, `Failed ${opts.what}: ${last}`, details);

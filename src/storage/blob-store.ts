@@ -106,13 +106,16 @@ export class LocalBlobStore implements BlobStore {
     if (opts.sha256) return this.commit(path, opts.sha256, (await stat(path)).size, opts.ext);
     const hash = createHash('sha256');
     let size = 0;
-    await pipeline(createReadStream(path), new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        size += chunk.length;
-        hash.update(chunk);
-        cb();
-      },
-    }));
+    await pipeline(
+      createReadStream(path),
+      new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          size += chunk.length;
+          hash.update(chunk);
+          cb();
+        },
+      }),
+    );
     return this.commit(path, hash.digest('hex'), size, opts.ext);
   }
 

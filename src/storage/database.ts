@@ -133,55 +133,120 @@ export type Db = Kysely<Database>;
 
 const migrations: Record<string, Migration> = {
   '001_initial': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
     async up(db: Kysely<any>) {
-      await db.schema.createTable('accounts').addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull()).addColumn('client_id', 'text').addColumn('email', 'text', (c) => c.unique())
-        .addColumn('password_hash', 'text').addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
-      await db.schema.createTable('tokens').addColumn('token', 'text', (c) => c.primaryKey())
-        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('client_id', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull()).addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text')
+        .addColumn('email', 'text', (c) => c.unique())
+        .addColumn('password_hash', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('tokens')
+        .addColumn('token', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('client_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('tokens_client').on('tokens').columns(['client_id', 'created_at']).execute();
-      await db.schema.createTable('ledger').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('delta', 'integer', (c) => c.notNull())
-        .addColumn('reason', 'text', (c) => c.notNull()).addColumn('job_id', 'text').addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('ledger')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('delta', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('ledger_account').on('ledger').column('account_id').execute();
-      await db.schema.createTable('holds').addColumn('job_id', 'text', (c) => c.primaryKey())
-        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('amount', 'integer', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull()).addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('holds')
+        .addColumn('job_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('amount', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('holds_account_state').on('holds').columns(['account_id', 'state']).execute();
-      await db.schema.createTable('sessions').addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id')).addColumn('agent', 'text', (c) => c.notNull())
-        .addColumn('task_name', 'text', (c) => c.notNull()).addColumn('language', 'text', (c) => c.notNull()).addColumn('draft', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull()).addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
-      await db.schema.createTable('media').addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id')).addColumn('account_id', 'text', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull()).addColumn('kind', 'text', (c) => c.notNull()).addColumn('store_key', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull()).addColumn('position', 'integer', (c) => c.notNull())
-        .addColumn('info', 'text', (c) => c.notNull()).addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('agent', 'text', (c) => c.notNull())
+        .addColumn('task_name', 'text', (c) => c.notNull())
+        .addColumn('language', 'text', (c) => c.notNull())
+        .addColumn('draft', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('media')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('store_key', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('info', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('media_session').on('media').column('session_id').execute();
-      await db.schema.createTable('transcripts').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('session_id', 'text')
-        .addColumn('account_id', 'text', (c) => c.notNull()).addColumn('media_id', 'text').addColumn('job_id', 'text', (c) => c.notNull())
-        .addColumn('language', 'text', (c) => c.notNull()).addColumn('text', 'text', (c) => c.notNull()).addColumn('body', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('transcripts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('media_id', 'text')
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('language', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('transcripts_session').on('transcripts').column('session_id').execute();
-      await db.schema.createTable('files').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('account_id', 'text', (c) => c.notNull())
-        .addColumn('session_id', 'text').addColumn('job_id', 'text').addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('content_type', 'text', (c) => c.notNull()).addColumn('store_key', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull()).addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('files')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text')
+        .addColumn('job_id', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('store_key', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('files_session').on('files').column('session_id').execute();
-      await db.schema.createTable('jobs').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('account_id', 'text', (c) => c.notNull()).addColumn('session_id', 'text').addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0)).addColumn('payload', 'text', (c) => c.notNull())
-        .addColumn('result', 'text').addColumn('error', 'text').addColumn('price', 'integer', (c) => c.notNull())
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0))
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('error', 'text')
+        .addColumn('price', 'integer', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
       await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'type', 'created_at']).execute();
       await db.schema.createIndex('jobs_session').on('jobs').column('session_id').execute();
     },
   },
   // Login, refresh and logout: a token can be revoked before it expires; bind revokes an account's tokens.
   '002_token_revocation': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
     async up(db: Kysely<any>) {
       await db.schema.alterTable('tokens').addColumn('revoked_at', 'bigint').execute();
       await db.schema.createIndex('tokens_account').on('tokens').column('account_id').execute();

@@ -21,9 +21,7 @@ export class PreparedQuery<V extends Record<string, unknown>, R> {
       compiled = this.build(db, ((name: string) => `${SENTINEL}${name}`) as never).compile();
       this.compiled.set(db, compiled);
     }
-    const parameters = compiled.parameters.map((p) =>
-      typeof p === 'string' && p.startsWith(SENTINEL) ? values[p.slice(SENTINEL.length)] : p,
-    );
+    const parameters = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(SENTINEL) ? values[p.slice(SENTINEL.length)] : p));
     const r = await db.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<R>);
     return r.rows;
   }

@@ -11,7 +11,14 @@ const plain = (cues: readonly Cue[]): PlainCue[] => cues.map(({ start, end, line
 
 /** Map each cue to the word timings it shows (null for words of a segment without timings). */
 function wordsPerCue(t: Transcript, cues: readonly Cue[]): ({ start: number; end: number } | null)[][] {
-  const timed = t.segments.flatMap((s) => (s.words.length ? s.words : s.text.trim().split(/\s+/).map(() => null)));
+  const timed = t.segments.flatMap((s) =>
+    s.words.length
+      ? s.words
+      : s.text
+          .trim()
+          .split(/\s+/)
+          .map(() => null),
+  );
   assert.equal(timed.length, spokenWords(t).length);
   let k = 0;
   return cues.map((c) => {
@@ -194,7 +201,11 @@ describe('buildCues timing', () => {
     // ASR words often share boundaries or overlap slightly; cues must not.
     const words = Array.from({ length: 60 }, (_, i) => ({ word: ` word${i}${i % 9 === 8 ? '.' : ''}`, start: i * 0.3, end: i * 0.3 + 0.35, probability: 0.9 }));
     const t: Transcript = { language: 'en', duration: 18.5, segments: [{ id: 0, start: 0, end: 18.05, text: words.map((w) => w.word).join(''), words }] };
-    assertCueRules(plain(buildCues(t)), words.map((w) => w.word.trim()), { mediaEnd: t.duration });
+    assertCueRules(
+      plain(buildCues(t)),
+      words.map((w) => w.word.trim()),
+      { mediaEnd: t.duration },
+    );
   });
 
   test('random transcripts always satisfy the rules (property check over seeds)', () => {

@@ -64,13 +64,63 @@ const CLAUSE_END = /[,;:，；：、—–]["'”’»)\]]*$/u;
 // Tokens made only of closing punctuation (some ASR engines emit "," as its own word).
 const BARE_CLOSING_PUNCT = /^[.,?!;:…%)\]}"'”’»。，？！；：、]+$/u;
 const CONJUNCTIONS = new Set([
-  'and', 'but', 'or', 'nor', 'so', 'yet', 'because', 'that', 'which', 'who', 'whom', 'whose', 'where', 'when',
-  'while', 'if', 'although', 'though', 'unless', 'until', 'since', 'whereas', 'whether', 'than', 'then',
+  'and',
+  'but',
+  'or',
+  'nor',
+  'so',
+  'yet',
+  'because',
+  'that',
+  'which',
+  'who',
+  'whom',
+  'whose',
+  'where',
+  'when',
+  'while',
+  'if',
+  'although',
+  'though',
+  'unless',
+  'until',
+  'since',
+  'whereas',
+  'whether',
+  'than',
+  'then',
 ]);
 // Words that bind to what follows; ending a line or cue on them strands them.
 const CLINGY = new Set([
-  'a', 'an', 'the', 'of', 'to', 'in', 'on', 'at', 'by', 'for', 'with', 'from', 'into', 'my', 'your', 'our',
-  'their', 'his', 'her', 'its', 'this', 'these', 'those', 'very', 'mr.', 'mrs.', 'ms.', 'dr.', 'st.',
+  'a',
+  'an',
+  'the',
+  'of',
+  'to',
+  'in',
+  'on',
+  'at',
+  'by',
+  'for',
+  'with',
+  'from',
+  'into',
+  'my',
+  'your',
+  'our',
+  'their',
+  'his',
+  'her',
+  'its',
+  'this',
+  'these',
+  'those',
+  'very',
+  'mr.',
+  'mrs.',
+  'ms.',
+  'dr.',
+  'st.',
 ]);
 const ABBREVIATIONS = new Set(['mr.', 'mrs.', 'ms.', 'dr.', 'st.', 'vs.', 'etc.', 'e.g.', 'i.e.']);
 
@@ -135,7 +185,9 @@ type Measure = (a: number, b: number) => number;
 
 function measure(tokens: readonly Token[]): Measure {
   const prefix = [0];
-  tokens.forEach((tk, i) => prefix.push(prefix[i]! + charLen(tk.text) + (i > 0 && tk.space ? 1 : 0)));
+  tokens.forEach((tk, i) => {
+    prefix.push(prefix[i]! + charLen(tk.text) + (i > 0 && tk.space ? 1 : 0));
+  });
   // The separator before tokens[a] belongs to the previous line, not this one.
   return (a, b) => (b <= a ? 0 : prefix[b]! - prefix[a]! - (a > 0 && tokens[a]!.space ? 1 : 0));
 }

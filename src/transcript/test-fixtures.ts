@@ -36,14 +36,17 @@ export function speak(lines: Line[], opts: { start?: number; tail?: number; lang
   let t = opts.start ?? 0.5;
   const segments: TranscriptSegment[] = lines.map((line, id) => {
     const cps = line.cps ?? 14;
-    const words: Word[] = line.text.split(/\s+/).filter(Boolean).map((w) => {
-      // Word length drives its duration, with ±15% jitter and a short breath between words.
-      const dur = ((w.length + 1) / cps) * (0.85 + rand() * 0.3);
-      const start = t;
-      const end = t + dur * 0.88;
-      t += dur;
-      return { word: ' ' + w, start: r3(start), end: r3(end), probability: r3(0.6 + rand() * 0.39) };
-    });
+    const words: Word[] = line.text
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => {
+        // Word length drives its duration, with ±15% jitter and a short breath between words.
+        const dur = ((w.length + 1) / cps) * (0.85 + rand() * 0.3);
+        const start = t;
+        const end = t + dur * 0.88;
+        t += dur;
+        return { word: ' ' + w, start: r3(start), end: r3(end), probability: r3(0.6 + rand() * 0.39) };
+      });
     const seg: TranscriptSegment = {
       id,
       start: words[0]!.start,
@@ -124,7 +127,9 @@ export function assertCueRules(cues: readonly PlainCue[], words: readonly string
     if (prev) assert.ok(c.start - prev.end >= gap - EPS, `${where}: gap ${(c.start - prev.end).toFixed(3)} s < ${gap} s`);
   });
   // Every word, once, in order: joining the lines gives back the word sequence exactly.
-  const shown = cues.flatMap((c) => c.lines).join(' ').split(' ');
+  const shown = cues
+    .flatMap((c) => c.lines)
+    .join(' ')
+    .split(' ');
   assert.deepEqual(shown, [...words]);
 }
-

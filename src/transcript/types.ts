@@ -35,5 +35,10 @@ export interface Transcript {
 
 /** Full text of a transcript: segments joined, whitespace normalised. */
 export function transcriptText(t: Transcript): string {
-  return t.segments.map((s) => s.text.trim()).filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
+  return t.segments
+    .map((s) => s.text.trim())
+    .filter(Boolean)
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

@@ -46,14 +46,28 @@ describe('a killed server resumes its jobs', () => {
       const u = await newUser(server.url);
       const fd = new FormData();
       fd.append('file', new Blob([new Uint8Array(readFileSync(long))]), 'long.m4a');
-      const up = await (await fetch(`${server.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd })).json() as any;
+      const up = (await (
+        await fetch(`${server.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.api.token}` },
+          body: fd,
+        })
+      ).json()) as any;
       assert.equal(up.code, 0, JSON.stringify(up));
 
       // Start the transcription through the agent and let the stream die with the server.
       const sse = fetch(`${server.url}/run_sse`, {
-        method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ app_name: 'nemo_agent', user_id: 'me', session_id: u.sessionId, new_message: { role: 'user', parts: [{ text: 'transcribe this into a text document' }] } }),
-      }).then((r) => r.text()).catch(() => 'stream cut');
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          app_name: 'nemo_agent',
+          user_id: 'me',
+          session_id: u.sessionId,
+          new_message: { role: 'user', parts: [{ text: 'transcribe this into a text document' }] },
+        }),
+      })
+        .then((r) => r.text())
+        .catch(() => 'stream cut');
 
       let job: any;
       for (let i = 0; i < 600; i++) {
@@ -82,7 +96,11 @@ describe('a killed server resumes its jobs', () => {
       assert.equal(state.jobs[0].status, 'completed', JSON.stringify(state.jobs[0]));
       assert.equal(state.transcripts.length, 1, 'exactly one transcript');
       assert.ok((state.transcripts[0].text.match(/ask not what your country/gi) ?? []).length >= 12, 'the whole three minutes were transcribed');
-      assert.deepEqual((await again.call('GET', '/api/credits/balance/simple')).body.data, { available: 100 - price, frozen: 0, total: 100 - price }, 'charged once');
+      assert.deepEqual(
+        (await again.call('GET', '/api/credits/balance/simple')).body.data,
+        { available: 100 - price, frozen: 0, total: 100 - price },
+        'charged once',
+      );
       assert.equal(state.media[0].name, 'long.m4a');
       const blobs = readdirSync(join(dataDir, 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.m4a'));
       assert.equal(blobs.length, 1);

@@ -29,7 +29,11 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
     assert.ok(wer(LIBRI_1089.text, plain.text) < 0.2, plain.text);
 
     const verbose = await client.audio.transcriptions.create({
-      file: await toFile(audio, 'stew.flac'), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word', 'segment'], language: 'en',
+      file: await toFile(audio, 'stew.flac'),
+      model: 'whisper-1',
+      response_format: 'verbose_json',
+      timestamp_granularities: ['word', 'segment'],
+      language: 'en',
     });
     assert.equal(verbose.language, 'english');
     assert.ok(Math.abs(verbose.duration - 10.43) < 0.1);
@@ -38,9 +42,17 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
     assert.ok(stew && stew.start > 0.5 && stew.end < 3, JSON.stringify(stew));
     assert.ok(verbose.segments && verbose.segments.length >= 1);
 
-    const srt = await client.audio.transcriptions.create({ file: await toFile(readFileSync(SAMPLE_MP4), 'jfk.mp4'), model: 'whisper-1', response_format: 'srt' });
+    const srt = await client.audio.transcriptions.create({
+      file: await toFile(readFileSync(SAMPLE_MP4), 'jfk.mp4'),
+      model: 'whisper-1',
+      response_format: 'srt',
+    });
     assert.match(srt as unknown as string, /^1\n00:00:0\d,\d{3} --> 00:00:\d\d,\d{3}\n/);
-    const text = await client.audio.transcriptions.create({ file: await toFile(readFileSync(SAMPLE_MP4), 'jfk.mp4'), model: 'whisper-1', response_format: 'text' });
+    const text = await client.audio.transcriptions.create({
+      file: await toFile(readFileSync(SAMPLE_MP4), 'jfk.mp4'),
+      model: 'whisper-1',
+      response_format: 'text',
+    });
     assert.match(text as unknown as string, /country/i);
 
     assert.deepEqual((await api.call('GET', '/api/credits/balance/simple')).body.data, { available: 96, frozen: 0, total: 96 }, 'four started minutes');
@@ -52,17 +64,23 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
       assert.ok(e instanceof OpenAI.AuthenticationError);
       return true;
     });
-    await assert.rejects(client.audio.transcriptions.create({ file: await toFile(Buffer.from('just text'), 'notes.txt'), model: 'whisper-1' }), (e: unknown) => {
-      assert.ok(e instanceof OpenAI.APIError);
-      assert.equal(e.status, 415);
-      return true;
-    });
+    await assert.rejects(
+      client.audio.transcriptions.create({ file: await toFile(Buffer.from('just text'), 'notes.txt'), model: 'whisper-1' }),
+      (e: unknown) => {
+        assert.ok(e instanceof OpenAI.APIError);
+        assert.equal(e.status, 415);
+        return true;
+      },
+    );
     const before = (await api.call('GET', '/api/credits/balance/simple')).body.data;
-    await assert.rejects(client.audio.translations.create({ file: await toFile(readFileSync(LIBRI_1089.file), 'a.flac'), model: 'whisper-1' }), (e: unknown) => {
-      assert.ok(e instanceof OpenAI.BadRequestError, String(e));
-      assert.match(e.message, /English-only/);
-      return true;
-    });
+    await assert.rejects(
+      client.audio.translations.create({ file: await toFile(readFileSync(LIBRI_1089.file), 'a.flac'), model: 'whisper-1' }),
+      (e: unknown) => {
+        assert.ok(e instanceof OpenAI.BadRequestError, String(e));
+        assert.match(e.message, /English-only/);
+        return true;
+      },
+    );
     assert.deepEqual((await api.call('GET', '/api/credits/balance/simple')).body.data, before, 'a failed job releases its hold');
   });
 });
@@ -75,7 +93,11 @@ describe('/run_sse keep-alive and cap', () => {
       const u = await newUser(srv.url);
       const fd = new FormData();
       fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE_MP4))]), 'talk.mp4');
-      await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd });
+      await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}` },
+        body: fd,
+      });
       const r = await runSse(srv.url, u.api.token!, u.sessionId, 'transcribe the spoken dialogue into a text document');
       assert.ok(r.comments.filter((c) => c.trim() === 'ping').length >= 3, `pings: ${r.comments.length}`);
       assert.match(r.raw, /^: ping\n\n/m);

@@ -19,7 +19,8 @@ const ATTRIBUTION = { 'x-skill-source': 'test', 'x-skill-version': '1.0.0', 'x-s
 
 function form(files: { name: string; body: Buffer | string; type?: string }[]): FormData {
   const fd = new FormData();
-  for (const f of files) fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
+  for (const f of files)
+    fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
   return fd;
 }
 
@@ -39,12 +40,24 @@ function streamUpload(target: string, token: string, name: string, size: number)
   let sent = 0;
   let answered = false;
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' } }, (res) => {
-      answered = true;
-      const sentWhenAnswered = sent;
-      let text = '';
-      res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), sentWhenAnswered }));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        answered = true;
+        const sentWhenAnswered = sent;
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => (text += d))
+          .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), sentWhenAnswered }));
+      },
+    );
     // The server hangs up on a refused upload: writes after that fail, as they should.
     req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
     req.write(head);
@@ -110,14 +123,17 @@ describe('seed API: tokens, sessions, errors', () => {
       const api = apiClient(strict.url);
       const codes = [];
       for (let i = 0; i < 4; i++) codes.push((await api.call('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': `invented-${i}` })).body);
-      assert.deepEqual(codes.map((b) => b.code), [0, 0, 0, 429]);
+      assert.deepEqual(
+        codes.map((b) => b.code),
+        [0, 0, 0, 429],
+      );
       assert.match(codes[3]!.message, /at most 3 an hour/);
     } finally {
       await strict.close();
     }
   });
 
-  test('bad tokens are 1001; another user\'s session is 1002, exactly like a missing one', async () => {
+  test("bad tokens are 1001; another user's session is 1002, exactly like a missing one", async () => {
     const none = await apiClient(srv.url).call('GET', '/api/credits/balance/simple');
     assert.deepEqual([none.status, none.body.code], [401, 1001]);
     const wrong = await apiClient(srv.url, 'vs_not-a-token').call('GET', '/api/credits/balance/simple');
@@ -132,7 +148,12 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.equal(theirs.body.message.replace(alice.sessionId, 'X'), missing.body.message.replace('ses_doesnotexist', 'X'), 'indistinguishable');
     const upload = await bob.api.call('POST', `/api/upload-video/nemo_agent/me/${alice.sessionId}`, form([{ name: 'a.mp4', body: readFileSync(SAMPLE_MP4) }]));
     assert.equal(upload.body.code, 1002);
-    const sse = await bob.api.call('POST', '/run_sse', { app_name: 'nemo_agent', user_id: 'u', session_id: alice.sessionId, new_message: { role: 'user', parts: [{ text: 'transcribe' }] } });
+    const sse = await bob.api.call('POST', '/run_sse', {
+      app_name: 'nemo_agent',
+      user_id: 'u',
+      session_id: alice.sessionId,
+      new_message: { role: 'user', parts: [{ text: 'transcribe' }] },
+    });
     assert.equal(sse.body.code, 1002);
     const render = await bob.api.call('POST', '/api/render/proxy/lambda', { session_id: alice.sessionId }, ATTRIBUTION);
     assert.equal(render.body.code, 1002);
@@ -151,7 +172,11 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.deepEqual([sse.status, sse.body.code], [400, 400]);
     // A multipart body without its boundary (found by schemathesis) is the client's mistake too.
     for (const path of [`/api/upload-video/nemo_agent/me/${u.sessionId}`, '/v1/audio/transcriptions']) {
-      const r = await fetch(srv.url + path, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data' }, body: 'x' });
+      const r = await fetch(srv.url + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data' },
+        body: 'x',
+      });
       assert.equal(r.status, 400, path);
       assert.match(await r.text(), /Malformed multipart body/);
     }
@@ -159,11 +184,18 @@ describe('seed API: tokens, sessions, errors', () => {
 
   test('uploads: each file becomes a media item with its ffprobe facts; wrong formats are 4001, corrupt 4005, empty 4004', async () => {
     const u = await newUser(srv.url);
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
-    const ok = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([
-      { name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4), type: 'video/mp4' },
-      { name: 'pixel.png', body: png, type: 'image/png' },
-    ]));
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+      'hex',
+    );
+    const ok = await u.api.call(
+      'POST',
+      `/api/upload-video/nemo_agent/me/${u.sessionId}`,
+      form([
+        { name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4), type: 'video/mp4' },
+        { name: 'pixel.png', body: png, type: 'image/png' },
+      ]),
+    );
     assert.equal(ok.body.code, 0, JSON.stringify(ok.body));
     const [video, image] = ok.body.data.media;
     assert.equal(video.kind, 'video');
@@ -175,19 +207,32 @@ describe('seed API: tokens, sessions, errors', () => {
     assert.deepEqual([txt.status, txt.body.code], [415, 4001]);
     const disguised = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'movie.mp4', body: png }]));
     assert.deepEqual([disguised.status, disguised.body.code], [415, 4001]);
-    const corrupt = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'broken.mp4', body: readFileSync(SAMPLE_MP4).subarray(0, 2000) }]));
+    const corrupt = await u.api.call(
+      'POST',
+      `/api/upload-video/nemo_agent/me/${u.sessionId}`,
+      form([{ name: 'broken.mp4', body: readFileSync(SAMPLE_MP4).subarray(0, 2000) }]),
+    );
     assert.equal(corrupt.body.code, 4005, JSON.stringify(corrupt.body));
     const empty = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'empty.mp4', body: Buffer.alloc(0) }]));
     assert.equal(empty.body.code, 4004);
 
     // All or nothing: a good file with a bad one stores neither.
-    const mixed = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([
-      { name: 'again.mp4', body: readFileSync(SAMPLE_MP4) }, { name: 'broken.mov', body: Buffer.from('not a movie at all') },
-    ]));
+    const mixed = await u.api.call(
+      'POST',
+      `/api/upload-video/nemo_agent/me/${u.sessionId}`,
+      form([
+        { name: 'again.mp4', body: readFileSync(SAMPLE_MP4) },
+        { name: 'broken.mov', body: Buffer.from('not a movie at all') },
+      ]),
+    );
     assert.equal(mixed.body.code, 4005);
 
     const state = await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`);
-    assert.deepEqual(state.body.data.media.map((m: { name: string }) => m.name), ['jfk.mp4', 'pixel.png'], 'only the good uploads are stored');
+    assert.deepEqual(
+      state.body.data.media.map((m: { name: string }) => m.name),
+      ['jfk.mp4', 'pixel.png'],
+      'only the good uploads are stored',
+    );
     assert.deepEqual(filesUnder(join(srv.dataDir, 'tmp')), [], 'no scratch files left');
   });
 
@@ -229,7 +274,9 @@ describe('seed API: tokens, sessions, errors', () => {
     // 100 credits, 2 per 1080p render minute: room for 50 renders at once.
     const N = 50;
     const draft = { id: 'race', version: 1, w: 1920, h: 1080, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 3000, src: mediaId, m: { fit: 'contain' } }] }] };
-    const results = await Promise.all(Array.from({ length: 2 * N }, () => u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION)));
+    const results = await Promise.all(
+      Array.from({ length: 2 * N }, () => u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION)),
+    );
     const started = results.filter((r) => r.body.code === 0);
     const refused = results.filter((r) => r.body.code === 2001);
     assert.equal(started.length, N);
@@ -247,11 +294,19 @@ describe('seed API: tokens, sessions, errors', () => {
 
   test('register with bind, the anonymous token as bearer, moves the anonymous credits and sessions; the anonymous token is revoked', async () => {
     const u = await newUser(srv.url);
-    const reg = await apiClient(srv.url, u.api.token).call('POST', '/api/auth/register', { email: `x${Date.now()}@example.org`, password: 'correct horse', bind: u.accountId });
+    const reg = await apiClient(srv.url, u.api.token).call('POST', '/api/auth/register', {
+      email: `x${Date.now()}@example.org`,
+      password: 'correct horse',
+      bind: u.accountId,
+    });
     assert.equal(reg.body.code, 0, JSON.stringify(reg.body));
     assert.equal(reg.body.data.moved_credits, 100);
     const acct = apiClient(srv.url, reg.body.data.token);
-    assert.deepEqual((await acct.call('GET', '/api/credits/balance/simple')).body.data, { available: 200, frozen: 0, total: 200 }, '100 moved + 100 for signing up');
+    assert.deepEqual(
+      (await acct.call('GET', '/api/credits/balance/simple')).body.data,
+      { available: 200, frozen: 0, total: 200 },
+      '100 moved + 100 for signing up',
+    );
     assert.equal((await acct.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.code, 0, 'the session moved with them');
     assert.equal((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.code, 1001, 'the anonymous token opens nothing any more');
     const bad = await apiClient(srv.url).call('POST', '/api/auth/register', { email: 'not-an-email', password: 'x' });
@@ -259,9 +314,10 @@ describe('seed API: tokens, sessions, errors', () => {
   });
 
   test('OpenAPI document and docs page', async () => {
-    const doc = await (await fetch(`${srv.url}/openapi.json`)).json() as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${srv.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.match(doc.openapi, /^3\./);
-    for (const p of ['/api/auth/anonymous-token', '/run_sse', '/api/render/proxy/lambda', '/v1/audio/transcriptions', '/api/credits/balance/simple']) assert.ok(doc.paths[p], p);
+    for (const p of ['/api/auth/anonymous-token', '/run_sse', '/api/render/proxy/lambda', '/v1/audio/transcriptions', '/api/credits/balance/simple'])
+      assert.ok(doc.paths[p], p);
     const docs = await fetch(`${srv.url}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
@@ -290,7 +346,10 @@ describe('uploads: size limit, URLs, SSRF', () => {
     const afterFiles = filesUnder(join(srv.dataDir, 'blobs')).map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]);
     assert.deepEqual(afterFiles, before, 'stored files untouched');
     const state = await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`);
-    assert.deepEqual(state.body.data.media.map((m: { name: string }) => m.name), ['jfk.mp4']);
+    assert.deepEqual(
+      state.body.data.media.map((m: { name: string }) => m.name),
+      ['jfk.mp4'],
+    );
   });
 
   test('URL uploads to private, loopback and link-local addresses are refused by default (4007), and nothing is requested', async () => {
@@ -303,7 +362,14 @@ describe('uploads: size limit, URLs, SSRF', () => {
     const port = (local.address() as { port: number }).port;
     try {
       const u = await newUser(srv.url);
-      for (const target of [`http://127.0.0.1:${port}/a.mp4`, `http://localhost:${port}/a.mp4`, 'http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/a.mp4', 'http://[::1]/a.mp4', 'file:///etc/passwd']) {
+      for (const target of [
+        `http://127.0.0.1:${port}/a.mp4`,
+        `http://localhost:${port}/a.mp4`,
+        'http://169.254.169.254/latest/meta-data',
+        'http://10.0.0.1/a.mp4',
+        'http://[::1]/a.mp4',
+        'file:///etc/passwd',
+      ]) {
         const r = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, { urls: [target] });
         assert.equal(r.body.code, 4007, `${target}: ${JSON.stringify(r.body)}`);
       }
@@ -387,7 +453,11 @@ describe('signed download links', () => {
     const facts = probe(out);
     assert.equal(facts.video?.width, 640);
     assert.ok(Math.abs(facts.formatDuration - 2) < 0.2);
-    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 99, frozen: 0, total: 99 }, '1 credit for a started 720p-or-smaller minute, settled');
+    assert.deepEqual(
+      (await u.api.call('GET', '/api/credits/balance/simple')).body.data,
+      { available: 99, frozen: 0, total: 99 },
+      '1 credit for a started 720p-or-smaller minute, settled',
+    );
 
     const forged = new URL(status.url);
     forged.searchParams.set('sig', 'AAAA' + forged.searchParams.get('sig')!.slice(4));
@@ -401,7 +471,13 @@ describe('signed download links', () => {
   test('a running render can be cancelled: ffmpeg stops, the credits come back, nothing is left behind', async () => {
     const u = await newUser(srv.url);
     const up = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4) }]));
-    const draft = { id: 'long', version: 1, w: 1920, h: 1080, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 11_000, src: up.body.data.media[0].id, m: { fit: 'blur' } }] }] };
+    const draft = {
+      id: 'long',
+      version: 1,
+      w: 1920,
+      h: 1080,
+      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 11_000, src: up.body.data.media[0].id, m: { fit: 'blur' } }] }],
+    };
     const started = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
     const id = started.body.data.render_id;
     let seen = '';

@@ -21,7 +21,9 @@ const ATTRIBUTION = { 'x-skill-source': 'test', 'x-skill-version': '1.0.0', 'x-s
 function upload(base: string, token: string, sid: string, files: { path: string; name: string }[]) {
   const fd = new FormData();
   for (const f of files) fd.append('file', new Blob([new Uint8Array(readFileSync(f.path))]), f.name);
-  return fetch(`${base}/api/upload-video/nemo_agent/me/${sid}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: fd }).then((r) => r.json() as Promise<any>);
+  return fetch(`${base}/api/upload-video/nemo_agent/me/${sid}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: fd }).then(
+    (r) => r.json() as Promise<any>,
+  );
 }
 
 const texts = (events: any[]) => events.flatMap((e) => e.content.parts.filter((p: any) => typeof p.text === 'string').map((p: any) => p.text as string));
@@ -29,7 +31,10 @@ const calls = (events: any[]) => events.flatMap((e) => e.content.parts.filter((p
 const responses = (events: any[]) => events.flatMap((e) => e.content.parts.filter((p: any) => p.functionResponse).map((p: any) => p.functionResponse));
 const finalText = (events: any[]) => {
   const last = events.at(-1);
-  assert.ok(last && !last.partial && last.content.parts.some((p: any) => typeof p.text === 'string' && p.text.length > 0), 'every request ends with a text reply');
+  assert.ok(
+    last && !last.partial && last.content.parts.some((p: any) => typeof p.text === 'string' && p.text.length > 0),
+    'every request ends with a text reply',
+  );
   return last.content.parts.map((p: any) => p.text).join('');
 };
 
@@ -61,7 +66,10 @@ describe('the seed workflow, end to end', () => {
     const [resp] = responses(sse.events);
     assert.equal(resp.id, call.id);
     assert.equal(resp.response.status, 'ok', JSON.stringify(resp));
-    assert.ok(texts(sse.events).some((t) => /Transcribing jfk_inaugural_1961\.mp4: \d+ %/.test(t)), 'progress streamed as text');
+    assert.ok(
+      texts(sse.events).some((t) => /Transcribing jfk_inaugural_1961\.mp4: \d+ %/.test(t)),
+      'progress streamed as text',
+    );
     const reply = finalText(sse.events);
     assert.match(reply, /jfk_inaugural_1961\.txt/);
     assert.match(reply, /ask not what your country can do for you/i);
@@ -78,10 +86,21 @@ describe('the seed workflow, end to end', () => {
     // 11.76 s is one started minute: 1 credit.
     assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 99, frozen: 0, total: 99 });
 
-    const exp = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft: {
-      id: 'export', version: 1, w: 1920, h: 1080,
-      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 11_000, src: up.data.media[0].id, m: { fit: 'contain' } }] }],
-    } }, ATTRIBUTION);
+    const exp = await u.api.call(
+      'POST',
+      '/api/render/proxy/lambda',
+      {
+        session_id: u.sessionId,
+        draft: {
+          id: 'export',
+          version: 1,
+          w: 1920,
+          h: 1080,
+          t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 11_000, src: up.data.media[0].id, m: { fit: 'contain' } }] }],
+        },
+      },
+      ATTRIBUTION,
+    );
     assert.equal(exp.body.code, 0, JSON.stringify(exp.body));
     let st: any;
     const seen = new Set<string>();
@@ -118,7 +137,10 @@ describe('the seed workflow, end to end', () => {
     const zh = await runSse(srv.url, u.api.token!, u.sessionId, '请把这个视频转写成文字');
     assert.equal(calls(zh.events)[0].args.format, 'txt');
     assert.match(finalText(zh.events), /已把 talk\.mp4 转写为 talk\.txt/, 'a Chinese request gets a Chinese reply');
-    assert.ok(texts(zh.events).some((t) => /正在转写 talk\.mp4：\d+%/.test(t)), 'progress in Chinese too');
+    assert.ok(
+      texts(zh.events).some((t) => /正在转写 talk\.mp4：\d+%/.test(t)),
+      'progress in Chinese too',
+    );
     assert.match(finalText((await runSse(srv.url, u.api.token!, u.sessionId, '你好')).events), /我可以/);
 
     const huh = await runSse(srv.url, u.api.token!, u.sessionId, "what's the weather in Paris?");
@@ -130,7 +152,7 @@ describe('the seed workflow, end to end', () => {
     assert.match(finalText(es.events), /only into English/);
   });
 
-  test('no credits: the agent answers with 2001\'s message and a registration link, and nothing is charged', async () => {
+  test("no credits: the agent answers with 2001's message and a registration link, and nothing is charged", async () => {
     const poor = await startServer({ asrSlots: 1, renderSlots: 0, prices: { anonymousGrant: 0 } });
     try {
       const u = await newUser(poor.url);
@@ -160,7 +182,10 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
 
   test('title, vertical, music at 35 %, trim — each message builds on the last', async () => {
     const u = await newUser(srv.url);
-    const up = await upload(srv.url, u.api.token!, u.sessionId, [{ path: SAMPLE_MP4, name: 'city.mp4' }, { path: music, name: 'lofi.mp3' }]);
+    const up = await upload(srv.url, u.api.token!, u.sessionId, [
+      { path: SAMPLE_MP4, name: 'city.mp4' },
+      { path: music, name: 'lofi.mp3' },
+    ]);
     const [video, song] = up.data.media;
 
     finalText((await runSse(srv.url, u.api.token!, u.sessionId, "add a title 'Urban Dreams' for the first 3 seconds")).events);
@@ -172,7 +197,10 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     finalText((await runSse(srv.url, u.api.token!, u.sessionId, 'make it vertical for TikTok')).events);
     d = await draftOf(u);
     assert.deepEqual([d.w, d.h], [1080, 1920]);
-    assert.ok(d.t.some((t: any) => t.tt === 7 && t.sg[0].m.text === 'Urban Dreams'), 'the title is still there');
+    assert.ok(
+      d.t.some((t: any) => t.tt === 7 && t.sg[0].m.text === 'Urban Dreams'),
+      'the title is still there',
+    );
 
     finalText((await runSse(srv.url, u.api.token!, u.sessionId, 'add lo-fi music at 35%')).events);
     d = await draftOf(u);
@@ -191,12 +219,18 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     assert.deepEqual(await draftOf(u), d);
     const noMusic = await newUser(srv.url);
     await upload(srv.url, noMusic.api.token!, noMusic.sessionId, [{ path: SAMPLE_MP4, name: 'solo.mp4' }]);
-    assert.match(finalText((await runSse(srv.url, noMusic.api.token!, noMusic.sessionId, 'add background music at 20%')).events), /no audio file to use as background music/);
+    assert.match(
+      finalText((await runSse(srv.url, noMusic.api.token!, noMusic.sessionId, 'add background music at 20%')).events),
+      /no audio file to use as background music/,
+    );
   });
 
   test('中文: 竖屏、加标题「城市之梦」前3秒、背景音乐音量35%、加字幕, then export a 1080p MP4 with the captions burned in', async () => {
     const u = await newUser(srv.url);
-    await upload(srv.url, u.api.token!, u.sessionId, [{ path: SAMPLE_MP4, name: 'jfk.mp4' }, { path: music, name: 'song.mp3' }]);
+    await upload(srv.url, u.api.token!, u.sessionId, [
+      { path: SAMPLE_MP4, name: 'jfk.mp4' },
+      { path: music, name: 'song.mp3' },
+    ]);
     const r1 = await runSse(srv.url, u.api.token!, u.sessionId, '改成竖屏，加标题「城市之梦」前3秒，背景音乐音量35%');
     finalText(r1.events);
     let d = await draftOf(u);
@@ -210,9 +244,15 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     const reply = finalText(r2.events);
     assert.match(reply, /完成/);
     d = await draftOf(u);
-    const captions = d.t.filter((t: any) => t.tt === 7).flatMap((t: any) => t.sg).filter((s: any) => s.m.kind === 'caption');
+    const captions = d.t
+      .filter((t: any) => t.tt === 7)
+      .flatMap((t: any) => t.sg)
+      .filter((s: any) => s.m.kind === 'caption');
     assert.ok(captions.length >= 2, 'captions are in the draft');
-    assert.ok(captions.every((c: any) => c.m.text.split('\n').every((line: string) => line.length <= 28)), '28 characters a line on vertical video');
+    assert.ok(
+      captions.every((c: any) => c.m.text.split('\n').every((line: string) => line.length <= 28)),
+      '28 characters a line on vertical video',
+    );
     const url = /(http:\/\/\S+\/api\/files\/\S+)/.exec(reply)?.[1];
     assert.ok(url, reply);
     const mp4 = join(work, 'zh.mp4');
@@ -225,7 +265,10 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     const u = await newUser(srv.url);
     const short = join(work, 'short.mp4');
     ffmpeg('-i', SAMPLE_MP4, '-t', '4', '-c', 'copy', short);
-    const up = await upload(srv.url, u.api.token!, u.sessionId, [{ path: short, name: 'first.mp4' }, { path: SAMPLE_MP4, name: 'second.mp4' }]);
+    const up = await upload(srv.url, u.api.token!, u.sessionId, [
+      { path: short, name: 'first.mp4' },
+      { path: SAMPLE_MP4, name: 'second.mp4' },
+    ]);
     const r = await runSse(srv.url, u.api.token!, u.sessionId, 'transcribe the second video with timestamps');
     const [call] = calls(r.events);
     assert.equal(call.args.media_id, up.data.media[1].id);

@@ -60,8 +60,26 @@ export function ffmpeg(...args: string[]): void {
 
 /** H.264 + AAC MP4 of the given audio over a test pattern, as a phone or editor would produce. */
 export function makeSpeechMp4(audio: string, out: string): string {
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-i', audio, '-shortest', '-c:v', 'libx264', '-preset', 'ultrafast',
-    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', out);
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=320x240:r=25',
+    '-i',
+    audio,
+    '-shortest',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '96k',
+    out,
+  );
   return out;
 }
 
@@ -76,7 +94,9 @@ export function makeMusic(out: string, seconds: number): string {
     '0.2*sin(2*PI*(220+110*floor(mod(t,8)/2))*t)',
     '0.15*sin(2*PI*(330+165*floor(mod(t,8)/2))*t)',
     '0.1*sin(2*PI*(440+55*floor(mod(t*2,4)))*t)*(0.5+0.5*sin(2*PI*2*t))',
-  ].join('+').replaceAll(',', '\\,'); // commas separate filters unless escaped
+  ]
+    .join('+')
+    .replaceAll(',', '\\,'); // commas separate filters unless escaped
   ffmpeg('-f', 'lavfi', '-i', `aevalsrc=${expr}:s=44100:c=stereo`, '-t', String(seconds), '-c:a', 'libmp3lame', '-b:a', '128k', out);
   return out;
 }

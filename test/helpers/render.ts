@@ -31,13 +31,22 @@ export interface ProbeFacts {
 }
 
 export function probe(file: string): ProbeFacts {
-  const json = JSON.parse(
-    execFileSync('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { encoding: 'utf8' }),
-  ) as { format: { duration: string }; streams: Record<string, string | number>[] };
+  const json = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { encoding: 'utf8' })) as {
+    format: { duration: string };
+    streams: Record<string, string | number>[];
+  };
   const v = json.streams.find((s) => s.codec_type === 'video');
   const a = json.streams.find((s) => s.codec_type === 'audio');
   const facts: ProbeFacts = { formatDuration: Number(json.format.duration) };
-  if (v) facts.video = { codec: String(v.codec_name), width: Number(v.width), height: Number(v.height), duration: Number(v.duration), frames: Number(v.nb_frames), pixFmt: String(v.pix_fmt) };
+  if (v)
+    facts.video = {
+      codec: String(v.codec_name),
+      width: Number(v.width),
+      height: Number(v.height),
+      duration: Number(v.duration),
+      frames: Number(v.nb_frames),
+      pixFmt: String(v.pix_fmt),
+    };
   if (a) facts.audio = { codec: String(a.codec_name), duration: Number(a.duration), sampleRate: Number(a.sample_rate), channels: Number(a.channels) };
   return facts;
 }
@@ -95,7 +104,10 @@ export function pngAt(file: string, atSec: number, out: string, band = { top: 0,
 /** Words tesseract reads in an image, upper-cased, punctuation dropped. */
 export function ocrWords(png: string): string[] {
   const text = execFileSync('tesseract', [png, 'stdout', '--psm', '6'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return text.toUpperCase().split(/[^A-Z0-9']+/).filter(Boolean);
+  return text
+    .toUpperCase()
+    .split(/[^A-Z0-9']+/)
+    .filter(Boolean);
 }
 
 /** Mean absolute difference (0..255) between two frames over a band of rows (fractions of the height). */
@@ -111,7 +123,8 @@ export function bandDifference(a: Frame, b: Frame, top: number, bottom: number):
 /** Share (0..1) of near-black pixels in a band of rows. */
 export function blackShare(f: Frame, top: number, bottom: number, threshold = 20): number {
   const row = f.width * 3;
-  let black = 0, total = 0;
+  let black = 0,
+    total = 0;
   for (let i = Math.floor(f.height * top) * row; i < Math.floor(f.height * bottom) * row; i += 3) {
     total++;
     if (f.rgb[i]! < threshold && f.rgb[i + 1]! < threshold && f.rgb[i + 2]! < threshold) black++;

@@ -16,7 +16,10 @@ export interface ServeProcess {
 }
 
 export function serveProcess(dataDir: string, extraArgs: string[] = []): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir, ...extraArgs], { cwd: ROOT, env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir, ...extraArgs], {
+    cwd: ROOT,
+    env: { ...process.env, HF_HUB_OFFLINE: '1' },
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

@@ -23,7 +23,10 @@ export async function startServer(cfg: Partial<ServiceConfig> = {}, appOpts: App
   const app = await buildApp(svc, appOpts);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
-    url: address, svc, app, dataDir,
+    url: address,
+    svc,
+    app,
+    dataDir,
     async close(opts = {}) {
       await app.close();
       await svc.close();
@@ -34,7 +37,12 @@ export async function startServer(cfg: Partial<ServiceConfig> = {}, appOpts: App
 
 export interface Api {
   token?: string;
-  call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: { code: number; message: string; data: T } }>;
+  call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: { code: number; message: string; data: T } }>;
 }
 
 /** A tiny JSON client that speaks the envelope; every response body is parsed as JSON. */
@@ -68,7 +76,10 @@ export function apiClient(base: string, token?: string): Api {
 }
 
 /** Anonymous token + session, the seed's first two calls. */
-export async function newUser(base: string, clientId = `client-${Math.random().toString(36).slice(2)}`): Promise<{ api: Api; sessionId: string; clientId: string; accountId: string }> {
+export async function newUser(
+  base: string,
+  clientId = `client-${Math.random().toString(36).slice(2)}`,
+): Promise<{ api: Api; sessionId: string; clientId: string; accountId: string }> {
   const api = apiClient(base);
   const t = await api.call('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': clientId });
   if (t.body.code !== 0) throw new Error(`token: ${JSON.stringify(t.body)}`);
@@ -84,7 +95,13 @@ export interface SseEvent {
 }
 
 /** Posts to /run_sse and parses the stream as a client would (eventsource-parser), collecting every event. */
-export async function runSse(base: string, token: string, sessionId: string, text: string, onEvent?: (e: SseEvent) => void): Promise<{ status: number; events: any[]; comments: string[]; raw: string; contentType: string | null }> {
+export async function runSse(
+  base: string,
+  token: string,
+  sessionId: string,
+  text: string,
+  onEvent?: (e: SseEvent) => void,
+): Promise<{ status: number; events: any[]; comments: string[]; raw: string; contentType: string | null }> {
   const { createParser } = await import('eventsource-parser');
   const res = await fetch(`${base}/run_sse`, {
     method: 'POST',
@@ -120,6 +137,7 @@ export const ATTRIBUTION = { 'x-skill-source': 'test', 'x-skill-version': '1.0.0
 /** A multipart body with one `file` field per entry, as a browser or SDK sends it. */
 export function form(files: { name: string; body: Buffer | string; type?: string }[]): FormData {
   const fd = new FormData();
-  for (const f of files) fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
+  for (const f of files)
+    fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
   return fd;
 }

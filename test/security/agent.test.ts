@@ -31,14 +31,23 @@ after(async () => {
 /** Posts a raw RunAgentRequest body; returns the status and the parsed body (JSON errors) or the raw stream. */
 async function postRunSse(token: string, body: unknown): Promise<{ status: number; ms: number; json?: any; text: string }> {
   const t0 = performance.now();
-  const res = await fetch(`${server.url}/run_sse`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${server.url}/run_sse`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   const ms = performance.now() - t0;
   return { status: res.status, ms, text, ...(res.headers.get('content-type')?.includes('json') ? { json: JSON.parse(text) } : {}) };
 }
 
 const request = (sessionId: string, parts: unknown[], extra: Record<string, unknown> = {}) => ({
-  app_name: 'nemo_agent', user_id: 'me', session_id: sessionId, new_message: { role: 'user', parts }, streaming: true, ...extra,
+  app_name: 'nemo_agent',
+  user_id: 'me',
+  session_id: sessionId,
+  new_message: { role: 'user', parts },
+  streaming: true,
+  ...extra,
 });
 
 /** Runs `work` while polling /healthz; returns the slowest /healthz answer seen. */
@@ -92,7 +101,13 @@ describe('finding 7: a long chat message cannot stop the service', () => {
     const split = await postRunSse(u.api.token!, request(u.sessionId, [{ text: half }, { text: half }]));
     assert.equal(split.status, 400);
     assert.match(split.json.message, new RegExp(String(MESSAGE_MAX_CHARS)));
-    const many = await postRunSse(u.api.token!, request(u.sessionId, Array.from({ length: 10_000 }, () => ({ text: 'a' }))));
+    const many = await postRunSse(
+      u.api.token!,
+      request(
+        u.sessionId,
+        Array.from({ length: 10_000 }, () => ({ text: 'a' })),
+      ),
+    );
     assert.equal(many.status, 400);
     assert.match(many.json.message, /parts/);
     const longId = await postRunSse(u.api.token!, request('s'.repeat(1_000_000), [{ text: 'transcribe' }]));
@@ -100,7 +115,7 @@ describe('finding 7: a long chat message cannot stop the service', () => {
     assert.match(longId.json.message, /session_id/);
   });
 
-  test('a message at the limit made of the parser\'s worst shapes is answered quickly, /healthz responsive', async () => {
+  test("a message at the limit made of the parser's worst shapes is answered quickly, /healthz responsive", async () => {
     const u = await newUser(server.url);
     for (const unit of ['一二三', '剪掉前', '#', '1:1:1:', '“', 'a.mp4+', 'burn ', 'clip ']) {
       const text = unit.repeat(Math.ceil(MESSAGE_MAX_CHARS / unit.length)).slice(0, MESSAGE_MAX_CHARS);
@@ -121,13 +136,36 @@ describe('finding 14: a file that is not there is an answer in words, never a gu
     // A short clip with speech-like sound and an image, both accepted into the session.
     const clip = join(work, 'clip.mp4');
     const png = join(work, 'img.png');
-    ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip);
+    ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=160x120:rate=10',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440',
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      clip,
+    );
     ffmpeg('-f', 'lavfi', '-i', 'color=red:s=64x64', '-frames:v', '1', png);
     u = await newUser(server.url);
-    const up = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([
-      { name: 'clip.mp4', body: readFileSync(clip) },
-      { name: 'img.png', body: readFileSync(png) },
-    ]));
+    const up = await u.api.call(
+      'POST',
+      `/api/upload-video/nemo_agent/me/${u.sessionId}`,
+      form([
+        { name: 'clip.mp4', body: readFileSync(clip) },
+        { name: 'img.png', body: readFileSync(png) },
+      ]),
+    );
     assert.equal(up.body.code, 0, JSON.stringify(up.body));
   });
 

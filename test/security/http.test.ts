@@ -24,11 +24,33 @@ const work = mkdtempSync(join(tmpdir(), 'vidscribe-sec-http-'));
 /** Two x264 encodes that keep both cores busy, as two renders would. */
 function cpuLoad(): ChildProcess[] {
   return [0, 1].map(() =>
-    spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=1280x720:r=60', '-t', '600', '-c:v', 'libx264', '-preset', 'medium', '-f', 'null', '-'], { stdio: 'ignore' }),
+    spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=1280x720:r=60',
+        '-t',
+        '600',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'medium',
+        '-f',
+        'null',
+        '-',
+      ],
+      { stdio: 'ignore' },
+    ),
   );
 }
 
-const balance = async (api: Awaited<ReturnType<typeof newUser>>['api']) => (await api.call('GET', '/api/credits/balance/simple')).body.data as { available: number; frozen: number };
+const balance = async (api: Awaited<ReturnType<typeof newUser>>['api']) =>
+  (await api.call('GET', '/api/credits/balance/simple')).body.data as { available: number; frozen: number };
 
 async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -59,7 +81,9 @@ describe('finding 20: an error reply reaches a client that is still sending, und
     const u = await newUser(srv.url);
     for (let i = 0; i < 30; i++) {
       const res = await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
-        method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: form([{ name: 'setup.exe', body: Buffer.alloc(20, 0x4d) }]),
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}` },
+        body: form([{ name: 'setup.exe', body: Buffer.alloc(20, 0x4d) }]),
       });
       assert.equal(res.status, 415);
       assert.equal((await res.json()).code, 4001);
@@ -71,7 +95,14 @@ describe('finding 20: an error reply reaches a client that is still sending, und
     const exe = join(work, 'setup.exe');
     writeFileSync(exe, Buffer.alloc(20, 0x4d));
     for (let i = 0; i < 6; i++) {
-      const { stdout } = await run('curl', ['-sS', '-H', `authorization: Bearer ${u.api.token}`, '-F', `file=@${exe}`, `${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`]);
+      const { stdout } = await run('curl', [
+        '-sS',
+        '-H',
+        `authorization: Bearer ${u.api.token}`,
+        '-F',
+        `file=@${exe}`,
+        `${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`,
+      ]);
       assert.equal(JSON.parse(stdout).code, 4001, stdout);
     }
   });
@@ -80,7 +111,9 @@ describe('finding 20: an error reply reaches a client that is still sending, und
     const u = await newUser(srv.url);
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
-        method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: form([{ name: 'big.mp4', body: Buffer.alloc(6 * 1024 * 1024, 7) }]),
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}` },
+        body: form([{ name: 'big.mp4', body: Buffer.alloc(6 * 1024 * 1024, 7) }]),
       });
       assert.equal(res.status, 413);
       assert.equal((await res.json()).code, 4002);
@@ -96,14 +129,28 @@ describe('finding 20: an error reply reaches a client that is still sending, und
     ]);
     const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
     const url = new URL(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`);
-    const send = () => new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
-      const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data; boundary=b', 'content-length': body.length } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
+    const send = () =>
+      new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            agent,
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data; boundary=b', 'content-length': body.length },
+          },
+          (res) => {
+            let text = '';
+            res
+              .setEncoding('utf8')
+              .on('data', (d) => (text += d))
+              .on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
       });
-      req.on('error', reject);
-      req.end(body);
-    });
     const first = await send();
     const second = await send();
     agent.destroy();
@@ -127,18 +174,38 @@ describe('finding 17: /v1 stops charging when the client hangs up while its job 
     const fd = new FormData();
     fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE_MP4))], { type: 'video/mp4' }), 'jfk.mp4');
     fd.append('model', 'whisper-1');
-    const pending = fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd, signal: gone.signal }).catch((e) => e);
-    await until('the hold', () => balance(u.api), (b) => b.frozen > 0);
+    const pending = fetch(`${srv.url}/v1/audio/transcriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.api.token}` },
+      body: fd,
+      signal: gone.signal,
+    }).catch((e) => e);
+    await until(
+      'the hold',
+      () => balance(u.api),
+      (b) => b.frozen > 0,
+    );
     gone.abort();
     await pending;
-    const b = await until('the release', () => balance(u.api), (v) => v.frozen === 0, 5000);
+    const b = await until(
+      'the release',
+      () => balance(u.api),
+      (v) => v.frozen === 0,
+      5000,
+    );
     assert.deepEqual(b, { available: 100, frozen: 0, total: 100 });
     const jobs = await srv.svc.db.selectFrom('jobs').select(['state']).execute();
-    assert.deepEqual(jobs.map((j) => j.state), ['cancelled']);
+    assert.deepEqual(
+      jobs.map((j) => j.state),
+      ['cancelled'],
+    );
   });
   test('siblings: an unknown language or a 60 kB prompt is a 400, before any job or hold', async () => {
     const u = await newUser(srv.url);
-    for (const [field, value] of [['language', 'xx-evil'], ['prompt', 'p'.repeat(60_000)]] as const) {
+    for (const [field, value] of [
+      ['language', 'xx-evil'],
+      ['prompt', 'p'.repeat(60_000)],
+    ] as const) {
       const fd = new FormData();
       fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE_MP4))], { type: 'video/mp4' }), 'jfk.mp4');
       fd.append(field, value);
@@ -154,7 +221,12 @@ describe('finding 19: headers, links, logs, names', () => {
   let srv: TestServer;
   let log = '';
   before(async () => {
-    const stream = new Writable({ write: (c, _e, cb) => ((log += String(c)), cb()) });
+    const stream = new Writable({
+      write: (c, _e, cb) => {
+        log += String(c);
+        cb();
+      },
+    });
     srv = await startServer({ asrSlots: 0, renderSlots: 0 }, { logger: { level: 'warn', stream } });
   });
   after(() => srv.close());
@@ -174,10 +246,22 @@ describe('finding 19: headers, links, logs, names', () => {
     // fetch will not send a Host header of our choosing; node:http will.
     const url = new URL(`${srv.url}/api/render/proxy/lambda`);
     const body = await new Promise<any>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json', host: 'evil.example' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve(JSON.parse(text)));
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json', host: 'evil.example' },
+        },
+        (res) => {
+          let text = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (d) => (text += d))
+            .on('end', () => resolve(JSON.parse(text)));
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify({ session_id: u.sessionId }));
     });
@@ -200,7 +284,9 @@ describe('finding 19: headers, links, logs, names', () => {
   test('a malformed multipart body is a 400 for the client, not an "unhandled error" in the log', async () => {
     const u = await newUser(srv.url);
     const res = await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
-      method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc',
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data; boundary=x' },
+      body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc',
     });
     assert.equal(res.status, 400);
     assert.equal((await res.json()).code, 400);

@@ -122,7 +122,9 @@ describe('13: user media is opened only by the allowed demuxers', () => {
       const answers: { status: number; code: number; message: string }[] = [];
       for (const target of ['/etc/passwd', SAMPLE_MP4, join(work, 'no-such-file.mp4'), fifo.path]) {
         const res = await fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
-          method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: form([{ name: 'clip.mp4', body: playlist(target) }]),
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.api.token}` },
+          body: form([{ name: 'clip.mp4', body: playlist(target) }]),
         });
         const body = (await res.json()) as any;
         answers.push({ status: res.status, code: body.code, message: body.message });
@@ -143,7 +145,14 @@ describe('13: user media is opened only by the allowed demuxers', () => {
       writeFileSync(list, playlist(fifo.path));
       await rejectsWith(probeMedia(list), ErrorCode.UnsupportedFormat);
       // Extraction is guarded on its own too, even if handed a file that skipped the probe.
-      const info: MediaInfo = { path: list, sizeBytes: 100, container: 'mov,mp4,m4a,3gp,3g2,mj2', durationSec: 10, audio: [{ audioIndex: 0, streamIndex: 0, codec: 'aac', channels: 1, sampleRate: 16000 }], video: [] };
+      const info: MediaInfo = {
+        path: list,
+        sizeBytes: 100,
+        container: 'mov,mp4,m4a,3gp,3g2,mj2',
+        durationSec: 10,
+        audio: [{ audioIndex: 0, streamIndex: 0, codec: 'aac', channels: 1, sampleRate: 16000 }],
+        video: [],
+      };
       await rejectsWith(extractSpeechAudio(info), ErrorCode.CorruptMedia);
       assert.equal(fifo.opened(), false, 'ffprobe or ffmpeg opened the file the playlist names');
     } finally {

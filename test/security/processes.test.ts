@@ -54,18 +54,36 @@ describe('16: children die with the server', () => {
     const dataDir = join(work, 'data');
     server = await serveProcess(dataDir, ['--asr-slots', '1', '--render-slots', '1']);
     const u = await newUser(server.url);
-    const up = (await (await fetch(`${server.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
-      method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: form([{ name: 'long.mp4', body: readFileSync(long) }]),
-    })).json()) as any;
+    const up = (await (
+      await fetch(`${server.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}` },
+        body: form([{ name: 'long.mp4', body: readFileSync(long) }]),
+      })
+    ).json()) as any;
     assert.equal(up.code, 0, JSON.stringify(up));
 
-    const draft = { id: 'long', version: 1, w: 1920, h: 1080, t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 120_000, src: up.data.media[0].id, m: { fit: 'blur' } }] }] };
+    const draft = {
+      id: 'long',
+      version: 1,
+      w: 1920,
+      h: 1080,
+      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 120_000, src: up.data.media[0].id, m: { fit: 'blur' } }] }],
+    };
     const render = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
     assert.equal(render.body.code, 0, JSON.stringify(render.body));
     const sse = fetch(`${server.url}/run_sse`, {
-      method: 'POST', headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ app_name: 'nemo_agent', user_id: 'me', session_id: u.sessionId, new_message: { role: 'user', parts: [{ text: 'transcribe this into a text document' }] } }),
-    }).then((r) => r.text()).catch(() => 'stream cut');
+      method: 'POST',
+      headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        app_name: 'nemo_agent',
+        user_id: 'me',
+        session_id: u.sessionId,
+        new_message: { role: 'user', parts: [{ text: 'transcribe this into a text document' }] },
+      }),
+    })
+      .then((r) => r.text())
+      .catch(() => 'stream cut');
 
     // Wait until the server's children include the render's ffmpeg and the ASR worker, both at work.
     const serverPid = server.proc.pid!;
@@ -78,7 +96,10 @@ describe('16: children die with the server', () => {
       await sleep(100);
     }
     const ours = children.filter((p) => p.comm === 'ffmpeg' || /^python/.test(p.comm));
-    assert.ok(ours.some((p) => p.comm === 'ffmpeg') && ours.some((p) => /^python/.test(p.comm)), `children: ${JSON.stringify(children)}; jobs: ${JSON.stringify(jobs)}`);
+    assert.ok(
+      ours.some((p) => p.comm === 'ffmpeg') && ours.some((p) => /^python/.test(p.comm)),
+      `children: ${JSON.stringify(children)}; jobs: ${JSON.stringify(jobs)}`,
+    );
     server.proc.kill('SIGKILL');
     await new Promise((r) => server!.proc.once('exit', r));
     await sse;
@@ -123,7 +144,10 @@ describe('16: children die with the server', () => {
       const t = setInterval(() => seen.push(readdirSync(dir)), 5);
       await runTool('sleep', ['0.3'], { what: 'sleeping' });
       clearInterval(t);
-      assert.ok(seen.some((names) => names.length === 1), 'recorded while running');
+      assert.ok(
+        seen.some((names) => names.length === 1),
+        'recorded while running',
+      );
       assert.deepEqual(readdirSync(dir), [], 'record removed on exit');
     } finally {
       survivor.kill('SIGKILL');

@@ -98,7 +98,13 @@ describe('18: URL uploads', () => {
   test('a link without an extension is judged by what it serves: video/mp4 and plain bytes that are a video are accepted, a web page that claims video/mp4 is not', async () => {
     const { r } = await upload(srv, [`${base}/media/clip`, `${base}/download`]);
     assert.equal(r.body.code, 0, JSON.stringify(r.body));
-    assert.deepEqual(r.body.data.media.map((m: any) => [m.name, m.kind]), [['clip.mp4', 'video'], ['download.mp4', 'video']]);
+    assert.deepEqual(
+      r.body.data.media.map((m: any) => [m.name, m.kind]),
+      [
+        ['clip.mp4', 'video'],
+        ['download.mp4', 'video'],
+      ],
+    );
     const fake = await upload(srv, [`${base}/fake-video`]);
     assert.equal(fake.r.body.code, ErrorCode.CorruptMedia, JSON.stringify(fake.r.body));
   });
@@ -106,7 +112,11 @@ describe('18: URL uploads', () => {
   test('a body that stalls mid-way fails on the idle timeout and leaves no partial file', async () => {
     const dest = join(work, 'stalled.part');
     const started = Date.now();
-    await rejectsWith(fetchUrlToFile(`${base}/stall.mp4`, dest, { maxBytes: 100 * 1024 * 1024, allowPrivate: true, idleTimeoutMs: 500 }), ErrorCode.Timeout, /stalled/);
+    await rejectsWith(
+      fetchUrlToFile(`${base}/stall.mp4`, dest, { maxBytes: 100 * 1024 * 1024, allowPrivate: true, idleTimeoutMs: 500 }),
+      ErrorCode.Timeout,
+      /stalled/,
+    );
     assert.ok(Date.now() - started < 5000, 'gave up on the idle timeout, not the 10-minute limit');
     assert.equal(existsSync(dest), false);
   });
@@ -116,7 +126,10 @@ describe('18: URL uploads', () => {
     const u = await newUser(srv.url);
     const ac = new AbortController();
     const req = fetch(`${srv.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
-      method: 'POST', signal: ac.signal, headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ urls: [`${base}/slow.mp4`] }),
+      method: 'POST',
+      signal: ac.signal,
+      headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ urls: [`${base}/slow.mp4`] }),
     }).catch((e: Error) => e);
     for (let i = 0; i < 100 && slow.sent < 4096; i++) await sleep(50);
     assert.ok(slow.started && slow.sent >= 4096, 'the download is under way');
@@ -128,7 +141,19 @@ describe('18: URL uploads', () => {
     assert.ok(slow.closedAt - abortedAt < 2000, `closed ${slow.closedAt - abortedAt} ms after the hang-up`);
   });
 
-  const embedding = ['[::7f00:1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[64:ff9b::7f00:1]', '[64:ff9b::a00:1]', '[64:ff9b:1::a9fe:a9fe]', '[2002:7f00:1::]', '[2002:a9fe:a9fe::1]', '[2001::1]', '[::ffff:0:7f00:1]', '[::a9fe:a9fe]'];
+  const embedding = [
+    '[::7f00:1]',
+    '[::ffff:127.0.0.1]',
+    '[::ffff:7f00:1]',
+    '[64:ff9b::7f00:1]',
+    '[64:ff9b::a00:1]',
+    '[64:ff9b:1::a9fe:a9fe]',
+    '[2002:7f00:1::]',
+    '[2002:a9fe:a9fe::1]',
+    '[2001::1]',
+    '[::ffff:0:7f00:1]',
+    '[::a9fe:a9fe]',
+  ];
 
   test('every IPv6 form that embeds a private IPv4 address is refused (4007)', async () => {
     for (const host of embedding) assert.equal(isPublicAddress(host), false, host);

@@ -32,10 +32,7 @@ export async function toDocx(t: Transcript, opts: DocxOptions = {}): Promise<Buf
     (p) =>
       new Paragraph({
         spacing: { after: 160 },
-        children: [
-          ...(stamps ? [new TextRun({ text: `[${formatClock(p.start)}] `, color: '808080' })] : []),
-          new TextRun(xmlSafe(p.text)),
-        ],
+        children: [...(stamps ? [new TextRun({ text: `[${formatClock(p.start)}] `, color: '808080' })] : []), new TextRun(xmlSafe(p.text))],
       }),
   );
   const doc = new Document({

@@ -35,13 +35,9 @@ function parseSubtitles(text: string): PlainCue[] {
 
 /** A transcript whose text would break naive SRT/VTT/Markdown/XML writers. */
 const tricky = (): Transcript =>
-  speak(
-    [
-      { text: 'R&D said <b>bold</b> things --> like 5 * 3 = 15 and_this.', pauseAfter: 0.5 },
-      { text: '# Not a heading, [not](a link) `code` - fine.' },
-    ],
-    { source: 'notes & <draft>.wav' },
-  );
+  speak([{ text: 'R&D said <b>bold</b> things --> like 5 * 3 = 15 and_this.', pauseAfter: 0.5 }, { text: '# Not a heading, [not](a link) `code` - fine.' }], {
+    source: 'notes & <draft>.wav',
+  });
 
 describe('SRT', () => {
   test('parses back with subtitle.parseSync and obeys the cue rules', () => {
@@ -129,7 +125,10 @@ describe('TXT', () => {
     const short = toTxt(t, { paragraphGap: 10, maxParagraphChars: 100 }).trimEnd().split('\n\n');
     assert.ok(short.length > 3);
     // Only closed at sentence ends.
-    assert.ok(short.slice(0, -1).every((p) => /[.?!]$/.test(p)), JSON.stringify(short));
+    assert.ok(
+      short.slice(0, -1).every((p) => /[.?!]$/.test(p)),
+      JSON.stringify(short),
+    );
   });
 
   test('timestamps option stamps each paragraph with its start', () => {
@@ -145,7 +144,9 @@ describe('TXT', () => {
 
   test('header option adds title, source, duration and language', () => {
     const txt = toTxt(t, { header: true });
-    assert.ok(txt.startsWith('Riverside Garden Meeting\nSource: media/Riverside Garden Meeting.mp4\nDuration: 00:01:00\nLanguage: English (en)\n\nGood evening'));
+    assert.ok(
+      txt.startsWith('Riverside Garden Meeting\nSource: media/Riverside Garden Meeting.mp4\nDuration: 00:01:00\nLanguage: English (en)\n\nGood evening'),
+    );
   });
 });
 
@@ -220,7 +221,18 @@ describe('verbose_json', () => {
     const v = toVerboseJson(x);
     assert.deepEqual(
       { ...v.segments[0]!, text: undefined, start: undefined, end: undefined },
-      { id: 0, seek: 3000, tokens: [50364, 2205], temperature: 0.2, avg_logprob: -0.31, compression_ratio: 1.4, no_speech_prob: 0.02, text: undefined, start: undefined, end: undefined },
+      {
+        id: 0,
+        seek: 3000,
+        tokens: [50364, 2205],
+        temperature: 0.2,
+        avg_logprob: -0.31,
+        compression_ratio: 1.4,
+        no_speech_prob: 0.02,
+        text: undefined,
+        start: undefined,
+        end: undefined,
+      },
     );
     const d = v.segments[1]!;
     assert.equal(d.seek, Math.round(x.segments[1]!.start * 100));
@@ -251,7 +263,8 @@ describe('verbose_json', () => {
 
 describe('DOCX', () => {
   /** Visible text of WordprocessingML, run by run. */
-  const runs = (xml: string): string[] => [...xml.matchAll(/<w:t(?:\s[^>]*)?>([^<]*)<\/w:t>/g)].map((m) => decodeEntities(m[1]!).replaceAll('&quot;', '"').replaceAll('&apos;', "'"));
+  const runs = (xml: string): string[] =>
+    [...xml.matchAll(/<w:t(?:\s[^>]*)?>([^<]*)<\/w:t>/g)].map((m) => decodeEntities(m[1]!).replaceAll('&quot;', '"').replaceAll('&apos;', "'"));
 
   test('unzips to a WordprocessingML document with title, metadata and every word in order', async () => {
     const buf = await toDocx(t);
@@ -264,7 +277,12 @@ describe('DOCX', () => {
     assert.match(xml, /<w:body>/);
     const text = runs(xml).join('');
     assert.ok(text.startsWith('Riverside Garden Meeting'));
-    for (const s of ['Source: media/Riverside Garden Meeting.mp4', 'Duration: 00:01:00', 'Language: English (en)', `[${formatClock(t.segments[5]!.start)}] The soil report`]) {
+    for (const s of [
+      'Source: media/Riverside Garden Meeting.mp4',
+      'Duration: 00:01:00',
+      'Language: English (en)',
+      `[${formatClock(t.segments[5]!.start)}] The soil report`,
+    ]) {
       assert.ok(text.includes(s), s);
     }
     let pos = 0;
@@ -289,7 +307,7 @@ describe('DOCX', () => {
 });
 
 describe('exportTranscript', () => {
-  test('every format resolves to a Buffer with that format\'s content', async () => {
+  test("every format resolves to a Buffer with that format's content", async () => {
     assert.deepEqual([...EXPORT_FORMATS].sort(), ['docx', 'json', 'md', 'srt', 'txt', 'vtt']);
     const expected: Record<string, string> = { txt: toTxt(t), srt: toSrt(t), vtt: toVtt(t), json: toJson(t), md: toMarkdown(t) };
     for (const f of EXPORT_FORMATS) {
@@ -312,9 +330,6 @@ describe('exportTranscript', () => {
   test('isExportFormat and unsupported formats', async () => {
     assert.ok(EXPORT_FORMATS.every(isExportFormat));
     for (const bad of ['pdf', 'SRT', '', undefined, 3]) assert.equal(isExportFormat(bad), false);
-    await assert.rejects(
-      exportTranscript(t, 'pdf' as never),
-      (e: unknown) => isVidscribeError(e, ErrorCode.UnsupportedFormat),
-    );
+    await assert.rejects(exportTranscript(t, 'pdf' as never), (e: unknown) => isVidscribeError(e, ErrorCode.UnsupportedFormat));
   });
 });

@@ -39,6 +39,10 @@ export function buildParagraphs(t: Transcript, opts: ParagraphOptions = {}): Par
 /** Title for headers: explicit, else the source file name without its extension, else "Transcript". */
 export function defaultTitle(t: Transcript, title?: string): string {
   if (title?.trim()) return title.trim();
-  const base = t.source?.split(/[\\/]/).pop()?.replace(/\.[^.]+$/, '').trim();
+  const base = t.source
+    ?.split(/[\\/]/)
+    .pop()
+    ?.replace(/\.[^.]+$/, '')
+    .trim();
   return base || 'Transcript';
 }
