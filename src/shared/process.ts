@@ -195,10 +195,12 @@ export function toolError(e: unknown, opts: RunOptions): VidscribeError {
   if (err.code === 'ENOENT' || (err.exitCode === 127 && /^setpriv: failed to execute/m.test(stderr ?? ''))) {
     return new VidscribeError(
       ErrorCode.MediaToolFailed,
-      `Could not start a tool needed for ${opts.what}: ${err.shortMessage ?? 'not found'}. Run \`npm run setup\`.`,
+      `Could not start a tool needed for ${opts.what}: it is not installed or not on PATH. Run \`npm run setup\`.`,
       details,
     );
   }
-  const last = stderr?.split('\n').filter(Boolean).at(-1) ?? err.shortMessage ?? 'unknown failure';
+  // execa's own message quotes the whole command line (paths, filter graphs): it stays in `cause`, for the log.
+  const exit = (e as { signal?: string })?.signal ? `killed by ${(e as { signal?: string }).signal}` : `exit code ${err.exitCode ?? 'unknown'}`;
+  const last = stderr?.split('\n').filter(Boolean).at(-1) ?? exit;
   return new VidscribeError(opts.failCode ?? ErrorCode.MediaToolFailed, `Failed ${opts.what}: ${last}`, details);
 }
