@@ -24,6 +24,8 @@ export interface AppOptions {
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** /run_sse keep-alive and length limits (default 15 s and 15 min); tests shorten them. */
   sse?: { pingMs?: number; capMs?: number };
+  /** On close, how long requests in flight may finish before every connection is cut (default 5 s). */
+  closeGraceMs?: number;
 }
 
 export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -68,6 +70,12 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   });
   await app.register(multipart, {
     limits: { fileSize: svc.config.maxUploadBytes + 1, files: 20, fields: 50, parts: 100, fieldSize: 64 * 1024 },
+  });
+
+  // Closing waits for connections to end; one that never sends a request (a client's spare, a
+  // slowloris) would hold it for Node's 60 s header timeout. After a grace period, cut them all.
+  app.addHook('preClose', async () => {
+    setTimeout(() => app.server.closeAllConnections(), opts.closeGraceMs ?? 5000).unref();
   });
 
   app.setErrorHandler((e, req, reply) => sendError(req, reply, e));

@@ -3,7 +3,7 @@
  * (Accounts only ever sees a token), the caller it names, and the links the API hands out —
  * built from the configured public URL or an allowed Host, never from whatever Host a stranger sends.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../accounts/accounts.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { signDownload } from './http.ts';
@@ -75,4 +75,17 @@ export function routeHelpers(svc: Services): RouteHelpers {
         : `Not enough credits to ${what}. Ask your administrator to add credits (vidscribe credits add ${c.accountId} N).`;
     },
   };
+}
+
+/**
+ * A signal that fires when the client hangs up before its reply is sent: work done only for that
+ * client (a download, a waited-for job) stops with it. Call `dispose` once the reply is decided.
+ */
+export function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose(): void } {
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!reply.sent) gone.abort(new VidscribeError(ErrorCode.Cancelled, 'the client went away'));
+  };
+  reply.raw.on('close', onClose);
+  return { signal: gone.signal, dispose: () => reply.raw.off('close', onClose) };
 }

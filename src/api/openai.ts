@@ -14,7 +14,7 @@ import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { toSrt, toVerboseJson, toVtt, transcriptText, whisperLanguageName } from '../transcript/index.ts';
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
-import { bearerToken } from './edge.ts';
+import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
 import { cleanFileName } from './uploads.ts';
 
@@ -51,11 +51,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
     let scratch: string | undefined;
     // A client that hangs up (even while its file is still uploading) cancels its job.
-    const gone = new AbortController();
-    const onClose = () => {
-      if (!reply.sent) gone.abort(new VidscribeError(ErrorCode.Cancelled, 'the client went away'));
-    };
-    reply.raw.on('close', onClose);
+    const gone = clientGone(reply);
     try {
       const caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
       if (!req.isMultipart()) throw new VidscribeError(ErrorCode.BadRequest, 'Send multipart/form-data with a "file" field');
@@ -144,7 +140,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
     } catch (e) {
       return openAiError(req, reply, e);
     } finally {
-      reply.raw.off('close', onClose);
+      gone.dispose();
       if (scratch) await svc.blobs.discard(scratch);
     }
   };

@@ -1,6 +1,6 @@
 /** Sessions over HTTP: start one, upload media into it, read its state; and the credit balance. */
 import type { FastifyInstance } from 'fastify';
-import type { RouteHelpers } from './edge.ts';
+import { clientGone, type RouteHelpers } from './edge.ts';
 import { ok } from './http.ts';
 import { jobView } from './job-view.ts';
 import { bearer, envelope, idString } from './schemas.ts';
@@ -42,15 +42,11 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
       const session = await svc.sessions.get(h.caller(req).accountId, sid);
       if (req.isMultipart()) return ok({ media: (await receiveMultipart(svc, session, req.parts())).map(mediaView) });
       // A client that hangs up stops its downloads: nobody is left to receive them.
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.sent) gone.abort();
-      };
-      reply.raw.on('close', onClose);
+      const gone = clientGone(reply);
       try {
         return ok({ media: (await receiveUrls(svc, session, (req.body as { urls?: unknown } | undefined)?.urls, gone.signal)).map(mediaView) });
       } finally {
-        reply.raw.off('close', onClose);
+        gone.dispose();
       }
     },
   );

@@ -4,33 +4,19 @@
  * the credits add up, and the uploaded file is intact. Also the admin command `credits add`.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ROOT, SAMPLE_MP4, ffmpeg } from '../helpers/media.ts';
-import { apiClient, newUser } from '../helpers/server.ts';
+import { serveProcess as serve } from '../helpers/serve-process.ts';
+import { apiClient, newUser, postRunSse } from '../helpers/server.ts';
 
 const BIN = join(ROOT, 'bin', 'vidscribe.js');
 const work = mkdtempSync(join(tmpdir(), 'vidscribe-durability-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-function serve(dataDir: string): Promise<{ proc: ChildProcessWithoutNullStreams; url: string }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir], { cwd: ROOT, env: { ...process.env, HF_HUB_OFFLINE: '1' } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    proc.stderr.on('data', (d) => (err += d));
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -56,18 +42,7 @@ describe('a killed server resumes its jobs', () => {
       assert.equal(up.code, 0, JSON.stringify(up));
 
       // Start the transcription through the agent and let the stream die with the server.
-      const sse = fetch(`${server.url}/run_sse`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          app_name: 'nemo_agent',
-          user_id: 'me',
-          session_id: u.sessionId,
-          new_message: { role: 'user', parts: [{ text: 'transcribe this into a text document' }] },
-        }),
-      })
-        .then((r) => r.text())
-        .catch(() => 'stream cut');
+      const sse = postRunSse(server.url, u.api.token!, u.sessionId, 'transcribe this into a text document');
 
       let job: any;
       for (let i = 0; i < 600; i++) {

@@ -12,17 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SAMPLE_MP4 } from '../helpers/media.ts';
 import { makeTestVideo, probe } from '../helpers/render.ts';
-import { apiClient, newUser, startServer, type TestServer } from '../helpers/server.ts';
+import { ATTRIBUTION, apiClient, form, newUser, oneClipDraft, startServer, type TestServer } from '../helpers/server.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'vidscribe-api-test-'));
-const ATTRIBUTION = { 'x-skill-source': 'test', 'x-skill-version': '1.0.0', 'x-skill-platform': 'node' };
-
-function form(files: { name: string; body: Buffer | string; type?: string }[]): FormData {
-  const fd = new FormData();
-  for (const f of files)
-    fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
-  return fd;
-}
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
@@ -471,13 +463,7 @@ describe('signed download links', () => {
   test('a running render can be cancelled: ffmpeg stops, the credits come back, nothing is left behind', async () => {
     const u = await newUser(srv.url);
     const up = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4) }]));
-    const draft = {
-      id: 'long',
-      version: 1,
-      w: 1920,
-      h: 1080,
-      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 11_000, src: up.body.data.media[0].id, m: { fit: 'blur' } }] }],
-    };
+    const draft = oneClipDraft(up.body.data.media[0].id, { id: 'long', w: 1920, h: 1080, d: 11_000, fit: 'blur' });
     const started = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
     const id = started.body.data.render_id;
     let seen = '';

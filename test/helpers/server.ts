@@ -141,3 +141,25 @@ export function form(files: { name: string; body: Buffer | string; type?: string
     fd.append('file', new Blob([typeof f.body === 'string' ? f.body : new Uint8Array(f.body)], { type: f.type ?? 'application/octet-stream' }), f.name);
   return fd;
 }
+
+/** A draft with one video clip of `mediaId`, in the seed's compact format. */
+export function oneClipDraft(mediaId: string, o: { id?: string; w?: number; h?: number; d?: number; fit?: 'contain' | 'cover' | 'blur' } = {}) {
+  return {
+    id: o.id ?? 'd',
+    version: 1,
+    w: o.w ?? 640,
+    h: o.h ?? 360,
+    t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: o.d ?? 1000, src: mediaId, m: { fit: o.fit ?? 'contain' } }] }],
+  };
+}
+
+/** Posts one message to /run_sse and resolves with the raw stream text (or "stream cut" when the server goes away). */
+export function postRunSse(base: string, token: string, sessionId: string, text: string): Promise<string> {
+  return fetch(`${base}/run_sse`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ app_name: 'nemo_agent', user_id: 'me', session_id: sessionId, new_message: { role: 'user', parts: [{ text }] } }),
+  })
+    .then((r) => r.text())
+    .catch(() => 'stream cut');
+}

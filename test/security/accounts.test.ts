@@ -14,7 +14,7 @@ import { normalizeEmail } from '../../src/accounts/credentials.ts';
 import { openServices } from '../../src/api/services.ts';
 import { runCreditsAdd } from '../../src/cli/serve-command.ts';
 import { SAMPLE_MP4 } from '../helpers/media.ts';
-import { apiClient, newUser, startServer, type Api, type TestServer } from '../helpers/server.ts';
+import { apiClient, form, newUser, oneClipDraft, startServer, type Api, type TestServer } from '../helpers/server.ts';
 
 const ATTRIBUTION = { 'x-skill-source': 'test', 'x-skill-version': '1.0.0', 'x-skill-platform': 'node' };
 let seq = 0;
@@ -23,12 +23,6 @@ const PASSWORD = 'correct horse battery';
 
 const balance = async (api: Api) => (await api.call('GET', '/api/credits/balance/simple')).body.data as { available: number; frozen: number; total: number };
 const stateCode = async (api: Api, sessionId: string) => (await api.call('GET', `/api/state/nemo_agent/me/${sessionId}/latest`)).body.code;
-
-function uploadForm(name: string, body: Buffer): FormData {
-  const fd = new FormData();
-  fd.append('file', new Blob([new Uint8Array(body)], { type: 'video/mp4' }), name);
-  return fd;
-}
 
 /**
  * The /register page's own script, run as a browser would run it: a page at `search`, a
@@ -222,15 +216,13 @@ describe('accounts: binding, tokens, login', () => {
 
   test('finding 5: bind with a queued render moves the job and its hold; cancelling it afterwards frees the credit on the new account', async () => {
     const u = await newUser(srv.url);
-    const up = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, uploadForm('jfk.mp4', readFileSync(SAMPLE_MP4)));
+    const up = await u.api.call(
+      'POST',
+      `/api/upload-video/nemo_agent/me/${u.sessionId}`,
+      form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4), type: 'video/mp4' }]),
+    );
     assert.equal(up.body.code, 0, JSON.stringify(up.body));
-    const draft = {
-      id: 'd1',
-      version: 1,
-      w: 1920,
-      h: 1080,
-      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 5000, src: up.body.data.media[0].id, m: { fit: 'contain' } }] }],
-    };
+    const draft = oneClipDraft(up.body.data.media[0].id, { id: 'd1', w: 1920, h: 1080, d: 5000, fit: 'contain' });
     const renders = [];
     for (let i = 0; i < 2; i++) {
       const r = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);

@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import { reapOrphans, recordChildrenIn, runTool } from '../../src/shared/process.ts';
 import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
 import { serveProcess, type ServeProcess } from '../helpers/serve-process.ts';
-import { ATTRIBUTION, form, newUser } from '../helpers/server.ts';
+import { ATTRIBUTION, form, newUser, oneClipDraft, postRunSse } from '../helpers/server.ts';
 
 const work = tempDir('vidscribe-sec-proc-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,27 +63,10 @@ describe('16: children die with the server', () => {
     ).json()) as any;
     assert.equal(up.code, 0, JSON.stringify(up));
 
-    const draft = {
-      id: 'long',
-      version: 1,
-      w: 1920,
-      h: 1080,
-      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 120_000, src: up.data.media[0].id, m: { fit: 'blur' } }] }],
-    };
+    const draft = oneClipDraft(up.data.media[0].id, { id: 'long', w: 1920, h: 1080, d: 120_000, fit: 'blur' });
     const render = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
     assert.equal(render.body.code, 0, JSON.stringify(render.body));
-    const sse = fetch(`${server.url}/run_sse`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        app_name: 'nemo_agent',
-        user_id: 'me',
-        session_id: u.sessionId,
-        new_message: { role: 'user', parts: [{ text: 'transcribe this into a text document' }] },
-      }),
-    })
-      .then((r) => r.text())
-      .catch(() => 'stream cut');
+    const sse = postRunSse(server.url, u.api.token!, u.sessionId, 'transcribe this into a text document');
 
     // Wait until the server's children include the render's ffmpeg and the ASR worker, both at work.
     const serverPid = server.proc.pid!;

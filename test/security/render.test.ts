@@ -27,7 +27,7 @@ import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
 import { rejectsWith } from '../helpers/assert.ts';
 import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
 import { bandDifference, frameAt, makeTestVideo, probe, type Frame } from '../helpers/render.ts';
-import { newUser, startServer, type Api, type TestServer } from '../helpers/server.ts';
+import { newUser, oneClipDraft, startServer, type Api, type TestServer } from '../helpers/server.ts';
 import { ODD_TEXT } from './odd-text.ts';
 
 const work = tempDir('vidscribe-sec-render-');
@@ -311,13 +311,7 @@ describe('through the export route', () => {
     try {
       const u = await newUser(quiet.url);
       const up = await upload(u.api, u.sessionId, 'jfk.mp4', readFileSync(SAMPLE_MP4));
-      const draft = {
-        id: 'd',
-        version: 1,
-        w: 640,
-        h: 360,
-        t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: up.body.data.media[0].id, m: { fit: 'contain' } }] }],
-      };
+      const draft = oneClipDraft(up.body.data.media[0].id, { id: 'd', w: 640, h: 360, d: 1000, fit: 'contain' });
       const started = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
       const status = await pollRender(u.api, started.body.data.render_id, 30_000);
       assert.equal(status.status, 'failed');
@@ -340,13 +334,7 @@ describe('through the export route', () => {
     ffmpeg('-f', 'lavfi', '-i', 'color=c=red:s=64x64', '-frames:v', '1', png);
     const up = await upload(u.api, u.sessionId, 'poster.png', readFileSync(png), 'image/png');
     assert.equal(up.body.code, 0, JSON.stringify(up.body));
-    const draft = {
-      id: 'img',
-      version: 1,
-      w: 640,
-      h: 360,
-      t: [{ id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d: 1000, src: up.body.data.media[0].id, m: { fit: 'contain' } }] }],
-    };
+    const draft = oneClipDraft(up.body.data.media[0].id, { id: 'img', w: 640, h: 360, d: 1000, fit: 'contain' });
     const r = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
     assert.equal(r.body.code, ErrorCode.InvalidDraft, JSON.stringify(r.body));
     assert.match(r.body.message, /t\[0\]\.sg\[0\]\.src: .*image/);
