@@ -43,8 +43,11 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
       const body = req.body as { id?: string; draft?: unknown; session_id: string; format?: string };
       const session = await svc.sessions.get(h.caller(req).accountId, body.session_id);
       if (body.format && body.format.toLowerCase() !== 'mp4') throw new VidscribeError(ErrorCode.UnsupportedFormat, `format must be mp4, got "${body.format}"`);
-      const draft: Draft | null = body.draft !== undefined ? parseDraft(body.draft) : await svc.sessions.draft(session.id);
-      if (!draft) throw new VidscribeError(ErrorCode.InvalidDraft, 'This session has no draft yet: upload a video first, or send a draft');
+      let draft: Draft | null = body.draft !== undefined ? parseDraft(body.draft) : await svc.sessions.draft(session.id);
+      // Media uploaded before drafts followed uploads: the draft they would have made.
+      if (!draft) draft = await svc.sessions.draftFromSessionMedia(session.id);
+      if (!draft)
+        throw new VidscribeError(ErrorCode.InvalidDraft, 'This session has no media yet: upload a video, audio file or photos first, or send a draft');
       if (body.id && body.id !== draft.id && body.draft === undefined)
         throw new VidscribeError(ErrorCode.InvalidDraft, `The session's draft is "${draft.id}", not "${body.id}"`);
       const job = await enqueueRender(svc, { accountId: h.caller(req).accountId, sessionId: session.id }, draft, h.noCredits(req, 'render this video'));

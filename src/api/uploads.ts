@@ -39,12 +39,13 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
     await receive(checked);
     if (checked.length === 0)
       throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
-    const items: MediaItem[] = [];
+    const stored = [];
     for (const c of checked) {
       const blob = await svc.blobs.putFile(c.path, { ext: extensionOf(c.name), sha256: c.sha256 });
-      items.push(await svc.sessions.addMedia(session, { name: c.name, kind: c.kind, storeKey: blob.key, sizeBytes: blob.sizeBytes, info: c.info }));
+      stored.push({ name: c.name, kind: c.kind, storeKey: blob.key, sizeBytes: blob.sizeBytes, info: c.info });
     }
-    return items;
+    // Recorded with the draft that follows them, in one step.
+    return (await svc.sessions.addMediaToDraft(session, stored)).items;
   } finally {
     for (const c of checked) await svc.blobs.discard(c.path);
   }

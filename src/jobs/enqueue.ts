@@ -60,16 +60,20 @@ export async function enqueueRender(
   const ms = timelineDuration(draft);
   if (ms <= 0) throw new VidscribeError(ErrorCode.InvalidDraft, 'Invalid draft: t: the draft has no segments, nothing to render');
   const media = await deps.sessions.media(who.sessionId);
-  // Images are not drawn by the renderer yet: refused here, naming the field, before any credit is held.
+  // A picture has no sound: on an audio track it is refused here, naming the field, before any credit is held.
   for (const [ti, t] of draft.t.entries()) {
-    if (t.tt === 7) continue;
+    if (t.tt !== 1) continue;
     for (const [si, s] of t.sg.entries()) {
       const image = media.find((m) => m.id === s.src && m.kind === 'image');
       if (!image) continue;
       const field = `t[${ti}].sg[${si}].src`;
-      throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${field}: "${image.name}" is an image; images cannot be used in a draft yet`, {
-        data: { field },
-      });
+      throw new VidscribeError(
+        ErrorCode.InvalidDraft,
+        `Invalid draft: ${field}: "${image.name}" is an image; put it on a video track (tt 0) as a still or an overlay`,
+        {
+          data: { field },
+        },
+      );
     }
   }
   const first = media.find((m) => draft.t.some((t) => t.sg.some((s) => s.src === m.id)));

@@ -182,6 +182,9 @@ export async function identifyUpload(
   if (claimed === 'image' || (claimed === 'any' && isImage)) {
     if (!isImage || info.video.length === 0)
       throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content is not an image (${container || 'unknown'})`);
+    // The image2 demuxer goes by the extension: garbage named .png probes as a picture of no size.
+    if (!(info.video[0]!.width > 0 && info.video[0]!.height > 0))
+      throw new VidscribeError(ErrorCode.CorruptMedia, `${declaredName}: the picture is corrupt or truncated`);
     return { kind: 'image', info };
   }
   if (isImage || !isAcceptedContainer(container)) {

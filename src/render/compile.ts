@@ -13,8 +13,8 @@
  */
 import { USER_MEDIA_INPUT_ARGS } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { AudioMeta, Draft, Fit } from './draft.ts';
-import { DEFAULT_FPS, fpsRational, parseRational, timelineDuration, visibleVideo, type VideoPiece } from './timeline.ts';
+import type { AudioMeta, Draft, Fit, VideoSegment } from './draft.ts';
+import { DEFAULT_FPS, fpsRational, overlaySegments, parseRational, timelineDuration, visibleVideo, type VideoPiece } from './timeline.ts';
 
 /** What the renderer learnt about a source by probing it. */
 export interface SourceInfo {
@@ -25,6 +25,8 @@ export interface SourceInfo {
   width?: number;
   height?: number;
   fps?: number;
+  /** A picture file: a still (jpg, png, webp, a one-frame gif) or an animated gif, which loops. */
+  image?: 'still' | 'animated';
 }
 
 /**
@@ -98,13 +100,17 @@ export function escapeFilterValue(v: string): string {
 const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
 const sec = (ms: number): string => String(Math.round(ms) / 1000);
 const exact = (s: number): string => String(Math.round(Math.max(0, s) * 1e6) / 1e6);
+const frameAtMs = (ms: number, fps: number): number => Math.max(0, Math.round((ms * fps) / 1000 - 1e-9));
 
 export function chooseFps(draft: Draft, sources: ReadonlyMap<string, SourceInfo>): string {
   if (draft.fps) return fpsRational(draft.fps);
   for (const t of draft.t) {
     if (t.tt !== 0) continue;
     for (const sg of t.sg) {
-      const fps = sources.get(sg.src)?.fps;
+      const source = sources.get(sg.src);
+      // A picture's "frame rate" is the demuxer's default (25), not the user's footage.
+      if (source?.image || sg.m.overlay) continue;
+      const fps = source?.fps;
       // Sources above 60 fps (slow-motion phone clips) are exported at 60.
       if (fps && fps > 0) return fpsRational(Math.min(60, fps));
     }
@@ -157,6 +163,8 @@ interface Read {
   /** Reads are shared by uses with the same key: the path, and for pictures the fit too (the read is fitted once). */
   key: string;
   loop: boolean;
+  /** A still picture: decoded and fitted once, each use repeats the fitted frame. */
+  still?: boolean;
   firstIn: number;
   lastEnd: number;
   lastTimelineEnd: number;
@@ -271,6 +279,31 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
     const field = fields.get(p.segment) ?? 't';
     const info = source(p.segment.src, field);
     const durMs = p.frames * frameMs;
+    if (info.image) {
+      const use: Use = { inMs: 0, endMs: durMs, startMs: p.startFrame * frameMs, durMs, field, frames: p.frames, nearEnd: true };
+      const key = `${info.path}\n${p.segment.m.fit}\n${info.image}`;
+      // A still's one frame is fitted once and shared; an animated gif is its own looping read.
+      let read = info.image === 'still' ? videoReads.find((r) => r.still && r.key === key) : undefined;
+      if (read) read.uses.push(use);
+      else {
+        read = {
+          path: info.path,
+          key,
+          loop: info.image === 'animated',
+          still: info.image === 'still',
+          firstIn: 0,
+          lastEnd: durMs,
+          lastTimelineEnd: 0,
+          uses: [use],
+          input: -1,
+        };
+        videoReads.push(read);
+      }
+      (read.video ??= []).push(use);
+      fitOf.set(read, p.segment.m.fit);
+      pieceUse.set(p, { read, use });
+      continue;
+    }
     const use: Use = {
       inMs: p.inMs,
       endMs: p.inMs + durMs,
@@ -295,7 +328,8 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
     track.sg.forEach((sg, si) => {
       const field = `t[${ti}].sg[${si}]`;
       const info = source(sg.src, field);
-      if (!info.hasAudio) return;
+      // Overlays are silent: a logo has no sound, and a picture-in-picture would talk over the main clip.
+      if (!info.hasAudio || (track.tt === 0 && (sg as VideoSegment).m.overlay)) return;
       const meta: AudioMeta = track.tt === 1 ? (sg.m as AudioMeta) : { volume: (sg.m as { volume?: number }).volume ?? 1 };
       if (meta.volume <= 0) return;
       const inMs = sg.in ?? 0;
@@ -331,6 +365,28 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
     r.input = inputs.length;
     inputs.push(r);
   }
+  // Overlays: one read each, drawn over the joined video in track order.
+  const overlays = overlaySegments(draft).map((segment) => {
+    const field = fields.get(segment) ?? 't';
+    const info = source(segment.src, field);
+    const s0 = frameAtMs(segment.s, fpsNum);
+    const e0 = Math.min(frameAtMs(segment.s + segment.d, fpsNum), frames);
+    const inMs = info.image ? 0 : (segment.in ?? 0);
+    const durMs = Math.max(0, e0 - s0) * frameMs;
+    const read: Read = {
+      path: info.path,
+      key: `overlay\n${inputs.length}`,
+      loop: info.image === 'animated',
+      still: info.image === 'still',
+      firstIn: inMs,
+      lastEnd: inMs + durMs,
+      lastTimelineEnd: 0,
+      uses: [{ inMs, endMs: inMs + durMs, startMs: s0 * frameMs, durMs, field }],
+      input: inputs.length,
+    };
+    inputs.push(read);
+    return { read, placement: segment.m.overlay!, startFrame: s0, frames: e0 - s0 };
+  });
   if (inputs.length > RENDER_LIMITS.inputs) {
     const over = inputs[RENDER_LIMITS.inputs]!;
     throw refuse(
@@ -343,7 +399,17 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
   // Each read's streams, split into one branch per use when it has several.
   const branch = new Map<Use, { label: string; cut: string }>();
   for (const r of inputs) {
-    if (r.video && r.video.length > 1) {
+    if (r.still && r.video) {
+      // One decoded frame, fitted once; each use repeats it for its exact frame count.
+      const labels = r.video.map((_, j) => `r${r.input}v${j}`);
+      graph.push(
+        `[${r.input}:v]${fitFilters(fitOf.get(r)!, w, h, `r${r.input}f`)},setsar=1,format=yuv420p` +
+          (labels.length > 1 ? `,split=${labels.length}${labels.map((l) => `[${l}]`).join('')}` : `[${labels[0]}]`),
+      );
+      r.video.forEach((u, j) => {
+        branch.set(u, { label: labels[j]!, cut: 'still' });
+      });
+    } else if (r.video && r.video.length > 1) {
       // Fitted once, before the split: per-piece filters would each keep their own canvas-sized
       // frame pools (200 pieces at 1080p: over a gigabyte). Frames no piece uses are dropped first.
       const labels = r.video.map((_, j) => `r${r.input}v${j}`);
@@ -379,6 +445,10 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
     }
     const { use } = pieceUse.get(p)!;
     const b = branch.get(use)!;
+    if (b.cut === 'still') {
+      graph.push(`[${b.label}]loop=loop=-1:size=1,trim=end_frame=${p.frames},setpts=N/(${fps})/TB,fps=${fps}[${label}]`);
+      return;
+    }
     // tpad clones the last frame if the source ends early (a clip longer than its file), and trim
     // cuts to the exact frame count, so every piece is as long as the timeline says.
     const pad = `tpad=stop_mode=clone:stop_duration=${sec(use.durMs + 1000)},trim=end_frame=${p.frames},setpts=PTS-STARTPTS[${label}]`;
@@ -395,6 +465,21 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
     graph.push(`${pieceLabels.map((l) => `[${l}]`).join('')}concat=n=${pieceLabels.length}:v=1:a=0,setpts=N/(${fps})/TB[vcat]`);
     videoOut = 'vcat';
   }
+  overlays.forEach((o, i) => {
+    if (o.frames <= 0) return;
+    const { read, placement } = o;
+    const ow = even((w * placement.widthPct) / 100);
+    const margin = Math.round((Math.min(w, h) * (placement.marginPct ?? 3)) / 100);
+    const x = placement.corner === 'center' ? '(W-w)/2' : placement.corner.endsWith('left') ? String(margin) : `W-w-${margin}`;
+    const y = placement.corner === 'center' ? '(H-h)/2' : placement.corner.startsWith('top') ? String(margin) : `H-h-${margin}`;
+    const picture = read.still
+      ? `[${read.input}:v]scale=${ow}:-2,format=yuva420p,loop=loop=-1:size=1,trim=end_frame=${o.frames},setpts=N/(${fps})/TB`
+      : `[${read.input}:v]setpts=PTS-STARTPTS,fps=${fps},scale=${ow}:-2,format=yuva420p,trim=end_frame=${o.frames},setpts=N/(${fps})/TB`;
+    // Shifted to its start on the timeline; before it and after its end the video passes unchanged.
+    graph.push(`${picture}+${exact(o.startFrame / fpsNum)}/TB[ov${i}]`);
+    graph.push(`[${videoOut}][ov${i}]overlay=x=${x}:y=${y}:eof_action=pass:format=auto,format=yuv420p[vov${i}]`);
+    videoOut = `vov${i}`;
+  });
   if (opts.assPath) {
     const fontsdir = opts.fontsDir ? `:fontsdir=${escapeFilterValue(opts.fontsDir)}` : '';
     graph.push(`[${videoOut}]ass=filename=${escapeFilterValue(opts.assPath)}${fontsdir}[vout]`);
@@ -447,6 +532,11 @@ export function compileDraft(draft: Draft, opts: CompileOptions): CompiledRender
     if (inputs.length > 2) args.push('-threads', '1');
     // User media opens only with the demuxers we accept (an HLS playlist must not open other files).
     args.push(...USER_MEDIA_INPUT_ARGS);
+    if (r.still) {
+      // A still is one frame, read once: no seeking, no length.
+      args.push('-i', r.path);
+      continue;
+    }
     if (r.loop) args.push('-stream_loop', '-1');
     if (r.firstIn > 0) args.push('-ss', sec(r.firstIn));
     // A read cut into pieces runs half a second on, so that its last piece does not end with the input.

@@ -12,10 +12,24 @@ export type Fit = 'contain' | 'cover' | 'blur';
 export type TextKind = 'title' | 'caption' | 'overlay';
 export type TextPosition = 'top' | 'center' | 'bottom';
 
+export type Corner = 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'center';
+export const CORNERS: readonly Corner[] = ['top-left', 'top-right', 'bottom-left', 'bottom-right', 'center'];
+
+/** A picture drawn over the video instead of taking its place (a logo in a corner). */
+export interface OverlayPlacement {
+  corner: Corner;
+  /** Width on the canvas, % of the canvas width; the height follows the picture's shape. */
+  widthPct: number;
+  /** Distance from the canvas edges, % of the canvas's shorter side (default 3). */
+  marginPct?: number;
+}
+
 export interface VideoMeta {
   fit: Fit;
   /** Volume of the clip's own sound, 0..1 (default 1). */
   volume?: number;
+  /** Drawn over whatever plays below, at this place and size, instead of filling the canvas (silent). */
+  overlay?: OverlayPlacement;
 }
 
 export interface AudioMeta {
@@ -114,7 +128,7 @@ const ms = (what: string) =>
     .min(0, `${what} must not be negative`)
     .max(MAX_TIMELINE_MS, `must be at most ${MAX_TIMELINE_MS} ms`);
 const volume = z.number({ error: 'must be a number between 0 and 1' }).min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
-const src = z.string({ error: 'a video or audio segment needs its source (src)' }).min(1, 'a video or audio segment needs its source (src)');
+const src = z.string({ error: 'a video, image or audio segment needs its source (src)' }).min(1, 'a video, image or audio segment needs its source (src)');
 
 // Keys are declared in the seed's order because zod outputs them in schema order: a draft
 // read and written back is byte-identical.
@@ -125,6 +139,15 @@ const offset = ms('source offset').optional();
 const videoMeta = z.strictObject({
   fit: z.enum(['contain', 'cover', 'blur'], { error: "must be 'contain', 'cover' or 'blur'" }),
   volume: volume.optional(),
+  overlay: z
+    .strictObject({
+      corner: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right', 'center'], {
+        error: "must be 'top-left', 'top-right', 'bottom-left', 'bottom-right' or 'center'",
+      }),
+      widthPct: z.number({ error: 'must be a percentage of the canvas width' }).min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100'),
+      marginPct: z.number({ error: 'must be a percentage' }).min(0, 'must be between 0 and 40').max(40, 'must be between 0 and 40').optional(),
+    })
+    .optional(),
 });
 const audioMeta = z.strictObject({
   volume,

@@ -4,12 +4,16 @@
  */
 import type { MediaInfo } from '../media/index.ts';
 import { buildCues, type Cue, type CueOptions, type Transcript } from '../transcript/index.ts';
-import type { AudioMeta, AudioSegment, Draft, Fit, TextMeta, TextSegment, TextStyle, TextTrack, Track, VideoSegment } from './draft.ts';
+import type { AudioMeta, AudioSegment, Corner, Draft, Fit, TextMeta, TextSegment, TextStyle, TextTrack, Track, VideoSegment, VideoTrack } from './draft.ts';
 import { canvasFor, timelineDuration, type Aspect, type Resolution } from './timeline.ts';
 
 export const CAPTIONS_TRACK_ID = 'captions';
 export const TITLES_TRACK_ID = 'titles';
 export const MUSIC_TRACK_ID = 'music';
+export const MAIN_TRACK_ID = 'video';
+export const OVERLAYS_TRACK_ID = 'overlays';
+/** How long a photo shows when the draft is built from photos alone. */
+export const SLIDE_MS = 3000;
 
 /** An id like `prefix-3` not yet used by any track or segment. */
 function freshId(draft: Draft, prefix: string): string {
@@ -210,4 +214,197 @@ export function seedExampleDraft(sources: { video: string; music: string }): Dra
       { id: 'x1', tt: 7, name: 'Title', sg: [{ id: 'x1s1', s: 0, d: 3000, m: { text: 'Urban Dreams', kind: 'title', position: 'center' } }] },
     ],
   };
+}
+
+/** The main track: the first video track that shows clips (not overlays). */
+function mainTrackIndex(draft: Draft): number {
+  return draft.t.findIndex((t) => t.tt === 0 && !t.sg.some((sg) => sg.m.overlay));
+}
+
+function mainEnd(track: VideoTrack | undefined): number {
+  let end = 0;
+  for (const sg of track?.sg ?? []) end = Math.max(end, sg.s + sg.d);
+  return end;
+}
+
+/** Default fit: contain when the picture has the canvas's shape, else blur (a landscape clip on a vertical canvas). */
+function fitFor(draft: Pick<Draft, 'w' | 'h'>, size?: { width?: number; height?: number }): Fit {
+  const { width = 0, height = 0 } = size ?? {};
+  return width > 0 && height > 0 && Math.abs(width / height - draft.w / draft.h) < 0.01 ? 'contain' : 'blur';
+}
+
+export interface StillOptions {
+  /** Where the still starts on the main track (default 0); what plays from there on moves later by its duration. */
+  atMs?: number;
+  /** Default 3000 ms. */
+  durationMs?: number;
+  /** Default: contain when the picture has the canvas's shape, else blur. */
+  fit?: Fit;
+}
+
+/** A picture to place: its media id (service) or path (CLI), and its size when known. */
+export interface PictureRef {
+  src: string;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * A picture on the main track ("use the photo as the first 3 seconds"): a still at `atMs` for
+ * `durationMs`, and everything at or after `atMs` on every track moves later by that much (a clip
+ * that spans `atMs` is split around the still). An animated gif loops for the duration.
+ */
+export function addStill(draft: Draft, picture: PictureRef, opts: StillOptions = {}): Draft {
+  const at = Math.max(0, Math.round(opts.atMs ?? 0));
+  const d = Math.max(1, Math.round(opts.durationMs ?? SLIDE_MS));
+  const seg: VideoSegment = { id: freshId(draft, 'still'), s: at, d, src: picture.src, m: { fit: opts.fit ?? fitFor(draft, picture) } };
+  const t = insertGap(draft, at, d);
+  const i = mainTrackIndex({ ...draft, t });
+  if (i >= 0) {
+    const track = t[i] as VideoTrack;
+    t[i] = { ...track, sg: [...track.sg, seg].sort((a, b) => a.s - b.s) };
+  } else t.unshift({ id: freshId(draft, MAIN_TRACK_ID), tt: 0, name: 'Video', sg: [seg] });
+  return bump(draft, t);
+}
+
+/** Opens a gap of `d` ms at `at` on every track: later segments move, a segment spanning `at` is split (its source offset follows). */
+function insertGap(draft: Draft, at: number, d: number): Track[] {
+  let n = 0;
+  const ids = new Set(draft.t.flatMap((tr) => [tr.id, ...tr.sg.map((sg) => sg.id)]));
+  const fresh = (base: string) => {
+    let id: string;
+    do id = `${base}-${++n + 1}`;
+    while (ids.has(id));
+    ids.add(id);
+    return id;
+  };
+  return draft.t.map((track) => {
+    // Overlays cover the whole timeline by default: they grow over the inserted still instead of moving.
+    const sg = track.sg.flatMap((seg) => {
+      if (track.tt === 0 && (seg as VideoSegment).m.overlay)
+        return [seg.s <= at && seg.s + seg.d >= at ? { ...seg, d: seg.d + d } : seg.s > at ? { ...seg, s: seg.s + d } : seg];
+      if (seg.s >= at) return [{ ...seg, s: seg.s + d }];
+      if (seg.s + seg.d <= at) return [seg];
+      const head = at - seg.s;
+      const first = { ...seg, d: head };
+      const rest = { ...seg, id: fresh(seg.id), s: at + d, d: seg.d - head };
+      if (track.tt !== 7) rest.in = (seg.in ?? 0) + head;
+      return [first, rest];
+    });
+    return { ...track, sg } as Track;
+  });
+}
+
+export interface OverlayOptions {
+  corner?: Corner;
+  /** Width, % of the canvas width (default 15). */
+  widthPct?: number;
+  /** Distance from the edges, % of the canvas's shorter side (default 3). */
+  marginPct?: number;
+  /** Default 0. */
+  startMs?: number;
+  /** Default: to the end of the timeline. */
+  durationMs?: number;
+}
+
+/** A picture over the video ("put the logo in the top right corner"): by default top-right, 15 % wide, for the whole timeline. */
+export function addOverlay(draft: Draft, picture: PictureRef, opts: OverlayOptions = {}): Draft {
+  const s = Math.max(0, Math.round(opts.startMs ?? 0));
+  const d = Math.max(1, Math.round(opts.durationMs ?? timelineDuration(draft) - s));
+  const overlay = { corner: opts.corner ?? 'top-right', widthPct: opts.widthPct ?? 15, ...(opts.marginPct !== undefined ? { marginPct: opts.marginPct } : {}) };
+  const seg: VideoSegment = { id: freshId(draft, 'overlay'), s, d, src: picture.src, m: { fit: 'contain', overlay } };
+  const t = [...draft.t];
+  const i = t.findIndex((tr) => tr.tt === 0 && tr.sg.length > 0 && tr.sg.every((sg) => sg.m.overlay));
+  if (i >= 0) t[i] = { ...(t[i] as VideoTrack), sg: [...(t[i] as VideoTrack).sg, seg] };
+  else t.push({ id: freshId(draft, OVERLAYS_TRACK_ID), tt: 0, name: 'Overlays', sg: [seg] });
+  return bump(draft, t);
+}
+
+/** Every overlay removed (tracks left empty by it dropped). */
+export function removeOverlays(draft: Draft): Draft {
+  const t: Track[] = [];
+  for (const track of draft.t) {
+    if (track.tt !== 0) t.push(track);
+    else {
+      const sg = track.sg.filter((seg) => !seg.m.overlay);
+      if (sg.length || track.sg.length === 0) t.push({ ...track, sg });
+    }
+  }
+  return bump(draft, t);
+}
+
+/** A session's upload, as the draft sees it. */
+export interface UploadedMedia {
+  /** What segments reference (the media id). */
+  src: string;
+  kind: 'video' | 'audio' | 'image';
+  durationSec: number;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * The draft after an upload, the way an editor's timeline takes new media: the first video starts
+ * the main track (the canvas takes its shape: 16:9, 9:16 or 1:1 at 1080p) and later videos are
+ * appended after the main track's last clip; with no video, photos become a slideshow of
+ * `SLIDE_MS` stills and an audio file plays over a black background. Audio beside a video is
+ * left for music, photos beside a video for stills and overlays. Nothing already there is moved
+ * or removed. Returns the draft unchanged (same version) when nothing was placed.
+ */
+export function placeUploads(
+  draft: Draft | null,
+  added: readonly UploadedMedia[],
+  opts: { /** The session's media before this upload: what the draft's sources are. */ earlier?: readonly UploadedMedia[]; maxStills?: number } = {},
+): Draft | null {
+  const maxStills = opts.maxStills ?? 16;
+  const videoSrcs = new Set([...(opts.earlier ?? []), ...added].filter((m) => m.kind === 'video').map((m) => m.src));
+  const videos = added.filter((m) => m.kind === 'video');
+  const images = added.filter((m) => m.kind === 'image');
+  const audios = added.filter((m) => m.kind === 'audio');
+  let d = draft;
+  if (!d) {
+    if (!added.length) return null;
+    const first = videos[0] ?? images[0];
+    const aspect: Aspect =
+      first?.width && first.height
+        ? Math.abs(first.width - first.height) <= first.width * 0.01
+          ? '1:1'
+          : first.width < first.height
+            ? '9:16'
+            : '16:9'
+        : '16:9';
+    d = { ...createDraft({ id: 'draft', ...canvasFor(aspect) }), version: 0 };
+  }
+  const before = d;
+  const main = () => {
+    const i = mainTrackIndex(d!);
+    return i >= 0 ? (d!.t[i] as VideoTrack) : undefined;
+  };
+  const hasVideo = (x: Draft) => x.t.some((t) => t.tt === 0 && t.sg.some((sg) => !sg.m.overlay && videoSrcs.has(sg.src)));
+  for (const v of videos) {
+    const at = mainEnd(main());
+    const seg: VideoSegment = { id: freshId(d, 'clip'), s: at, d: Math.max(1, Math.round(v.durationSec * 1000)), src: v.src, m: { fit: fitFor(d, v) } };
+    const i = mainTrackIndex(d);
+    const t: Track[] = [...d.t];
+    if (i >= 0) t[i] = { ...(t[i] as VideoTrack), sg: [...(t[i] as VideoTrack).sg, seg] };
+    else t.unshift({ id: freshId(d, MAIN_TRACK_ID), tt: 0, name: 'Video', sg: [seg] });
+    d = { ...d, t };
+  }
+  if (!hasVideo(d)) {
+    // A slideshow, up to what one render may read (each photo is one input).
+    const shown = new Set(main()?.sg.map((sg) => sg.src));
+    for (const img of images) {
+      if (shown.size >= maxStills) break;
+      shown.add(img.src);
+      d = { ...addStill(d, img, { atMs: mainEnd(main()) }), version: d.version };
+    }
+    const soundless = !d.t.some((t) => t.tt === 1 && t.sg.length > 0);
+    const audio = audios[0];
+    if (audio && soundless) {
+      const seg: AudioSegment = { id: freshId(d, 'clip'), s: 0, d: Math.max(1, Math.round(audio.durationSec * 1000)), src: audio.src, m: { volume: 1 } };
+      d = { ...d, t: [...d.t, { id: freshId(d, 'audio'), tt: 1, name: 'Audio', sg: [seg] }] };
+    }
+  }
+  if (d === before) return draft;
+  return { ...d, version: d.version + 1 };
 }

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { probeMedia } from '../media/index.ts';
+import { identifyUpload, probeMedia, type MediaInfo } from '../media/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import type { ResultPromise } from 'execa';
 import { runTool, settleTool, startTool } from '../shared/process.ts';
@@ -89,6 +89,32 @@ async function sourcePath(src: string, field: string, opts: Pick<RenderOptions, 
   }
 }
 
+/** What a source is: video or audio (probeMedia's rules), else a picture judged by its content. */
+async function probeSource(path: string, signal?: AbortSignal): Promise<SourceInfo> {
+  let m: MediaInfo;
+  let image: SourceInfo['image'];
+  try {
+    m = await probeMedia(path, { maxBytes: Number.MAX_SAFE_INTEGER, signal });
+  } catch (e) {
+    if (!isVidscribeError(e, ErrorCode.UnsupportedFormat)) throw e;
+    const picture = await identifyUpload(path, basename(path), { signal, claimed: 'image' }).catch((ie) => {
+      // Not a picture either: the first refusal says best what the file is not.
+      throw isVidscribeError(ie, ErrorCode.UnsupportedFormat) ? e : ie;
+    });
+    m = picture.info;
+    const v = m.video[0]!;
+    // ffprobe names a picture by its extension alone; garbage behind it has no size.
+    if (!(v.width > 0 && v.height > 0)) throw new VidscribeError(ErrorCode.CorruptMedia, `${basename(path)}: the picture is corrupt or truncated`);
+    // A gif with more than one frame has a duration and a frame rate; a one-frame gif has neither.
+    image = /(^|,)gif(,|$)/.test(m.container) && v.fps > 0 && m.durationSec > 0.11 ? 'animated' : 'still';
+  }
+  const v = m.video[0];
+  const info: SourceInfo = { path, durationSec: m.durationSec, hasVideo: !!v, hasAudio: !image && m.audio.length > 0 };
+  if (v) Object.assign(info, { width: v.width, height: v.height, fps: v.fps });
+  if (image) info.image = image;
+  return info;
+}
+
 /** Probes every distinct source once; a missing or broken file fails with its coded error and the field that names it. */
 export async function resolveSources(draft: Draft, opts: Pick<RenderOptions, 'baseDir' | 'resolveSource' | 'signal'>): Promise<Map<string, SourceInfo>> {
   const sources = new Map<string, SourceInfo>();
@@ -103,19 +129,14 @@ export async function resolveSources(draft: Draft, opts: Pick<RenderOptions, 'ba
       if (!info) {
         const path = await sourcePath(sg.src, field, opts);
         try {
-          const m = await probeMedia(path, { maxBytes: Number.MAX_SAFE_INTEGER, signal: opts.signal });
-          const v = m.video[0];
-          info = { path, durationSec: m.durationSec, hasVideo: !!v, hasAudio: m.audio.length > 0 };
-          if (v) Object.assign(info, { width: v.width, height: v.height, fps: v.fps });
+          info = await probeSource(path, opts.signal);
         } catch (e) {
           if (!isVidscribeError(e)) throw e;
-          // Images are not yet drawn by the renderer: a draft that uses one is refused as a draft.
           if (e.code === ErrorCode.UnsupportedFormat) {
-            throw new VidscribeError(
-              ErrorCode.InvalidDraft,
-              `Invalid draft: ${field}: ${shown} is not a video or audio file; images cannot be used in a draft yet`,
-              { cause: e, data: { field } },
-            );
+            throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${field}: ${shown} is not a video, audio or image file`, {
+              cause: e,
+              data: { field },
+            });
           }
           const message = e.message.split(basename(path)).join(shown);
           throw new VidscribeError(e.code, `${field}: ${message}`, { cause: e, stderr: e.stderr, exitCode: e.exitCode, data: { ...e.data, field } });
@@ -127,8 +148,8 @@ export async function resolveSources(draft: Draft, opts: Pick<RenderOptions, 'ba
           data: { field },
         });
       }
-      // A clip that starts past the end of its file would yield no frames and shorten the video.
-      if (info.durationSec > 0 && (sg.in ?? 0) >= info.durationSec * 1000) {
+      // A clip that starts past the end of its file would yield no frames and shorten the video (a picture has no end).
+      if (!info.image && info.durationSec > 0 && (sg.in ?? 0) >= info.durationSec * 1000) {
         throw new VidscribeError(
           ErrorCode.InvalidDraft,
           `Invalid draft: t[${ti}].sg[${si}].in: ${sg.in} ms is past the end of ${shown} (${info.durationSec.toFixed(3)} s)`,

@@ -71,6 +71,8 @@ export function visibleVideo(draft: Draft, fps: number, totalFrames: number): Vi
   for (const track of draft.t) {
     if (track.tt !== 0) continue;
     for (const segment of track.sg) {
+      // Overlays are drawn above the video and hide nothing.
+      if (segment.m.overlay) continue;
       const start = Math.min(frameAt(segment.s, fps), totalFrames);
       const end = Math.min(frameAt(segment.s + segment.d, fps), totalFrames);
       if (end <= start) continue;
@@ -98,4 +100,11 @@ export function visibleVideo(draft: Draft, fps: number, totalFrames: number): Vi
   }
   if (at < totalFrames) pieces.push({ kind: 'gap', startFrame: at, frames: totalFrames - at });
   return pieces;
+}
+
+/** The draft's overlays (pictures drawn over the video), bottom first. */
+export function overlaySegments(draft: Draft): VideoSegment[] {
+  const out: VideoSegment[] = [];
+  for (const track of draft.t) if (track.tt === 0) for (const sg of track.sg) if (sg.m.overlay) out.push(sg);
+  return out;
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
-import { parseDraft, type Draft } from '../render/index.ts';
+import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Db, FilesTable, MediaTable, SessionsTable, TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
@@ -138,7 +138,44 @@ export class Sessions {
     return valid;
   }
 
-  async addMedia(session: Session, m: { name: string; kind: UploadKind; storeKey: string; sizeBytes: number; info: MediaInfo }): Promise<MediaItem> {
+  /**
+   * Records an upload's media items and puts them on the session's draft (placeUploads: the first
+   * video starts the main track, later ones are appended, photos alone make a slideshow) in one
+   * transaction, so the state never shows media without its draft. Nothing in the draft is moved
+   * or removed.
+   */
+  async addMediaToDraft(session: Session, list: readonly NewMedia[]): Promise<{ items: MediaItem[]; draft: Draft | null }> {
+    return this.db.transaction().execute(async (trx) => {
+      const earlier = (await mediaOfSession.execute(trx, { sessionId: session.id })).map((r) => asUploaded(rowToMedia(r)));
+      const items: MediaItem[] = [];
+      for (const m of list) items.push(await this.insertMedia(trx, session, m));
+      const row = await trx.selectFrom('sessions').select('draft').where('id', '=', session.id).executeTakeFirst();
+      const current = row?.draft ? (JSON.parse(row.draft) as Draft) : null;
+      const next = placeUploads(current, items.map(asUploaded), { earlier });
+      if (next && next !== current) {
+        const valid = parseDraft(next);
+        await trx
+          .updateTable('sessions')
+          .set({ draft: JSON.stringify(valid), updated_at: this.now() })
+          .where('id', '=', session.id)
+          .execute();
+        return { items, draft: valid };
+      }
+      return { items, draft: current };
+    });
+  }
+
+  /** The session's media as a draft made from them would start (a session whose media came before drafts followed uploads). */
+  async draftFromSessionMedia(sessionId: string): Promise<Draft | null> {
+    const media = await this.media(sessionId);
+    return placeUploads(null, media.map(asUploaded));
+  }
+
+  async addMedia(session: Session, m: NewMedia): Promise<MediaItem> {
+    return this.insertMedia(this.db, session, m);
+  }
+
+  private async insertMedia(db: Db, session: Session, m: NewMedia): Promise<MediaItem> {
     const { path: _path, ...info } = m.info;
     const item: MediaItem = {
       id: newId('med'),
@@ -151,7 +188,7 @@ export class Sessions {
       info,
       createdAt: this.now(),
     };
-    await this.db
+    await db
       .insertInto('media')
       .values((eb) => ({
         id: item.id,
@@ -174,20 +211,7 @@ export class Sessions {
 
   async media(sessionId: string): Promise<MediaItem[]> {
     const rows = await mediaOfSession.execute(this.db, { sessionId });
-    return rows.map((r) => {
-      const info = JSON.parse(r.info) as Omit<MediaInfo, 'path'>;
-      return {
-        id: r.id,
-        sessionId: r.session_id,
-        name: r.name,
-        kind: r.kind,
-        storeKey: r.store_key,
-        sizeBytes: r.size_bytes,
-        durationSec: info.durationSec,
-        info,
-        createdAt: Number(r.created_at),
-      };
-    });
+    return rows.map(rowToMedia);
   }
 
   /** Where an account's media item is stored, or undefined: a draft can reach only its owner's uploads. */
@@ -279,6 +303,35 @@ export class Sessions {
     const rows = await filesOfSession.execute(this.db, { sessionId });
     return rows.map(toStoredFile);
   }
+}
+
+export interface NewMedia {
+  name: string;
+  kind: UploadKind;
+  storeKey: string;
+  sizeBytes: number;
+  info: MediaInfo;
+}
+
+function rowToMedia(r: MediaTable): MediaItem {
+  const info = JSON.parse(r.info) as Omit<MediaInfo, 'path'>;
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    name: r.name,
+    kind: r.kind,
+    storeKey: r.store_key,
+    sizeBytes: r.size_bytes,
+    durationSec: info.durationSec,
+    info,
+    createdAt: Number(r.created_at),
+  };
+}
+
+/** A media item as the draft sees it. */
+function asUploaded(m: MediaItem): UploadedMedia {
+  const v = m.info.video[0];
+  return { src: m.id, kind: m.kind, durationSec: m.durationSec, ...(v ? { width: v.width, height: v.height } : {}) };
 }
 
 function toStoredFile(r: FilesTable): StoredFile {

@@ -11,10 +11,10 @@
  *   the server log.
  * - 11: no text reaches libass as script: controls, line separators and override blocks are
  *   shown, not obeyed (the odd-text corpus).
- * - 15: an image in a draft is refused with 4101 naming the field, not a 4001 naming the store.
+ * - 15: an image in a draft renders (issue 9); a broken one fails naming the field, not the store.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JobRunner } from '../../src/jobs/runner.ts';
@@ -328,23 +328,39 @@ describe('through the export route', () => {
     }
   });
 
-  test("15: an image in a draft is refused with 4101 naming the field, never with the store's name", async () => {
+  test("15: an image in a draft renders now (issue 9); a broken one fails naming the field, never with the store's name", async () => {
     const u = await newUser(srv.url);
     const png = join(work, 'pixel.png');
     ffmpeg('-f', 'lavfi', '-i', 'color=c=red:s=64x64', '-frames:v', '1', png);
     const up = await upload(u.api, u.sessionId, 'poster.png', readFileSync(png), 'image/png');
     assert.equal(up.body.code, 0, JSON.stringify(up.body));
-    const draft = oneClipDraft(up.body.data.media[0].id, { id: 'img', w: 640, h: 360, d: 1000, fit: 'contain' });
+    const id = up.body.data.media[0].id;
+    const draft = oneClipDraft(id, { id: 'img', w: 640, h: 360, d: 1000, fit: 'contain' });
     const r = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
-    assert.equal(r.body.code, ErrorCode.InvalidDraft, JSON.stringify(r.body));
-    assert.match(r.body.message, /t\[0\]\.sg\[0\]\.src: .*image/);
-    assert.doesNotMatch(r.body.message, INTERNAL);
-    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 100, frozen: 0, total: 100 }, 'nothing held');
-    // The renderer itself (the CLI's path) refuses an image the same way.
-    await rejectsWith(
-      renderDraft({ ...draft, t: [{ ...draft.t[0]!, sg: [{ ...draft.t[0]!.sg[0]!, src: png }] }] } as Draft, { out: join(work, 'x.mp4') }),
-      ErrorCode.InvalidDraft,
-      /t\[0\]\.sg\[0\]\.src: .*image/,
-    );
+    assert.equal(r.body.code, 0, JSON.stringify(r.body));
+    const done = await pollRender(u.api, r.body.data.render_id, 60_000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    // A picture has no sound: on an audio track it is still 4101 naming the field, before anything is held.
+    const onAudio = { ...draft, t: [{ id: 'a', tt: 1, sg: [{ id: 'c', s: 0, d: 1000, src: id, m: { volume: 1 } }] }] };
+    const r2 = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft: onAudio }, ATTRIBUTION);
+    assert.equal(r2.body.code, ErrorCode.InvalidDraft, JSON.stringify(r2.body));
+    assert.match(r2.body.message, /t\[0\]\.sg\[0\]\.src: .*image/);
+    assert.doesNotMatch(r2.body.message, INTERNAL);
+    // The stored picture broken behind the service's back: the failed job names the field, not the store.
+    const [media] = await srv.svc.sessions.media(u.sessionId);
+    writeFileSync(await srv.svc.blobs.localPath(media!.storeKey), Buffer.from('not a picture at all '.repeat(50)));
+    const r3 = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft: { ...draft, id: 'img2' } }, ATTRIBUTION);
+    assert.equal(r3.body.code, 0, JSON.stringify(r3.body));
+    const failed = await pollRender(u.api, r3.body.data.render_id, 60_000);
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.match(failed.error.message, /t\[0\]\.sg\[0\]\.src/);
+    assert.doesNotMatch(failed.error.message, INTERNAL, failed.error.message);
+    // The renderer itself (the CLI's path) draws a picture too, and names a broken one by the draft's own src.
+    const cli = (src: string) => ({ ...draft, t: [{ ...draft.t[0]!, sg: [{ ...draft.t[0]!.sg[0]!, src }] }] }) as Draft;
+    const ok = await renderDraft(cli(png), { out: join(work, 'x.mp4') });
+    assert.equal(ok.frames, 30, 'a second at the default 30 fps');
+    const broken = join(work, 'broken.png');
+    writeFileSync(broken, Buffer.from('garbage '.repeat(100)));
+    await rejectsWith(renderDraft(cli(broken), { out: join(work, 'y.mp4') }), ErrorCode.CorruptMedia, /t\[0\]\.sg\[0\]\.src: .*broken\.png/);
   });
 });
