@@ -3,7 +3,7 @@
  * render operation; intents that need jobs (transcribe, captions, export) are left to the runner.
  */
 import { addBackgroundMusic, addTitle, setAspect, timelineDuration, trimDraft, type Aspect, type Draft, type Resolution, type Track } from '../render/index.ts';
-import type { Intent, MediaSelector } from './intent.ts';
+import type { Intent, MediaSelector, Removable } from './intent.ts';
 
 export interface EditContext {
   /** media id (the `src` a music segment gets) for a music selector, already resolved by the caller */
@@ -49,8 +49,42 @@ function applyOne(draft: Draft, intent: Intent, ctx: EditContext): Draft {
     case 'trim':
       // No end means "to the end"; trimDraft throws a RangeError if the start is past it.
       return trimDraft(draft, intent.startMs, intent.endMs ?? timelineDuration(draft));
+    case 'remove':
+      return removeFromDraft(draft, intent.what);
     default:
-      return draft; // transcribe, captions, export need jobs: the runner's business
+      return draft; // transcribe, captions, export need jobs, history needs the session: the runner's business
+  }
+}
+
+/**
+ * The draft without its captions, titles (any text that is not a caption), music (audio tracks) or
+ * overlays (overlay texts, and any video segment marked as an overlay). A track left empty goes
+ * too. Throws when there was nothing of the kind, so the user hears so instead of "done".
+ */
+export function removeFromDraft(draft: Draft, what: Removable): Draft {
+  const gone = (t: Track, sg: Track['sg'][number]): boolean => {
+    const kind = (sg.m as { kind?: string }).kind;
+    if (what === 'captions') return t.tt === 7 && kind === 'caption';
+    if (what === 'titles') return t.tt === 7 && kind !== 'caption';
+    if (what === 'music') return t.tt === 1;
+    return kind === 'overlay';
+  };
+  let removed = 0;
+  const t: Track[] = [];
+  for (const track of draft.t) {
+    const kept = (track.sg as Track['sg'][number][]).filter((sg) => !gone(track, sg));
+    removed += track.sg.length - kept.length;
+    if (kept.length === track.sg.length) t.push(track);
+    else if (kept.length) t.push({ ...track, sg: kept } as Track);
+  }
+  if (removed === 0) throw new NothingToRemove(what);
+  return { ...draft, version: draft.version + 1, t };
+}
+
+/** A removal that found nothing of its kind on the draft. */
+export class NothingToRemove extends Error {
+  constructor(readonly what: Removable) {
+    super(`the draft has no ${what}`);
   }
 }
 

@@ -31,6 +31,16 @@ const KEYWORDS = [...new Set(source.match(/[A-Za-z]+|\p{Script=Han}+|[^\sA-Za-z\
 
 /** Shapes that once took quadratic time, or that exercise one pattern's repetition. */
 const ADVERSARIAL = [
+  // Issue 9: removals, history and questions (lists of objects, filler words, step counts).
+  'remove the ',
+  'captions and ',
+  'take the captions and music ',
+  'no subtitles ',
+  '去掉字幕和',
+  '把字幕',
+  'undo 1 ',
+  'reset the ',
+  'captoins ',
   '一二三',
   '剪掉前',
   '#',

@@ -172,12 +172,45 @@ describe('parseRequest', () => {
     'add a voiceover',
     'summarize the video',
     'make it 4:3',
-    'remove the background music',
-    '去掉背景音乐',
     'add a title',
   ];
   for (const message of UNKNOWN) {
     it(`unknown: ${message}`, () => assert.deepEqual(parseRequest(message), { intents: [], unknown: true }));
+  }
+
+  // Issue 9: taking things away and history. "remove the subtitles" once became a paid SRT transcription.
+  const REMOVE_CASES: [string, Intent[]][] = [
+    ['remove the subtitles', [{ kind: 'remove', what: 'captions' }]],
+    ['remvoe the captoins', [{ kind: 'remove', what: 'captions' }]],
+    ['remove the background music', [{ kind: 'remove', what: 'music' }]],
+    ['去掉背景音乐', [{ kind: 'remove', what: 'music' }]],
+    ['去掉字幕', [{ kind: 'remove', what: 'captions' }]],
+    [
+      'get rid of the music and the title',
+      [
+        { kind: 'remove', what: 'titles' },
+        { kind: 'remove', what: 'music' },
+      ],
+    ],
+    ['take the logo off', [{ kind: 'remove', what: 'overlays' }]],
+    ['export without captions', [{ kind: 'remove', what: 'captions' }, { kind: 'export' }]],
+    ['undo', [{ kind: 'undo', steps: 1 }]],
+    ['undo twice', [{ kind: 'undo', steps: 2 }]],
+    ['撤销', [{ kind: 'undo', steps: 1 }]],
+    ['redo', [{ kind: 'redo', steps: 1 }]],
+    ['start over', [{ kind: 'startOver' }]],
+    ['重新开始', [{ kind: 'startOver' }]],
+  ];
+  for (const [message, intents] of REMOVE_CASES) {
+    it(`takes away / history: ${message}`, () => assert.deepEqual(parseRequest(message), { intents, unknown: false }));
+  }
+  for (const [message, question] of [
+    ['subtitles', 'subtitles'],
+    ['字幕', 'subtitles'],
+    ['make it better', 'vague'],
+    ['do the thing', 'vague'],
+  ] as const) {
+    it(`asks back: ${message}`, () => assert.deepEqual(parseRequest(message), { intents: [], unknown: false, question }));
   }
 });
 

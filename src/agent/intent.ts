@@ -17,12 +17,30 @@ export type Intent =
   | { kind: 'title'; text: string; startMs: number; durationMs: number; position?: 'top' | 'center' | 'bottom' }
   | { kind: 'music'; volume: number; media?: MediaSelector; fadeInMs?: number; fadeOutMs?: number }
   | { kind: 'trim'; startMs: number; endMs?: number }
-  | { kind: 'export'; media?: MediaSelector };
+  | { kind: 'export'; media?: MediaSelector }
+  /** Takes something off the draft: burned-in captions, titles (text), background music, overlays. */
+  | { kind: 'remove'; what: Removable }
+  /** Draft history: back one version or more, forward again, or back to the draft as uploads made it. */
+  | { kind: 'undo'; steps: number }
+  | { kind: 'redo'; steps: number }
+  | { kind: 'startOver' };
+
+export type Removable = 'captions' | 'titles' | 'music' | 'overlays';
+export const REMOVABLES: readonly Removable[] = ['captions', 'titles', 'music', 'overlays'];
+
+/**
+ * A request that would act on a guess: asked back in one short question, with no tool call and no
+ * charge. `subtitles`: burned-in captions or a subtitle file? `vague`: "make it better".
+ * `whichVideo`: an export with several videos and no draft (decided by the runner, which knows the session).
+ */
+export type Question = 'subtitles' | 'vague' | 'whichVideo';
 
 export interface ParsedRequest {
   intents: Intent[];
   /** true when nothing in the message was understood */
   unknown: boolean;
+  /** Set when the message is ambiguous: the agent asks this instead of acting (intents is then empty). */
+  question?: Question;
 }
 
 export const DEFAULT_MUSIC_VOLUME = 0.35;
@@ -178,6 +196,23 @@ const EN_NUM_RE = new RegExp(String.raw`\b(${Object.keys(EN_NUMBERS).join('|')})
 
 const RATIO_TOKENS: Record<string, string> = { '16x9': '16:9', '9x16': '9:16', '1x1': '1:1' };
 
+// Common misspellings of the words the rules key on, as people type them ("captoins", "substitles",
+// "remvoe"): one alternation each, read once (linear).
+const TYPOS: readonly (readonly [RegExp, string])[] = [
+  [/\b(?:captoins?|captiosn|captins?|captons?|capitons?|cpations?|catpions?|captionss|captoin)\b/gi, 'captions'],
+  [/\b(?:substitles?|subtitels?|subtiltes?|subtites?|subtitls?|sbutitles?|subtitiles?|subitles?|subtittles?|subtilte)\b/gi, 'subtitles'],
+  [/\b(?:remvoe|romove|reomve|rmeove|remoev|remov|remoce|reemove)\b/gi, 'remove'],
+  [/\b(?:delte|deleet|dleete|delet)\b/gi, 'delete'],
+  [/\b(?:musci|msuic|muisc|musik)\b/gi, 'music'],
+  [/\b(?:tittles?|tiltes?|titels?)\b/gi, 'titles'],
+  [/\b(?:udno|unod|undoo|und0)\b/gi, 'undo'],
+  [/\b(?:exprot|exoprt|exort)\b/gi, 'export'],
+  [/\b(?:transcirbe|trasncribe|transribe|transcrbe)\b/gi, 'transcribe'],
+];
+function fixTypos(text: string): string {
+  return TYPOS.reduce((t, [re, word]) => t.replace(re, word), text);
+}
+
 function prepare(message: string): Prepared {
   const quotes: string[] = [];
   const files: string[] = [];
@@ -188,6 +223,7 @@ function prepare(message: string): Prepared {
   // Runs of white space become one space (or one line break, a clause boundary), so no `\s*` in
   // the patterns below ever has more than a few characters to try.
   let text = message.normalize('NFKC').replace(/\s+/g, (ws) => (ws.includes('\n') ? '\n' : ' '));
+  text = fixTypos(text);
   text = text.replace(QUOTE_RE, (...m: unknown[]) => {
     const inner = String(m.slice(1, 8).find((g) => typeof g === 'string') ?? '').trim();
     if (QUOTED_FILE_RE.test(inner)) return addFile(inner);
@@ -706,6 +742,96 @@ function findSelectors(p: Prepared): Found[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Taking things away: "remove the subtitles", "get rid of the music and the title", "no captions",
+// "take the logo off", "去掉字幕", "把背景音乐删了". Each match is blanked so no adding rule reads it.
+
+const OBJ_EN = String.raw`(?:(?:closed[- ])?(?:captions?|subtitles?|subs)|titles?|headings?|headlines?|text(?: overlays?)?|(?:background )?(?:music|songs?|soundtrack|bgm|audio track)|overlays?|logos?|watermarks?|stickers?|images? overlays?)`;
+const OBJ_ZH = String.raw`(?:字幕|标题|片头字|文字|背景音乐|背景乐|配乐|音乐|歌曲|歌|bgm|水印|logo|图标|贴图|叠加图|叠加|图片)`;
+const FILLER_EN = String.raw`(?:all|the|my|those|these|that|this|of|any|burned[- ]in|burnt[- ]in|hard[- ]?coded|added|current|existing)`;
+const OBJ_LIST_EN = String.raw`${OBJ_EN}(?:\s*(?:,|and|&|plus)\s*(?:the\s+)?${OBJ_EN}){0,4}`;
+const OBJ_LIST_ZH = String.raw`${OBJ_ZH}(?:\s*(?:、|,|，|和|及|以及|还有|跟|与)?\s*${OBJ_ZH}){0,4}`;
+const REMOVE_VERB_EN = String.raw`(?:remove|delete|drop|strip|lose|hide|clear|erase|kill|ditch|scrap|take\s+(?:off|out|away)|get\s+rid\s+of|turn\s+off|no\s+more)`;
+const REMOVE_VERB_ZH = String.raw`(?:去掉|去除|删掉|删除|删去|移除|拿掉|关掉|关闭|取消|清除|清空|撤掉|撤下|不要|去)`;
+const REMOVE_RULES: RegExp[] = [
+  new RegExp(String.raw`\b${REMOVE_VERB_EN}\b(?:\s+${FILLER_EN}){0,4}\s+(${OBJ_LIST_EN})\b`, 'gi'),
+  new RegExp(String.raw`\b(?:take|get|turn|switch)\s+(?:the\s+|my\s+|all\s+)?(${OBJ_LIST_EN})\s+(?:off|out|away)\b`, 'gi'),
+  new RegExp(String.raw`\b(?:without|no)\s+(?:any\s+|the\s+)?(${OBJ_LIST_EN})\b(?!\s+(?:file|document))`, 'gi'),
+  new RegExp(String.raw`(?:\b(?:the|my)\s+)?(${OBJ_LIST_EN})\s+(?:off|gone|removed|deleted)\b`, 'gi'),
+  new RegExp(
+    String.raw`(?:${REMOVE_VERB_ZH}|\b${REMOVE_VERB_EN}\b\s*)(?:掉)?(?:所有|全部|那个|这个|那些|这些|视频里|画面上|上面|里面|的){0,3}(${OBJ_LIST_ZH})`,
+    'gi',
+  ),
+  new RegExp(
+    String.raw`把?(?:所有|全部|那个|这个|的){0,2}(${OBJ_LIST_ZH})(?:都|全|全部|也)?(?:去掉|去除|删掉|删除|删了|去了|删去|移除|拿掉|关掉|关了|取消|清除|撤掉|不要了|拿走)`,
+    'gi',
+  ),
+];
+
+function removableIn(objects: string): Removable[] {
+  const found = new Set<Removable>();
+  if (/captions?|subtitles?|\bsubs\b|字幕/i.test(objects)) found.add('captions');
+  if (/(?<![a-z])(?:titles?|headings?|headlines?)\b|\btext\b|标题|片头字|文字/i.test(objects)) found.add('titles');
+  if (/music|songs?|soundtrack|bgm|audio track|音乐|背景乐|配乐|歌/i.test(objects)) found.add('music');
+  if (/overlays?|logos?|watermarks?|stickers?|images?|水印|logo|图标|贴图|叠加|图片/i.test(objects)) found.add('overlays');
+  // "the text overlay" is a title-like text, not an image overlay.
+  if (/text overlays?/i.test(objects) && !/(?<!text )overlays?|logo|watermark|sticker|image/i.test(objects.replace(/text overlays?/gi, '')))
+    found.delete('overlays');
+  return REMOVABLES.filter((r) => found.has(r));
+}
+
+function findRemovals(p: Prepared): Intent[] {
+  const out: Removable[] = [];
+  for (const re of REMOVE_RULES) {
+    p.text = p.text.replace(re, (_all, objects: string) => {
+      for (const r of removableIn(objects)) if (!out.includes(r)) out.push(r);
+      return ' ';
+    });
+  }
+  return out.map((what) => ({ kind: 'remove', what }));
+}
+
+// History: redo before undo ("undo the undo" is a redo); "start over" before both ("undo everything").
+const STEPS = String.raw`(?:\s+(\d{1,3})\s*(?:times?|steps?|changes?|edits?)|\s+(twice|two times|two steps)|\s*(\d{1,3})\s*(?:次|步))?`;
+const START_OVER_RE =
+  /\bstart\s+(?:over|again|from\s+scratch|fresh)\b|\bfrom\s+scratch\b|\breset\b(?:\s+(?:the|my|it|everything|all|draft|edits?|changes?)){0,3}|\b(?:revert|go\s+back|back)\s+to\s+(?:the\s+)?original\b|\bundo\s+(?:everything|all)(?:\s+(?:the\s+|my\s+)?(?:changes|edits))?\b|\bclear\s+(?:all|everything)\b|重新开始|重来|从头(?:开始|来)|恢复原样|恢复原始|恢复到?原(?:来|始|样)|还原|重置|全部撤销|撤销(?:所有|全部)|清空(?:所有|全部)?(?:修改|编辑|操作)?/i;
+const REDO_RE = new RegExp(
+  String.raw`(?:\bredo\b|\bre-do\b|\bundo\s+(?:the|that|my)\s+undo\b|\bctrl\s*\+?\s*y\b|重做|恢复撤销|取消撤销|撤销撤销)${STEPS}`,
+  'i',
+);
+const UNDO_RE = new RegExp(
+  String.raw`(?:\bundo\b(?:\s+(?:that|this|it|the\s+last\s+(?:change|edit|step)|last\s+(?:change|edit|step)))?|\bctrl\s*\+?\s*z\b|\btake\s+(?:that|it)\s+back\b|\bgo\s+back\s+(?:one|a)\s+step\b|\bstep\s+back\b|\brevert\s+(?:that|the\s+last\s+(?:change|edit))\b|撤销|撤回|撤消|回退|返回上一步|回到上一步|恢复上一步|上一步)${STEPS}`,
+  'i',
+);
+
+function findHistory(p: Prepared): Intent[] {
+  const out: Intent[] = [];
+  const steps = (m: RegExpExecArray) => Math.min(200, Math.max(1, m[2] ? 2 : Number(m[1] ?? m[3] ?? 1)));
+  const start = START_OVER_RE.exec(p.text);
+  if (start) {
+    p.text = blank(p.text, start.index, start.index + start[0].length);
+    out.push({ kind: 'startOver' });
+  }
+  const redo = REDO_RE.exec(p.text);
+  if (redo) {
+    p.text = blank(p.text, redo.index, redo.index + redo[0].length);
+    out.push({ kind: 'redo', steps: steps(redo) });
+  }
+  const undo = UNDO_RE.exec(p.text);
+  if (undo) {
+    p.text = blank(p.text, undo.index, undo.index + undo[0].length);
+    out.push({ kind: 'undo', steps: steps(undo) });
+  }
+  return out;
+}
+
+/** Requests with nothing to act on: "make it better", "do the thing", "优化一下". */
+const VAGUE_RE =
+  /\b(?:make|get)\s+(?:it|this|the\s+video)\s+(?:better|nicer|good|great|cool|pop|awesome|perfect|professional|look\s+(?:good|better|nice|great))\b|\bdo\s+(?:the|your|that|some)\s+(?:thing|magic|stuff)\b|\b(?:improve|enhance|fix|polish|edit|optimi[sz]e)\s+(?:it|this|the\s+video|my\s+video)\b|\b(?:you know what to do|do something|whatever you think|surprise me)\b|优化一下|弄好看|变好看|更好看|处理一下|帮我弄一下|弄一下|搞一下|你懂的|随便|美化一下|改好一点|做好一点/i;
+
+/** "subtitles" with no verb that says burned in or a file: either would be a guess (a file costs credits). */
+const BARE_SUBTITLES_RE = new RegExp(String.raw`\b${CAPW}\b|字幕`, 'i');
+
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Parses one chat message into intents, in the order they should run: trim, aspect, resolution,
@@ -713,7 +839,9 @@ function findSelectors(p: Prepared): Found[] {
  */
 export function parseRequest(message: string): ParsedRequest {
   const p = prepare(message);
-  const intents: Intent[] = [];
+  // History and removals first: their phrases are blanked, so "remove the subtitles" never reads
+  // as a request for subtitles, nor "undo the title" as a title.
+  const intents: Intent[] = [...findHistory(p), ...findRemovals(p)];
   const trim = findTrim(p); // first: blanks its phrase so "first 10 seconds" is not also a title time
   if (trim) intents.push(trim);
 
@@ -738,9 +866,15 @@ export function parseRequest(message: string): ParsedRequest {
   if (title) intents.push(title);
   if (music) intents.push(music);
   const transcribe = findTranscribe(p.text, captions);
+  const videoOut = VIDEO_OUT_RES.some((re) => re.test(p.text));
+  // Subtitles named with nothing saying which kind: ask, rather than charge for a file on a guess.
+  if (transcribe && !captions && !videoOut && !transcribe.translateTo && !TRANSCRIBE_RE.test(p.text) && BARE_SUBTITLES_RE.test(p.text)) {
+    return { intents: [], unknown: false, question: 'subtitles' };
+  }
   if (transcribe) intents.push(withMedia(transcribe, anySel));
-  if (VIDEO_OUT_RES.some((re) => re.test(p.text)) || (EXPORT_VERB_RE.test(p.text) && !transcribe)) {
+  if (videoOut || (EXPORT_VERB_RE.test(p.text) && !transcribe)) {
     intents.push(withMedia({ kind: 'export' }, videoSel));
   }
+  if (intents.length === 0 && VAGUE_RE.test(p.text)) return { intents: [], unknown: false, question: 'vague' };
   return { intents, unknown: intents.length === 0 };
 }

@@ -2,7 +2,7 @@
  * What the agent says, in the language the user wrote in: English, or Chinese when the message
  * is written in Chinese. Error messages from the domains (credits, media) stay as they are.
  */
-import type { Intent, MediaSelector } from './intent.ts';
+import type { Intent, MediaSelector, Question, Removable } from './intent.ts';
 
 export interface Replies {
   capabilities: string[];
@@ -32,6 +32,13 @@ export interface Replies {
   problems(anyDone: boolean, problems: string[]): string;
   draftSaved: string;
   nothing: string;
+  /** One short question back instead of acting on a guess (nothing done, nothing charged). */
+  question(q: Question, videos: string[]): string;
+  nothingToUndo: string;
+  nothingToRedo: string;
+  nothingToRemove(what: Removable): string;
+  /** After a charge: what this request cost and what is left. */
+  cost(spent: number, left: number | undefined): string;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -82,6 +89,14 @@ export const ENGLISH: Replies = {
         return `added the title "${i.text}" from ${secs(i.startMs)} s to ${secs(i.startMs + i.durationMs)} s`;
       case 'music':
         return `added background music at ${Math.round(i.volume * 100)} %`;
+      case 'remove':
+        return `removed the ${i.what === 'music' ? 'background music' : i.what}`;
+      case 'undo':
+        return i.steps === 1 ? 'undid the last change' : `undid the last ${i.steps} changes`;
+      case 'redo':
+        return i.steps === 1 ? 'redid the change' : `redid ${i.steps} changes`;
+      case 'startOver':
+        return 'started over from the draft as uploaded';
       default:
         return i.kind;
     }
@@ -94,7 +109,19 @@ export const ENGLISH: Replies = {
   problems: (anyDone, ps) => `${anyDone ? 'But' : 'I could not finish'}: ${ps.join(' ')}`,
   draftSaved: 'The draft is saved; say "export" (or call the export API) to render the MP4.',
   nothing: 'Nothing to do.',
+  question: (q, videos) =>
+    q === 'subtitles'
+      ? 'Do you want captions burned into the video, or a subtitle file (SRT) to download?'
+      : q === 'whichVideo'
+        ? `Which video should I export: ${videos.join(', ')}?`
+        : 'What should I change: captions, a title, music, the shape (vertical, square), a trim, or export the video?',
+  nothingToUndo: 'There is nothing to undo.',
+  nothingToRedo: 'There is nothing to redo.',
+  nothingToRemove: (what) => `The draft has no ${what === 'titles' ? 'titles' : what} to remove.`,
+  cost: (spent, left) => `This used ${plural(spent, 'credit')}${left === undefined ? '' : `; ${left} left`}.`,
 };
+
+const REMOVABLE_ZH: Record<Removable, string> = { captions: '字幕', titles: '标题', music: '背景音乐', overlays: '叠加图层' };
 
 export const CHINESE: Replies = {
   capabilities: [
@@ -139,6 +166,14 @@ export const CHINESE: Replies = {
         return `添加了标题“${i.text}”（${secs(i.startMs)} 秒到 ${secs(i.startMs + i.durationMs)} 秒）`;
       case 'music':
         return `添加了背景音乐，音量 ${Math.round(i.volume * 100)}%`;
+      case 'remove':
+        return `去掉了${REMOVABLE_ZH[i.what]}`;
+      case 'undo':
+        return i.steps === 1 ? '撤销了上一步' : `撤销了 ${i.steps} 步`;
+      case 'redo':
+        return i.steps === 1 ? '重做了一步' : `重做了 ${i.steps} 步`;
+      case 'startOver':
+        return '已恢复为上传时的草稿';
       default:
         return i.kind;
     }
@@ -150,6 +185,16 @@ export const CHINESE: Replies = {
   problems: (anyDone, ps) => `${anyDone ? '不过' : '未能完成'}：${ps.join(' ')}`,
   draftSaved: '草稿已保存；说“导出”（或调用导出接口）即可渲染 MP4。',
   nothing: '没有需要做的事。',
+  question: (q, videos) =>
+    q === 'subtitles'
+      ? '你是想把字幕烧录到视频画面上，还是要一个可下载的字幕文件（SRT）？'
+      : q === 'whichVideo'
+        ? `要导出哪个视频：${videos.join('、')}？`
+        : '你想改什么：加字幕、标题、背景音乐、改画面比例（竖屏、方形）、剪辑，还是导出视频？',
+  nothingToUndo: '没有可以撤销的操作。',
+  nothingToRedo: '没有可以重做的操作。',
+  nothingToRemove: (what) => `草稿里没有${REMOVABLE_ZH[what]}可以去掉。`,
+  cost: (spent, left) => `本次用了 ${spent} 积分${left === undefined ? '' : `，还剩 ${left}`}。`,
 };
 
 /** Chinese when the message is written in Chinese (Han characters), else English. */

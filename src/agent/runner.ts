@@ -12,9 +12,10 @@ import { waitForJob } from '../jobs/wait.ts';
 import { draftFromMedia, parseDraft, setCaptions, timelineDuration, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
-import { applyDraftIntents, selectMedia } from './edit.ts';
+import { NothingToRemove, applyDraftIntents, selectMedia } from './edit.ts';
 import { parseRequest, type Intent } from './intent.ts';
 import { languageName, repliesFor, type Replies } from './replies.ts';
+import { validateIntents } from './validate.ts';
 
 export const AGENT_NAME = 'nemo_agent';
 
@@ -40,6 +41,14 @@ export interface AgentDeps extends EnqueueDeps {
   downloadUrl(fileId: string): string;
   /** The 2001 message for this caller (with a registration link for anonymous users). */
   noCreditsMessage(what: string): string;
+  /** The caller's available credits, for the reply after a charge. */
+  creditsLeft?(): Promise<number>;
+  /**
+   * An optional planner for requests the parser does not understand (a language model): it returns
+   * intents, which go through validateIntents like the parser's. TODO(planner): wired by the
+   * planner's helper under src/agent/planner/.
+   */
+  planner?: { plan(input: { message: string; media: readonly MediaItem[]; draft: Draft | null }): Promise<unknown> };
 }
 
 export interface AgentRequest {
@@ -49,7 +58,7 @@ export interface AgentRequest {
 }
 
 /** The tools the agent calls, as its functionCall events name them. */
-const TOOL_NAMES: Record<Intent['kind'], string> = {
+const TOOL_NAMES: Record<Exclude<Intent['kind'], 'remove'>, string> = {
   transcribe: 'transcribe_media',
   captions: 'add_captions',
   export: 'export_video',
@@ -58,7 +67,13 @@ const TOOL_NAMES: Record<Intent['kind'], string> = {
   resolution: 'set_resolution',
   title: 'add_title',
   music: 'add_background_music',
+  undo: 'undo',
+  redo: 'redo',
+  startOver: 'start_over',
 };
+
+/** The tools that cost credits: they run only when the request asks for them. */
+export const PAID_TOOLS: readonly string[] = [TOOL_NAMES.transcribe, TOOL_NAMES.export];
 
 export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: AdkEvent) => void): Promise<void> {
   const invocationId = `e-${randomUUID()}`;
@@ -111,13 +126,34 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
     return finished;
   };
 
+  const ask = (text: string) => emit(event([{ text }], { turnComplete: true }));
   const parsed = parseRequest(req.message);
-  if (parsed.unknown || parsed.intents.length === 0) {
-    emit(event([{ text: t.cannotDo(t.capabilities) }], { turnComplete: true }));
+  if (parsed.question) {
+    ask(t.question(parsed.question, []));
     return;
   }
-
   const media = await deps.sessions.media(req.session.id);
+  const stored = await deps.sessions.draft(req.session.id);
+  let planned: unknown = parsed.intents;
+  if ((parsed.unknown || parsed.intents.length === 0) && deps.planner) {
+    planned = await deps.planner.plan({ message: req.message, media, draft: stored });
+  }
+  const checked = validateIntents(planned, { media, hasDraft: stored !== null });
+  if (!checked.ok && 'question' in checked) {
+    ask(
+      t.question(
+        checked.question,
+        media.filter((m) => m.kind === 'video').map((m) => m.name),
+      ),
+    );
+    return;
+  }
+  if (!checked.ok || checked.intents.length === 0) {
+    ask(t.cannotDo(t.capabilities));
+    return;
+  }
+  parsed.intents = checked.intents;
+
   const who = { accountId: req.session.accountId, sessionId: req.session.id };
   const playable = media.filter((m) => m.kind !== 'image');
   if (playable.length === 0) {
@@ -138,15 +174,22 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const mainMedia = selectMedia(playable, explicit, 'video') ?? selectMedia(playable, explicit) ?? playable[0]!;
 
   // The draft the edits apply to: the session's, unless the request names another file.
-  let draft: Draft | null = await deps.sessions.draft(req.session.id);
+  let draft: Draft | null = stored;
   const draftSources = new Set(draft?.t.flatMap((t) => t.sg.map((s) => s.src)) ?? []);
-  const needsDraft = parsed.intents.some((i) => i.kind !== 'transcribe');
+  const needsDraft = parsed.intents.some((i) => i.kind !== 'transcribe' && i.kind !== 'undo' && i.kind !== 'redo');
+  const fromMedia = (m: MediaItem) =>
+    draftFromMedia({ path: m.name, durationSec: m.durationSec, video: m.info.video, audio: m.info.audio }, { id: `draft-${m.id}`, src: m.id });
   if (needsDraft && (!draft || (explicit && !draftSources.has(mainMedia.id)))) {
-    draft = draftFromMedia(
-      { path: mainMedia.name, durationSec: mainMedia.durationSec, video: mainMedia.info.video, audio: mainMedia.info.audio },
-      { id: `draft-${mainMedia.id}`, src: mainMedia.id },
-    );
+    // Stored as the uploads' draft (not an edit): undo and "start over" come back to it.
+    draft = await deps.sessions.saveDraft(req.session.id, fromMedia(mainMedia));
   }
+  /** Every change is a version: undo is exact. */
+  let dirty = false;
+  const commit = async () => {
+    if (draft && dirty) draft = await deps.sessions.commitDraft(req.session.id, draft);
+    dirty = false;
+  };
+  let spent = 0;
   const mainClip = draft?.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src !== undefined);
   const mediaOfDraft = media.find((m) => m.id === mainClip?.src) ?? mainMedia;
 
@@ -173,9 +216,11 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         }
         try {
           draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc }));
+          dirty = true;
         } catch (e) {
           // An edit that cannot apply to this draft is the user's to fix, not a fault.
           if (isVidscribeError(e)) throw e;
+          if (e instanceof NothingToRemove) throw new VidscribeError(ErrorCode.BadRequest, t.nothingToRemove(e.what), { cause: e });
           throw new VidscribeError(ErrorCode.BadRequest, t.cannotApply(t.describe(intent), (e as Error).message), { cause: e });
         }
         return { draft_version: draft.version, w: draft.w, h: draft.h };
@@ -192,8 +237,30 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       case 'resolution':
       case 'title':
       case 'music':
+      case 'remove':
         edits.push(intent);
         break;
+      case 'undo':
+      case 'redo':
+      case 'startOver': {
+        // Whatever this request changed so far becomes a version first, so undo steps back over it.
+        await flushEdits();
+        await commit();
+        const r = await tool(toolName(intent), intentArgs(intent), async () => {
+          let to: Draft | undefined;
+          if (intent.kind === 'undo') to = await deps.sessions.undoDraft(req.session.id, intent.steps);
+          else if (intent.kind === 'redo') to = await deps.sessions.redoDraft(req.session.id, intent.steps);
+          else {
+            const playableVideo = playable.find((m) => m.kind === 'video') ?? playable[0]!;
+            to = await deps.sessions.commitDraft(req.session.id, (await deps.sessions.uploadedDraft(req.session.id)) ?? fromMedia(playableVideo));
+          }
+          if (!to) throw new VidscribeError(ErrorCode.BadRequest, intent.kind === 'undo' ? t.nothingToUndo : t.nothingToRedo);
+          draft = to;
+          return { draft_version: to.version, w: to.w, h: to.h };
+        });
+        if (r) done.push(t.describe(intent));
+        break;
+      }
       case 'captions': {
         await flushEdits();
         if (!draft) break;
@@ -204,8 +271,9 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
             const job = await enqueueTranscription(deps, who, sourceOfMedia(target), { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
             say(t.transcribing(target.name, target.durationSec, job.price));
             const fin = await follow(job, t.transcribingWhat(target.name));
+            spent += job.price;
             const r = fin.result as TranscribeJobResult;
-            return { transcript_id: r.transcriptId, language: r.language, words: r.words };
+            return { transcript_id: r.transcriptId, language: r.language, words: r.words, credits: job.price };
           });
           if (!ok) break;
           transcript = await transcriptFor(target);
@@ -216,6 +284,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         const spoken = transcript;
         const r = await tool(TOOL_NAMES.captions, { media_id: target.id }, async () => {
           draft = parseDraft(setCaptions(draft!, spoken, { offsetMs }));
+          dirty = true;
           const cues = draft.t
             .filter((x) => x.tt === 7)
             .flatMap((x) => x.sg)
@@ -247,6 +316,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           });
           say(t.transcribing(target.name, target.durationSec, job.price));
           const fin = await follow(job, t.transcribingWhat(target.name));
+          spent += job.price;
           const res = fin.result as TranscribeJobResult;
           const transcript = await deps.sessions.transcriptByJob(job.id);
           const text = transcript ? transcript.segments.map((s) => s.text.trim()).join(' ') : '';
@@ -270,12 +340,13 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       case 'export': {
         await flushEdits();
         if (!draft) break;
+        await commit();
         const d = draft;
-        await deps.sessions.saveDraft(req.session.id, d);
         const r = await tool(TOOL_NAMES.export, { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
           const job = await enqueueRender(deps, who, d, deps.noCreditsMessage('render this video'));
           say(t.rendering(d.w, d.h, job.price));
           const fin = await follow(job, t.renderingWhat);
+          spent += job.price;
           const res = fin.result as RenderJobResult;
           return {
             render_id: job.id,
@@ -292,11 +363,12 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
     }
   }
   await flushEdits();
-  if (draft && parsed.intents.some((i) => i.kind !== 'transcribe')) await deps.sessions.saveDraft(req.session.id, draft);
+  if (parsed.intents.some((i) => i.kind !== 'transcribe')) await commit();
 
   const lines: string[] = [];
   if (done.length) lines.push(t.done(done));
   if (problems.length) lines.push(t.problems(done.length > 0, problems));
+  if (spent > 0) lines.push(t.cost(spent, await deps.creditsLeft?.()));
   if (draft && !parsed.intents.some((i) => i.kind === 'export') && parsed.intents.some((i) => i.kind !== 'transcribe') && done.length) {
     lines.push(t.draftSaved);
   }
@@ -329,11 +401,11 @@ function unresolvedFiles(intents: readonly Intent[], media: readonly MediaItem[]
   return [...problems];
 }
 
-function toolName(i: Intent): string {
-  return TOOL_NAMES[i.kind];
+export function toolName(i: Intent): string {
+  return i.kind === 'remove' ? `remove_${i.what}` : TOOL_NAMES[i.kind];
 }
 
-function intentArgs(i: Intent): Record<string, unknown> {
+export function intentArgs(i: Intent): Record<string, unknown> {
   const { kind: _k, ...rest } = i as Intent & Record<string, unknown>;
   return rest;
 }

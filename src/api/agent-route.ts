@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../accounts/accounts.ts';
+import { plannerForRequest } from '../agent/planner/index.ts';
 import { AGENT_NAME, runAgent, type AdkEvent } from '../agent/runner.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Services } from './services.ts';
@@ -129,6 +130,10 @@ export function registerAgentRoutes(
             prices: svc.prices,
             downloadUrl: (fileId) => helpers.downloadUrl(req, fileId),
             noCreditsMessage: (what) => helpers.noCredits(req, what),
+            planner: svc.planner
+              ? plannerForRequest({ planner: svc.planner, timeoutMs: svc.config.llm?.timeoutMs, log: (detail, msg) => req.log.warn(detail, msg) }, stop.signal)
+              : undefined,
+            creditsLeft: async () => (await svc.ledger.balance(svc.db, caller.accountId)).available,
           },
           emit,
         );

@@ -138,6 +138,115 @@ export class Sessions {
     return valid;
   }
 
+  // --- Draft versions (undo, redo, start over) -------------------------------------------------
+
+  /** Versions kept per session; the oldest go first (a long session cannot grow without limit). */
+  static readonly DRAFT_VERSIONS_KEPT = 200;
+
+  /**
+   * Stores an edit of the draft as a new version after the current one: a new edit after an undo
+   * drops the versions that redo would have restored. A draft stored by other means since the last
+   * version (an upload's) is kept as a version of its own first, marked 'upload', so undo and
+   * "start over" can reach it. Storing the draft already current adds nothing.
+   */
+  async commitDraft(sessionId: string, draft: Draft): Promise<Draft> {
+    const valid = parseDraft(draft);
+    const json = JSON.stringify(valid);
+    await this.db.transaction().execute(async (trx) => {
+      const cursor = await this.captureStoredDraft(trx, sessionId);
+      const current = await trx.selectFrom('sessions').select('draft').where('id', '=', sessionId).executeTakeFirst();
+      if (current?.draft === json) return;
+      const next = (cursor ?? 0) + 1;
+      await trx.deleteFrom('draft_versions').where('session_id', '=', sessionId).where('version', '>=', next).execute();
+      await trx.insertInto('draft_versions').values({ session_id: sessionId, version: next, draft: json, origin: 'edit', created_at: this.now() }).execute();
+      await trx
+        .deleteFrom('draft_versions')
+        .where('session_id', '=', sessionId)
+        .where('version', '<=', next - Sessions.DRAFT_VERSIONS_KEPT)
+        .execute();
+      await trx.updateTable('sessions').set({ draft: json, draft_cursor: next, updated_at: this.now() }).where('id', '=', sessionId).execute();
+    });
+    return valid;
+  }
+
+  /** Moves back `steps` versions (fewer if there are not so many); the draft is restored exactly as stored. Undefined when there is nothing to undo. */
+  async undoDraft(sessionId: string, steps = 1): Promise<Draft | undefined> {
+    return this.moveDraftCursor(sessionId, -steps);
+  }
+
+  /** Moves forward `steps` versions after an undo; undefined when there is nothing to redo. */
+  async redoDraft(sessionId: string, steps = 1): Promise<Draft | undefined> {
+    return this.moveDraftCursor(sessionId, steps);
+  }
+
+  /** The draft as uploads last made it (the latest 'upload' version kept), or undefined. */
+  async uploadedDraft(sessionId: string): Promise<Draft | undefined> {
+    await this.db.transaction().execute((trx) => this.captureStoredDraft(trx, sessionId));
+    const r = await this.db
+      .selectFrom('draft_versions')
+      .select('draft')
+      .where('session_id', '=', sessionId)
+      .where('origin', '=', 'upload')
+      .orderBy('version', 'desc')
+      .executeTakeFirst();
+    return r ? (JSON.parse(r.draft) as Draft) : undefined;
+  }
+
+  /** How many versions are kept and which is current (the state a test or client can show). */
+  async draftHistory(sessionId: string): Promise<{ versions: number; cursor: number | null; canUndo: boolean; canRedo: boolean }> {
+    const s = await this.db.selectFrom('sessions').select('draft_cursor').where('id', '=', sessionId).executeTakeFirst();
+    const rows = await this.db.selectFrom('draft_versions').select('version').where('session_id', '=', sessionId).orderBy('version').execute();
+    const cursor = s?.draft_cursor ?? null;
+    return {
+      versions: rows.length,
+      cursor,
+      canUndo: cursor !== null && rows.some((r) => r.version < cursor),
+      canRedo: cursor !== null && rows.some((r) => r.version > cursor),
+    };
+  }
+
+  /** The stored draft as a version when it is not the current one (stored by an upload, or before versions existed). Returns the cursor. */
+  private async captureStoredDraft(trx: Db, sessionId: string): Promise<number | null> {
+    const s = await trx.selectFrom('sessions').select(['draft', 'draft_cursor']).where('id', '=', sessionId).executeTakeFirst();
+    if (!s) throw new VidscribeError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
+    const cursor = s.draft_cursor ?? null;
+    if (s.draft === null) return cursor;
+    const at =
+      cursor === null
+        ? undefined
+        : await trx.selectFrom('draft_versions').select('draft').where('session_id', '=', sessionId).where('version', '=', cursor).executeTakeFirst();
+    if (at?.draft === s.draft) return cursor;
+    const top = await trx
+      .selectFrom('draft_versions')
+      .select((e) => e.fn.max<number>('version').as('v'))
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    const next = Math.max(cursor ?? 0, Number(top?.v ?? 0)) + 1;
+    // Something other than an edit changed the draft: the redo branch no longer applies to it.
+    await trx
+      .deleteFrom('draft_versions')
+      .where('session_id', '=', sessionId)
+      .where('version', '>', cursor ?? 0)
+      .execute();
+    await trx.insertInto('draft_versions').values({ session_id: sessionId, version: next, draft: s.draft, origin: 'upload', created_at: this.now() }).execute();
+    await trx.updateTable('sessions').set({ draft_cursor: next }).where('id', '=', sessionId).execute();
+    return next;
+  }
+
+  private async moveDraftCursor(sessionId: string, by: number): Promise<Draft | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const cursor = await this.captureStoredDraft(trx, sessionId);
+      if (cursor === null) return undefined;
+      const rows = await trx.selectFrom('draft_versions').select(['version', 'draft']).where('session_id', '=', sessionId).orderBy('version').execute();
+      const here = rows.findIndex((r) => r.version === cursor);
+      const to = rows[Math.min(rows.length - 1, Math.max(0, here + by))];
+      if (!to || to.version === cursor) return undefined;
+      // The stored text itself, not a re-serialisation: undo is exact.
+      await trx.updateTable('sessions').set({ draft: to.draft, draft_cursor: to.version, updated_at: this.now() }).where('id', '=', sessionId).execute();
+      return JSON.parse(to.draft) as Draft;
+    });
+  }
+
   /**
    * Records an upload's media items and puts them on the session's draft (placeUploads: the first
    * video starts the main track, later ones are appended, photos alone make a slideshow) in one

@@ -56,8 +56,23 @@ export interface SessionsTable {
   language: string;
   /** The current draft (render library format), JSON. */
   draft: string | null;
+  /** The draft_versions row the current draft is (undo moves it back, redo forward); null before the first version. */
+  draft_cursor: number | null;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * Every version of a session's draft, so undo restores the previous one byte for byte. `origin`
+ * 'upload' marks a draft made by something other than an edit (uploads): "start over" goes back to
+ * the latest of those. Bounded per session (Sessions.DRAFT_VERSIONS_KEPT, oldest dropped).
+ */
+export interface DraftVersionsTable {
+  session_id: string;
+  version: number;
+  draft: string;
+  origin: 'upload' | 'edit';
+  created_at: number;
 }
 
 export interface MediaTable {
@@ -123,6 +138,7 @@ export interface Database {
   ledger: LedgerTable;
   holds: HoldsTable;
   sessions: SessionsTable;
+  draft_versions: DraftVersionsTable;
   media: MediaTable;
   transcripts: TranscriptsTable;
   files: FilesTable;
@@ -253,6 +269,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('jobs_account').on('jobs').column('account_id').execute();
       await db.schema.createIndex('files_job').on('files').column('job_id').execute();
       await db.schema.createIndex('transcripts_job').on('transcripts').column('job_id').execute();
+    },
+  },
+  // Undo, redo and "start over": every draft change is a version kept in the session.
+  '003_draft_versions': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('draft_versions')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('draft', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('draft_versions_pk', ['session_id', 'version'])
+        .execute();
+      await db.schema.alterTable('sessions').addColumn('draft_cursor', 'integer').execute();
     },
   },
 };
