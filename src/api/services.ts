@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Accounts } from '../accounts/accounts.ts';
+import { ChatCompletionsPlanner, type Planner } from '../agent/planner/index.ts';
 import { DEFAULT_MODEL } from '../asr/index.ts';
 import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { AsrPool, renderHandler, transcribeHandler } from '../jobs/handlers.ts';
@@ -49,6 +50,11 @@ export interface ServiceConfig {
   now?: () => number;
   /** Start no job runner (the CLI's admin commands). */
   noWorkers?: boolean;
+  /**
+   * An OpenAI-compatible chat-completions server (llama.cpp, Ollama, vLLM…) the agent asks to plan
+   * requests its parser does not understand; `url` is the API base (…/v1). Off by default.
+   */
+  llm?: { url: string; model: string; apiKey?: string; timeoutMs?: number };
 }
 
 export interface Services {
@@ -67,6 +73,8 @@ export interface Services {
   sessions: Sessions;
   queue: JobQueue;
   runner: JobRunner | undefined;
+  /** The agent's language-model planner, when `llm` is configured. */
+  planner: Planner | undefined;
   /** Signs download links; generated once per data folder. */
   secret: Buffer;
   now: () => number;
@@ -126,6 +134,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     sessions,
     queue,
     runner,
+    planner: cfg.llm ? new ChatCompletionsPlanner(cfg.llm) : undefined,
     secret,
     now,
     async close() {

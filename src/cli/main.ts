@@ -83,6 +83,11 @@ program
     '--prices <json>',
     'prices in credits, e.g. \'{"transcribePerMinute":1,"render1080pPerMinute":2,"render720pPerMinute":1,"anonymousGrant":100,"signupGrant":100}\' (those are the defaults)',
   )
+  .option(
+    '--llm-url <url>',
+    "an OpenAI-compatible chat-completions API (llama.cpp, Ollama, vLLM: e.g. http://127.0.0.1:8080/v1) that plans requests the agent's parser does not understand (env VIDSCRIBE_LLM_URL; key from VIDSCRIBE_LLM_KEY)",
+  )
+  .option('--llm-model <name>', 'the model name to ask for on --llm-url (env VIDSCRIBE_LLM_MODEL)')
   .action(async (opts) => {
     await runServe(opts);
   });

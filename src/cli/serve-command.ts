@@ -25,6 +25,33 @@ export interface ServeOptions {
   tokensPerHour?: string;
   registrationsPerHour?: string;
   signupCredits?: string;
+  llmUrl?: string;
+  llmModel?: string;
+}
+
+/**
+ * The agent's optional language-model planner: `--llm-url` and `--llm-model` (or VIDSCRIBE_LLM_URL
+ * and VIDSCRIBE_LLM_MODEL), both or neither; the API key only from VIDSCRIBE_LLM_KEY, so it never
+ * shows in a process list.
+ */
+export function llmConfig(
+  o: Pick<ServeOptions, 'llmUrl' | 'llmModel'>,
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; model: string; apiKey?: string } | undefined {
+  const url = o.llmUrl ?? env.VIDSCRIBE_LLM_URL;
+  const model = o.llmModel ?? env.VIDSCRIBE_LLM_MODEL;
+  if (!url && !model) return undefined;
+  if (!url || !model) throw new VidscribeError(ErrorCode.BadRequest, '--llm-url and --llm-model go together (or VIDSCRIBE_LLM_URL and VIDSCRIBE_LLM_MODEL)');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new VidscribeError(ErrorCode.BadRequest, `--llm-url must be an http(s) URL such as http://127.0.0.1:8080/v1, got "${url.slice(0, 80)}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new VidscribeError(ErrorCode.BadRequest, `--llm-url must be an http(s) URL such as http://127.0.0.1:8080/v1, got "${url.slice(0, 80)}"`);
+  }
+  return { url, model, ...(env.VIDSCRIBE_LLM_KEY ? { apiKey: env.VIDSCRIBE_LLM_KEY } : {}) };
 }
 
 /** `--prices '{"transcribePerMinute":2}'`: any of the Prices fields, whole credits. */
@@ -91,11 +118,14 @@ export async function runServe(o: ServeOptions): Promise<void> {
     anonymousTokensPerHour: positiveInt(o.tokensPerHour, '--tokens-per-hour'),
     registrationsPerHour: positiveInt(o.registrationsPerHour, '--registrations-per-hour'),
     signupCredits: positiveInt(o.signupCredits, '--signup-credits'),
+    llm: llmConfig(o),
   });
   // Warnings and faults only, as JSON lines on stderr: a request's own errors are answered, not logged.
   const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr } });
   const address = await app.listen({ port, host: o.host });
-  process.stderr.write(`vidscribe: serving on ${address} (data in ${svc.config.dataDir}, model ${svc.config.model}); API docs at ${address}/docs\n`);
+  process.stderr.write(
+    `vidscribe: serving on ${address} (data in ${svc.config.dataDir}, model ${svc.config.model}${svc.config.llm ? `, planner ${svc.config.llm.model}` : ''}); API docs at ${address}/docs\n`,
+  );
   // Ready line on stdout for scripts and tests that start the server.
   process.stdout.write(`listening ${address}\n`);
   const shutdown = async () => {
