@@ -45,8 +45,8 @@ export interface AgentDeps extends EnqueueDeps {
   creditsLeft?(): Promise<number>;
   /**
    * An optional planner for requests the parser does not understand (a language model): it returns
-   * intents, which go through validateIntents like the parser's. TODO(planner): wired by the
-   * planner's helper under src/agent/planner/.
+   * intents, which go through validateIntents like the parser's. The route passes
+   * plannerForRequest (src/agent/planner/), which is bounded in time and never throws.
    */
   planner?: { plan(input: { message: string; media: readonly MediaItem[]; draft: Draft | null }): Promise<unknown> };
 }
