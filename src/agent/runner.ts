@@ -251,8 +251,10 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           if (intent.kind === 'undo') to = await deps.sessions.undoDraft(req.session.id, intent.steps);
           else if (intent.kind === 'redo') to = await deps.sessions.redoDraft(req.session.id, intent.steps);
           else {
+            // The draft the session's uploads make, with no edits (the same placement an upload does).
             const playableVideo = playable.find((m) => m.kind === 'video') ?? playable[0]!;
-            to = await deps.sessions.commitDraft(req.session.id, (await deps.sessions.uploadedDraft(req.session.id)) ?? fromMedia(playableVideo));
+            const base = (await deps.sessions.draftFromSessionMedia(req.session.id)) ?? fromMedia(playableVideo);
+            to = await deps.sessions.commitDraft(req.session.id, base);
           }
           if (!to) throw new VidscribeError(ErrorCode.BadRequest, intent.kind === 'undo' ? t.nothingToUndo : t.nothingToRedo);
           draft = to;

@@ -179,19 +179,6 @@ export class Sessions {
     return this.moveDraftCursor(sessionId, steps);
   }
 
-  /** The draft as uploads last made it (the latest 'upload' version kept), or undefined. */
-  async uploadedDraft(sessionId: string): Promise<Draft | undefined> {
-    await this.db.transaction().execute((trx) => this.captureStoredDraft(trx, sessionId));
-    const r = await this.db
-      .selectFrom('draft_versions')
-      .select('draft')
-      .where('session_id', '=', sessionId)
-      .where('origin', '=', 'upload')
-      .orderBy('version', 'desc')
-      .executeTakeFirst();
-    return r ? (JSON.parse(r.draft) as Draft) : undefined;
-  }
-
   /** How many versions are kept and which is current (the state a test or client can show). */
   async draftHistory(sessionId: string): Promise<{ versions: number; cursor: number | null; canUndo: boolean; canRedo: boolean }> {
     const s = await this.db.selectFrom('sessions').select('draft_cursor').where('id', '=', sessionId).executeTakeFirst();
