@@ -90,3 +90,24 @@ describe('plannerForRequest: bounded, never failing the request', () => {
     assert.ok(sawAbort, 'the planner was told to stop');
   });
 });
+
+describe('vidscribe serve: --llm-url and --llm-model (or their environment variables)', () => {
+  test('neither: no planner; both: a planner, the key only from the environment', async () => {
+    const { llmConfig } = await import('../../cli/serve-command.ts');
+    assert.equal(llmConfig({}, {}), undefined);
+    assert.deepEqual(llmConfig({ llmUrl: 'http://127.0.0.1:8080/v1', llmModel: 'qwen' }, {}), { url: 'http://127.0.0.1:8080/v1', model: 'qwen' });
+    assert.deepEqual(llmConfig({}, { VIDSCRIBE_LLM_URL: 'http://h:11434/v1', VIDSCRIBE_LLM_MODEL: 'm', VIDSCRIBE_LLM_KEY: 'k' }), {
+      url: 'http://h:11434/v1',
+      model: 'm',
+      apiKey: 'k',
+    });
+    assert.deepEqual(llmConfig({ llmModel: 'flag' }, { VIDSCRIBE_LLM_URL: 'http://h/v1', VIDSCRIBE_LLM_MODEL: 'env' })?.model, 'flag');
+  });
+  test('one without the other, or a URL that is not http(s): a 400 saying so', async () => {
+    const { llmConfig } = await import('../../cli/serve-command.ts');
+    assert.throws(() => llmConfig({ llmUrl: 'http://h/v1' }, {}), /go together/);
+    assert.throws(() => llmConfig({ llmModel: 'm' }, {}), /go together/);
+    assert.throws(() => llmConfig({ llmUrl: 'file:///etc/passwd', llmModel: 'm' }, {}), /http\(s\) URL/);
+    assert.throws(() => llmConfig({ llmUrl: 'not a url', llmModel: 'm' }, {}), /http\(s\) URL/);
+  });
+});

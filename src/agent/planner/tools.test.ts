@@ -48,6 +48,18 @@ describe('planToIntents: tool calls become the parser’s intents', () => {
       { kind: 'transcribe', format: 'srt', timestamps: false, language: 'es', translateTo: 'en' },
       { kind: 'export' },
     ]);
+    assert.deepEqual(
+      planToIntents(
+        [
+          { tool: 'remove', args: { what: 'music' } },
+          { tool: 'undo', args: { steps: 2 } },
+          { tool: 'redo', args: { steps: 1 } },
+          { tool: 'start_over', args: {} },
+        ],
+        media,
+      ),
+      [{ kind: 'remove', what: 'music' }, { kind: 'undo', steps: 2 }, { kind: 'redo', steps: 1 }, { kind: 'startOver' }],
+    );
   });
 
   test('a bare array is a plan too; an empty one plans nothing', () => {
@@ -71,6 +83,9 @@ describe('planToIntents: tool calls become the parser’s intents', () => {
     ['music from a video', [{ tool: 'add_background_music', args: { volume: 0.3, media_id: 'm1' } }], /not audio/],
     ['captions on an image', [{ tool: 'add_captions', args: { media_id: 'm4' } }], /an image/],
     ['too many calls', Array.from({ length: MAX_PLAN_CALLS + 1 }, () => ({ tool: 'set_aspect', args: { aspect: '1:1' } })), /plan|10/],
+    ['removing something that is not removable', [{ tool: 'remove', args: { what: 'video' } }], /what/],
+    ['undoing 0 steps', [{ tool: 'undo', args: { steps: 0 } }], /steps/],
+    ['undoing half a step', [{ tool: 'redo', args: { steps: 1.5 } }], /steps/],
     ['not a plan at all', { answer: 'make it vertical' }, /plan|calls/],
   ];
   for (const [what, raw, says] of refused) {

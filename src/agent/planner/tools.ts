@@ -8,13 +8,15 @@ import { z } from 'zod';
 import { ASPECTS, RESOLUTIONS } from '../../render/index.ts';
 import { ErrorCode, VidscribeError } from '../../shared/errors.ts';
 import { EXPORT_FORMATS } from '../../transcript/index.ts';
-import type { Intent, MediaSelector } from '../intent.ts';
+import { type Intent, type MediaSelector, REMOVABLES } from '../intent.ts';
 
 /** A plan longer than this is not a plan for one chat message. */
 export const MAX_PLAN_CALLS = 10;
 /** Six hours, in seconds: the longest timeline a draft may have. */
 const MAX_SEC = 6 * 3600;
 const TITLE_MAX_CHARS = 200;
+/** Undo/redo steps in one request: "undo the last three changes", not a walk through history. */
+const MAX_STEPS = 20;
 
 const seconds = z.number().min(0).max(MAX_SEC);
 const mediaId = z.string().min(1).max(128).describe('the id of one of the session media, exactly as listed');
@@ -55,6 +57,10 @@ export const TOOL_ARGS = {
       'keeps nothing: the end must come after the start (or a start after 0)',
     ),
   export_video: z.strictObject({ media_id: mediaId.optional() }),
+  remove: z.strictObject({ what: z.enum(REMOVABLES as [string, ...string[]]) }),
+  undo: z.strictObject({ steps: z.number().int().min(1).max(MAX_STEPS) }),
+  redo: z.strictObject({ steps: z.number().int().min(1).max(MAX_STEPS) }),
+  start_over: z.strictObject({}),
 } as const;
 
 export type ToolName = keyof typeof TOOL_ARGS;
@@ -69,6 +75,10 @@ export const TOOL_DESCRIPTIONS: Record<ToolName, string> = {
   add_background_music: 'Add an uploaded audio item as background music at a volume, with optional fades.',
   trim: 'Keep only a part of the video.',
   export_video: 'Render the draft into a downloadable MP4 (costs credits; only when the request asks for a video file, an export or a download).',
+  remove: 'Take something off the draft: the burned-in captions, the titles (text on screen), the background music, or overlays (logos, pictures).',
+  undo: 'Go back one or more draft changes.',
+  redo: 'Redo one or more undone draft changes.',
+  start_over: 'Throw away every edit: back to the draft as the uploads made it.',
 };
 
 /** What a plan is checked against: the session's media, in upload order. */
@@ -176,6 +186,16 @@ export function planToIntents(raw: unknown, items: readonly PlanMedia[]): Intent
         intent = t.end_sec === undefined ? { kind: 'trim', startMs: ms(t.start_sec) } : { kind: 'trim', startMs: ms(t.start_sec), endMs: ms(t.end_sec) };
         break;
       }
+      case 'remove':
+        intent = { kind: 'remove', what: a.what as Extract<Intent, { kind: 'remove' }>['what'] };
+        break;
+      case 'undo':
+      case 'redo':
+        intent = { kind: c.tool as 'undo' | 'redo', steps: a.steps as number };
+        break;
+      case 'start_over':
+        intent = { kind: 'startOver' };
+        break;
     }
     if (intent) intents.push(intent);
   });
