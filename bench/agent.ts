@@ -5,6 +5,7 @@
  * planner is configured, the latency it adds per request. A bench prints; it never fails.
  */
 import { parseRequest, type Intent } from '../src/agent/intent.ts';
+import { ChatCompletionsPlanner, plannerForRequest } from '../src/agent/planner/index.ts';
 import { toolName } from '../src/agent/runner.ts';
 import { validateIntents } from '../src/agent/validate.ts';
 import { AGENT_TABLE, type AgentRow } from '../test/api/agent-table.ts';
@@ -61,8 +62,29 @@ for (const r of misses) {
   );
 }
 
-// TODO(planner): when the planner (src/agent/planner/) is configured (--llm-url / --llm-model, or
-// VIDSCRIBE_LLM_URL here), time planner.plan() per row and print the added latency (p50, p95) and
-// its share understood. The planner is another piece of work; without it there is nothing to time.
-if (process.env.VIDSCRIBE_LLM_URL) console.log('planner: configured, but no planner module is wired into this bench yet');
-else console.log('planner: not configured (set VIDSCRIBE_LLM_URL to measure its added latency per request)');
+// The planner (src/agent/planner/), when one is configured: its added latency per request (it
+// runs only where the parser found nothing, but here every row is sent, to time it fairly) and the
+// share of rows its plan gets right.
+const url = process.env.VIDSCRIBE_LLM_URL;
+const model = process.env.VIDSCRIBE_LLM_MODEL;
+if (!url || !model) {
+  console.log('planner: not configured (set VIDSCRIBE_LLM_URL and VIDSCRIBE_LLM_MODEL to measure its added latency per request)');
+} else {
+  const planning = { planner: new ChatCompletionsPlanner({ url, model }), timeoutMs: 60_000 };
+  const times: number[] = [];
+  let right = 0;
+  const answerable = rows.filter((r) => !r.question);
+  for (const row of answerable) {
+    const session = sessionOf(row);
+    const media = session.media.map((m, i) => ({ id: `med_${i}`, name: m.name, kind: m.kind, durationSec: 10 }));
+    const t = performance.now();
+    const planned = await plannerForRequest(planning).plan({ message: row.say, media, draft: null });
+    times.push(performance.now() - t);
+    const checked = validateIntents(planned, session);
+    const calls = checked.ok ? predictedCalls(checked.intents, row) : [];
+    if (JSON.stringify(calls) === JSON.stringify(row.calls)) right++;
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(0);
+  console.log(`planner (${model}): ${right} of ${answerable.length} rows right on its own; added latency p50 ${at(0.5)} ms, p95 ${at(0.95)} ms per request`);
+}
