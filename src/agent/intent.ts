@@ -170,7 +170,7 @@ function cnNumber(s: string): number {
 // Only numerals next to a counter or unit ("第二个", "前三秒"), so ordinary words stay intact.
 // The second branch starts only where a run of numerals does (linear on a long run).
 const CN_NUM_RE =
-  /(?<=[第前后共])[零〇一二两三四五六七八九十]+|(?<![零〇一二两三四五六七八九十])[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍))/g;
+  /(?<=[第前后共])[零〇一二两三四五六七八九十]+|(?<![零〇一二两三四五六七八九十])[零〇一二两三四五六七八九十]+(?=\s*(?:个|秒|分|小时|段|首|条|部|%|倍|次|步))/g;
 const EN_NUMBERS: Record<string, number> = {
   one: 1,
   two: 2,
@@ -750,7 +750,7 @@ const OBJ_ZH = String.raw`(?:字幕|标题|片头字|文字|背景音乐|背景�
 const FILLER_EN = String.raw`(?:all|the|my|those|these|that|this|of|any|burned[- ]in|burnt[- ]in|hard[- ]?coded|added|current|existing)`;
 const OBJ_LIST_EN = String.raw`${OBJ_EN}(?:\s*(?:,|and|&|plus)\s*(?:the\s+)?${OBJ_EN}){0,4}`;
 const OBJ_LIST_ZH = String.raw`${OBJ_ZH}(?:\s*(?:、|,|，|和|及|以及|还有|跟|与)?\s*${OBJ_ZH}){0,4}`;
-const REMOVE_VERB_EN = String.raw`(?:remove|delete|drop|strip|lose|hide|clear|erase|kill|ditch|scrap|take\s+(?:off|out|away)|get\s+rid\s+of|turn\s+off|no\s+more)`;
+const REMOVE_VERB_EN = String.raw`(?:remove|delete|drop|strip|lose|hide|clear|erase|kill|ditch|scrap|mute|take\s+(?:off|out|away)|get\s+rid\s+of|turn\s+off|no\s+more|(?:don't|dont|do\s+not)\s+(?:want|need)(?:\s+any)?)`;
 const REMOVE_VERB_ZH = String.raw`(?:去掉|去除|删掉|删除|删去|移除|拿掉|关掉|关闭|取消|清除|清空|撤掉|撤下|不要|去)`;
 const REMOVE_RULES: RegExp[] = [
   new RegExp(String.raw`\b${REMOVE_VERB_EN}\b(?:\s+${FILLER_EN}){0,4}\s+(${OBJ_LIST_EN})\b`, 'gi'),
@@ -793,13 +793,13 @@ function findRemovals(p: Prepared): Intent[] {
 // History: redo before undo ("undo the undo" is a redo); "start over" before both ("undo everything").
 const STEPS = String.raw`(?:\s+(\d{1,3})\s*(?:times?|steps?|changes?|edits?)|\s+(twice|two times|two steps)|\s*(\d{1,3})\s*(?:次|步))?`;
 const START_OVER_RE =
-  /\bstart\s+(?:over|again|from\s+scratch|fresh)\b|\bfrom\s+scratch\b|\breset\b(?:\s+(?:the|my|it|everything|all|draft|edits?|changes?)){0,3}|\b(?:revert|go\s+back|back)\s+to\s+(?:the\s+)?original\b|\bundo\s+(?:everything|all)(?:\s+(?:the\s+|my\s+)?(?:changes|edits))?\b|\bclear\s+(?:all|everything)\b|重新开始|重来|从头(?:开始|来)|恢复原样|恢复原始|恢复到?原(?:来|始|样)|还原|重置|全部撤销|撤销(?:所有|全部)|清空(?:所有|全部)?(?:修改|编辑|操作)?/i;
+  /\bstart\s+(?:over|again|from\s+scratch|fresh)\b|\bfrom\s+scratch\b|\breset\b(?:\s+(?:the|my|it|everything|all|draft|edits?|changes?)){0,3}|\b(?:revert|go\s+back|back)\s+to\s+(?:the\s+)?original\b|\bundo\s+(?:everything|all)(?:\s+(?:the\s+|my\s+)?(?:changes|edits))?\b|\bclear\s+(?:all|everything)\b|\b(?:remove|delete)\s+everything\b|重新开始|重来|从头(?:开始|来|再来)|恢复原样|恢复原始|恢复到?原(?:来|始|样)|还原|重置|全部撤销|撤销(?:所有|全部)|清空(?:所有|全部)?(?:修改|编辑|操作)?/i;
 const REDO_RE = new RegExp(
   String.raw`(?:\bredo\b|\bre-do\b|\bundo\s+(?:the|that|my)\s+undo\b|\bctrl\s*\+?\s*y\b|重做|恢复撤销|取消撤销|撤销撤销)${STEPS}`,
   'i',
 );
 const UNDO_RE = new RegExp(
-  String.raw`(?:\bundo\b(?:\s+(?:that|this|it|the\s+last\s+(?:change|edit|step)|last\s+(?:change|edit|step)))?|\bctrl\s*\+?\s*z\b|\btake\s+(?:that|it)\s+back\b|\bgo\s+back\s+(?:one|a)\s+step\b|\bstep\s+back\b|\brevert\s+(?:that|the\s+last\s+(?:change|edit))\b|撤销|撤回|撤消|回退|返回上一步|回到上一步|恢复上一步|上一步)${STEPS}`,
+  String.raw`(?:\bundo\b(?:\s+(?:that|this|it|the\s+last\s+(?:change|edit|step)|last\s+(?:change|edit|step)))?|\bctrl\s*\+?\s*z\b|\btake\s+(?:that|it)\s+back\b|\bgo\s+back(?:\s+(?:one|a)\s+step)?\b(?!\s+to\b)|\bstep\s+back\b|\brevert(?:\s+(?:that|it|the\s+last\s+(?:change|edit)))?\b(?!\s+to\b)|撤销|撤回|撤消|回退|返回上一步|回到上一步|恢复上一步|上一步)${STEPS}`,
   'i',
 );
 
@@ -826,7 +826,7 @@ function findHistory(p: Prepared): Intent[] {
 
 /** Requests with nothing to act on: "make it better", "do the thing", "优化一下". */
 const VAGUE_RE =
-  /\b(?:make|get)\s+(?:it|this|the\s+video)\s+(?:better|nicer|good|great|cool|pop|awesome|perfect|professional|look\s+(?:good|better|nice|great))\b|\bdo\s+(?:the|your|that|some)\s+(?:thing|magic|stuff)\b|\b(?:improve|enhance|fix|polish|edit|optimi[sz]e)\s+(?:it|this|the\s+video|my\s+video)\b|\b(?:you know what to do|do something|whatever you think|surprise me)\b|优化一下|弄好看|变好看|更好看|处理一下|帮我弄一下|弄一下|搞一下|你懂的|随便|美化一下|改好一点|做好一点/i;
+  /\b(?:make|get)\s+(?:it|this|the\s+video)\s+(?:better|nicer|good|great|cool|pop|awesome|perfect|professional|pretty|prettier|beautiful|look\s+(?:good|better|nice|great))\b|\bdo\s+(?:the|your|that|some)\s+(?:thing|magic|stuff)\b|\b(?:improve|enhance|fix|polish|edit|optimi[sz]e)\s+(?:it|this|the\s+video|my\s+video)\b|\b(?:you know what to do|do something|whatever you think|surprise me|just do it|do whatever)\b|优化一下|剪一下|剪辑一下|处理下|弄好看|变好看|更好看|处理一下|帮我弄一下|弄一下|搞一下|你懂的|随便|美化一下|改好一点|做好一点/i;
 
 /** "subtitles" with no verb that says burned in or a file: either would be a guess (a file costs credits). */
 const BARE_SUBTITLES_RE = new RegExp(String.raw`\b${CAPW}\b|字幕`, 'i');

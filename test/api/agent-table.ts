@@ -91,6 +91,14 @@ export const AGENT_TABLE: AgentRow[] = [
     credits: 0,
     draft: { captions: false },
   },
+  {
+    say: 'i dont want the music anymore',
+    setup: 'video+song',
+    before: ['add the song as background music'],
+    calls: ['remove_music'],
+    credits: 0,
+    draft: { music: false },
+  },
   { say: 'remove the title', setup: 'video', before: ["add a title 'Hi'"], calls: ['remove_titles'], credits: 0, draft: { titles: 0 } },
   {
     say: 'get rid of the music',
@@ -180,6 +188,8 @@ export const AGENT_TABLE: AgentRow[] = [
   },
   { say: 'start from scratch', setup: 'video', before: ['add captions'], calls: ['start_over'], credits: 0, draft: { captions: false } },
   { say: '撤回', setup: 'video', before: ['改成竖屏'], calls: ['undo'], credits: 0, draft: { aspect: '16:9' } },
+  { say: 'go back', setup: 'video', before: ['add captions'], calls: ['undo'], credits: 0, draft: { captions: false } },
+  { say: '撤销两次', setup: 'video', before: ['加字幕', '改成竖屏'], calls: ['undo'], credits: 0, draft: { captions: false, aspect: '16:9' } },
   { say: 'undo that', setup: 'video+song', before: ['add the song as background music'], calls: ['undo'], credits: 0, draft: { music: false } },
   { say: '还原', setup: 'video', before: ['加字幕', '加标题「你好」'], calls: ['start_over'], credits: 0, draft: { captions: false, titles: 0 } },
 
@@ -201,6 +211,7 @@ export const AGENT_TABLE: AgentRow[] = [
     question: true,
     draft: { captions: true, versions: 2, sameAsAfter: 0 },
   },
+  { say: 'make it pretty', setup: 'video', calls: [], credits: 0, question: true, reply: EN_Q },
   { say: '优化一下', setup: 'video', calls: [], credits: 0, question: true, reply: ZH_Q },
   { say: '帮我弄一下', setup: 'video', calls: [], credits: 0, question: true, reply: ZH_Q },
   { say: 'export', setup: 'two videos', calls: [], credits: 0, question: true, reply: /Which video/, draft: { none: true } },
