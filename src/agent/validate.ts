@@ -58,8 +58,8 @@ const intentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('redo'), steps: z.number().int().min(1).max(200) }).strict(),
   z.object({ kind: z.literal('startOver') }).strict(),
 ]);
-/** At most this many intents in one request (a sentence or two never needs more). */
-export const MAX_INTENTS = 16;
+/** At most this many intents in one request (the parser finds at most one of each kind, a few removals and history steps). */
+export const MAX_INTENTS = 32;
 const intentsSchema = z.array(intentSchema).max(MAX_INTENTS);
 
 /** What the session offers, as much as validation needs. */
