@@ -36,7 +36,7 @@ const intentSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('title'),
-      text: z.string().min(1).max(500),
+      text: z.string().min(1).max(4000), // the message's own bound; the draft names a title that is too long (4101)
       startMs: ms,
       durationMs: ms.min(1),
       position: z.enum(['top', 'center', 'bottom']).optional(),
