@@ -2,12 +2,27 @@
  * Applying the chat agent's draft-editing intents to a draft. Pure: each intent maps onto one
  * render operation; intents that need jobs (transcribe, captions, export) are left to the runner.
  */
-import { addBackgroundMusic, addTitle, setAspect, timelineDuration, trimDraft, type Aspect, type Draft, type Resolution, type Track } from '../render/index.ts';
+import {
+  addBackgroundMusic,
+  addOverlay,
+  addStill,
+  addTitle,
+  setAspect,
+  timelineDuration,
+  trimDraft,
+  type Aspect,
+  type Draft,
+  type PictureRef,
+  type Resolution,
+  type Track,
+} from '../render/index.ts';
 import type { Intent, MediaSelector, Removable } from './intent.ts';
 
 export interface EditContext {
   /** media id (the `src` a music segment gets) for a music selector, already resolved by the caller */
   musicSrc?: string;
+  /** The image a still or an overlay shows, already resolved by the caller. */
+  picture?: PictureRef;
 }
 
 /** The canvas's shape, read back from its size. */
@@ -51,6 +66,12 @@ function applyOne(draft: Draft, intent: Intent, ctx: EditContext): Draft {
       return trimDraft(draft, intent.startMs, intent.endMs ?? timelineDuration(draft));
     case 'remove':
       return removeFromDraft(draft, intent.what);
+    case 'still':
+      if (!ctx.picture) throw new Error('no picture to use');
+      return addStill(draft, ctx.picture, { atMs: intent.atMs < 0 ? timelineDuration(draft) : intent.atMs, durationMs: intent.durationMs });
+    case 'overlay':
+      if (!ctx.picture) throw new Error('no picture to use');
+      return addOverlay(draft, ctx.picture, { corner: intent.corner });
     default:
       return draft; // transcribe, captions, export need jobs, history needs the session: the runner's business
   }
@@ -67,7 +88,8 @@ export function removeFromDraft(draft: Draft, what: Removable): Draft {
     if (what === 'captions') return t.tt === 7 && kind === 'caption';
     if (what === 'titles') return t.tt === 7 && kind !== 'caption';
     if (what === 'music') return t.tt === 1;
-    return kind === 'overlay';
+    // Overlay texts, and pictures drawn over the video (a logo: m.overlay on a video segment).
+    return kind === 'overlay' || (t.tt === 0 && (sg.m as { overlay?: unknown }).overlay !== undefined);
   };
   let removed = 0;
   const t: Track[] = [];

@@ -4,7 +4,7 @@
  * the same thing and the tests pin the behaviour. Anything not understood leaves `unknown` true
  * and the runner answers with what it can do.
  */
-import type { Aspect, Resolution } from '../render/index.ts';
+import type { Aspect, Corner, Resolution } from '../render/index.ts';
 import type { ExportFormat } from '../transcript/index.ts';
 
 export type MediaSelector = { by: 'ordinal'; index: number; kind?: 'video' | 'audio' } | { by: 'name'; name: string };
@@ -18,6 +18,10 @@ export type Intent =
   | { kind: 'music'; volume: number; media?: MediaSelector; fadeInMs?: number; fadeOutMs?: number }
   | { kind: 'trim'; startMs: number; endMs?: number }
   | { kind: 'export'; media?: MediaSelector }
+  /** A photo on the main track ("use the photo as the first 3 seconds"); atMs -1: at the end. `picture`: which image (default: the first). */
+  | { kind: 'still'; atMs: number; durationMs: number; picture?: MediaSelector }
+  /** A picture drawn over the video ("put the logo in the top right corner"), for the whole timeline. */
+  | { kind: 'overlay'; corner: Corner; picture?: MediaSelector }
   /** Takes something off the draft: burned-in captions, titles (text), background music, overlays. */
   | { kind: 'remove'; what: Removable }
   /** Draft history: back one version or more, forward again, or back to the draft as uploads made it. */
@@ -824,6 +828,71 @@ function findHistory(p: Prepared): Intent[] {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pictures: "use the photo as the first 3 seconds", "put the logo in the top right corner",
+// "用这张照片做开头3秒", "把logo放在右上角". The picture is a named image file, else the first image.
+
+const PIC_EN = String.raw`(?:⟦f[a-z]+⟧|(?:photo|picture|pic|image|logo|watermark|icon|poster)s?\b)`;
+const PIC_ZH = String.raw`(?:⟦f[a-z]+⟧|照片|图片|相片|图像|封面|海报|logo|标志|图标|水印)`;
+const CORNER_EN = String.raw`\b(top|upper|bottom|lower)[\s-]*(left|right)\b(?:[\s-]*corner)?`;
+const CORNER_ZH = String.raw`([左右])([上下])角|([上下])方?([左右])角`;
+/** Words between a verb and its picture: never across another clause ("add captions and put the logo…"). */
+const GAP = String.raw`(?:(?!\b(?:and|then|also|plus|add|put|place|use|show)\b)[^.;!?,]){0,30}?`;
+const OVERLAY_RES = [
+  new RegExp(
+    String.raw`\b(?:put|place|add|stick|show|overlay|insert|display)\b${GAP}${PIC_EN}[^.;!?]{0,30}?(?:${CORNER_EN}|\b(?:in|on|at)\s+the\s+corner\b|\bas\s+(?:a\s+)?watermark\b)`,
+    'i',
+  ),
+  new RegExp(String.raw`${PIC_ZH}[^。；!?]{0,12}?(?:${CORNER_ZH}|角落)`, 'i'),
+  new RegExp(String.raw`(?:加|添加|加上|打上)(?:个|一个)?(?:${PIC_ZH})?水印|\badd\s+(?:a\s+|my\s+|the\s+)?(?:⟦f[a-z]+⟧\s+as\s+(?:a\s+)?)?watermark\b`, 'i'),
+];
+const STILL_RES = [
+  // "use the photo as the first 3 seconds", "show cover.jpg for 5 seconds at the start", "start with the picture for 2 s"
+  new RegExp(
+    String.raw`\b(?:use|put|show|add|start\s+with|open\s+with|begin\s+with|end\s+with|finish\s+with|close\s+with)\b${GAP}${PIC_EN}[^.;!?]{0,40}?(?:\b(?:as|for)\s+(?:the\s+)?(?:(first|opening|intro|last|final|closing|end)\s+)?${T}|\bas\s+(?:the\s+|an?\s+)?(intro|opening|outro|ending|end|start|beginning|first\s+(?:shot|frame|scene))\b)`,
+    'i',
+  ),
+  // "用这张照片做开头3秒", "照片放在开头", "片尾放图片5秒"
+  new RegExp(
+    String.raw`${PIC_ZH}[^。；!?]{0,12}?(?:作为|当作|当|做|放在|放到|放)(?:视频)?(?:的)?(开头|片头|开始|结尾|片尾|最后)(?:的)?(?:前|后)?\s*${T}?`,
+    'i',
+  ),
+];
+
+function pictureOf(p: Prepared, span: string): MediaSelector | undefined {
+  const tagged = /⟦f([a-z]+)⟧/.exec(span);
+  return tagged ? { by: 'name', name: p.files[untag(tagged[1]!)]! } : undefined;
+}
+
+function findPictures(p: Prepared): Intent[] {
+  const out: Intent[] = [];
+  for (const re of STILL_RES) {
+    const m = re.exec(p.text);
+    if (!m) continue;
+    const where = (m[1] ?? m[3] ?? '').toLowerCase();
+    const timeExpr = m[2] ?? m[4];
+    const atEnd = /last|final|closing|end|outro|ending|结尾|片尾|最后/.test(where) || /^(?:end|finish|close)/i.test(m[0]);
+    const picture = pictureOf(p, m[0]);
+    out.push({ kind: 'still', atMs: atEnd ? -1 : 0, durationMs: timeExpr ? Math.max(100, toMs(timeExpr)) : 3000, ...(picture ? { picture } : {}) });
+    p.text = blank(p.text, m.index, m.index + m[0].length);
+    break;
+  }
+  for (const re of OVERLAY_RES) {
+    const m = re.exec(p.text);
+    if (!m) continue;
+    const en = /\b(top|upper|bottom|lower)[\s-]*(left|right)\b/i.exec(m[0]);
+    const zh = /([左右])([上下])角|([上下])方?([左右])角/.exec(m[0]);
+    let corner: Corner = /watermark|水印/i.test(m[0]) ? 'bottom-right' : 'top-right';
+    if (en) corner = `${/top|upper/i.test(en[1]!) ? 'top' : 'bottom'}-${en[2]!.toLowerCase() as 'left' | 'right'}`;
+    else if (zh) corner = `${(zh[2] ?? zh[3]) === '上' ? 'top' : 'bottom'}-${(zh[1] ?? zh[4]) === '左' ? 'left' : 'right'}`;
+    const picture = pictureOf(p, m[0]);
+    out.push({ kind: 'overlay', corner, ...(picture ? { picture } : {}) });
+    p.text = blank(p.text, m.index, m.index + m[0].length);
+    break;
+  }
+  return out;
+}
+
 /** Requests with nothing to act on: "make it better", "do the thing", "优化一下". */
 const VAGUE_RE =
   /\b(?:make|get)\s+(?:it|this|the\s+video)\s+(?:better|nicer|good|great|cool|pop|awesome|perfect|professional|pretty|prettier|beautiful|look\s+(?:good|better|nice|great))\b|\bdo\s+(?:the|your|that|some)\s+(?:thing|magic|stuff)\b|\b(?:improve|enhance|fix|polish|edit|optimi[sz]e)\s+(?:it|this|the\s+video|my\s+video)\b|\b(?:you know what to do|do something|whatever you think|surprise me|just do it|do whatever)\b|优化一下|剪一下|剪辑一下|处理下|弄好看|变好看|更好看|处理一下|帮我弄一下|弄一下|搞一下|你懂的|随便|美化一下|改好一点|做好一点/i;
@@ -841,7 +910,7 @@ export function parseRequest(message: string): ParsedRequest {
   const p = prepare(message);
   // History and removals first: their phrases are blanked, so "remove the subtitles" never reads
   // as a request for subtitles, nor "undo the title" as a title.
-  const intents: Intent[] = [...findHistory(p), ...findRemovals(p)];
+  const intents: Intent[] = [...findHistory(p), ...findRemovals(p), ...findPictures(p)];
   const trim = findTrim(p); // first: blanks its phrase so "first 10 seconds" is not also a title time
   if (trim) intents.push(trim);
 

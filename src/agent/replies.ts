@@ -21,6 +21,7 @@ export interface Replies {
   renderingWhat: string;
   failed(what: string, why: string): string;
   noMusicFile: string;
+  noPicture: string;
   tooShort(seconds: number, startSec: number): string;
   cannotApply(what: string, why: string): string;
   onlyIntoEnglish(language: string): string;
@@ -73,6 +74,7 @@ export const ENGLISH: Replies = {
   renderingWhat: 'Rendering',
   failed: (what, why) => `${what} failed: ${why}`,
   noMusicFile: 'There is no audio file to use as background music: upload one (mp3, wav, m4a…) and ask again.',
+  noPicture: 'There is no such picture in this session: upload the image (jpg, png, webp, gif) and ask again.',
   tooShort: (s, start) => `The video is only ${s.toFixed(1)} s long, so there is nothing left after ${start} s.`,
   cannotApply: (what, why) => `Could not ${what}: ${why}`,
   onlyIntoEnglish: (lang) =>
@@ -97,6 +99,10 @@ export const ENGLISH: Replies = {
         return i.steps === 1 ? 'redid the change' : `redid ${i.steps} changes`;
       case 'startOver':
         return 'started over from the draft as uploaded';
+      case 'still':
+        return `${i.atMs < 0 ? 'ended with' : 'added'} the picture ${i.atMs < 0 ? 'for' : i.atMs === 0 ? 'as the first' : 'for'} ${secs(i.durationMs)} s`;
+      case 'overlay':
+        return `put the picture in the ${i.corner.replace('-', ' ')} corner`;
       default:
         return i.kind;
     }
@@ -151,6 +157,7 @@ export const CHINESE: Replies = {
   renderingWhat: '正在渲染',
   failed: (what, why) => `${what}失败：${why}`,
   noMusicFile: '没有可用作背景音乐的音频文件：请先上传一个（mp3、wav、m4a 等）再试。',
+  noPicture: '这个会话里没有这张图片：请先上传图片（jpg、png、webp、gif）再试。',
   tooShort: (s, start) => `视频只有 ${s.toFixed(1)} 秒，${start} 秒之后没有内容了。`,
   cannotApply: (what, why) => `无法${what}：${why}`,
   onlyIntoEnglish: (lang) => `Whisper 只能翻译成英文，所以无法生成${lang}字幕；我先按原语言转写了。需要英文字幕请说“翻译成英文”。`,
@@ -174,6 +181,10 @@ export const CHINESE: Replies = {
         return i.steps === 1 ? '重做了一步' : `重做了 ${i.steps} 步`;
       case 'startOver':
         return '已恢复为上传时的草稿';
+      case 'still':
+        return `${i.atMs < 0 ? '在结尾' : '在开头'}放了图片 ${secs(i.durationMs)} 秒`;
+      case 'overlay':
+        return `把图片放在了${{ 'top-left': '左上角', 'top-right': '右上角', 'bottom-left': '左下角', 'bottom-right': '右下角', center: '中间' }[i.corner]}`;
       default:
         return i.kind;
     }

@@ -12,7 +12,7 @@ import { waitForJob } from '../jobs/wait.ts';
 import { draftFromMedia, parseDraft, setCaptions, timelineDuration, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
-import { NothingToRemove, applyDraftIntents, selectMedia } from './edit.ts';
+import { NothingToRemove, applyDraftIntents, selectMedia, type EditContext } from './edit.ts';
 import { parseRequest, type Intent } from './intent.ts';
 import { languageName, repliesFor, type Replies } from './replies.ts';
 import { validateIntents } from './validate.ts';
@@ -67,6 +67,8 @@ const TOOL_NAMES: Record<Exclude<Intent['kind'], 'remove'>, string> = {
   resolution: 'set_resolution',
   title: 'add_title',
   music: 'add_background_music',
+  still: 'add_still',
+  overlay: 'add_overlay',
   undo: 'undo',
   redo: 'redo',
   startOver: 'start_over',
@@ -211,11 +213,21 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           if (!audio) throw new VidscribeError(ErrorCode.BadRequest, t.noMusicFile);
           musicSrc = audio.id;
         }
+        let picture: EditContext['picture'];
+        if (intent.kind === 'still' || intent.kind === 'overlay') {
+          const images = media.filter((m) => m.kind === 'image');
+          // Named, else for an overlay an image called like a logo and for a still one that is not, else the first image.
+          const logoLike = (m: MediaItem) => /logo|watermark|icon|标志|图标|水印/i.test(m.name);
+          const image = intent.picture ? selectMedia(images, intent.picture) : (images.find((m) => (intent.kind === 'overlay') === logoLike(m)) ?? images[0]);
+          if (!image) throw new VidscribeError(ErrorCode.BadRequest, t.noPicture);
+          const v = image.info.video[0];
+          picture = { src: image.id, ...(v ? { width: v.width, height: v.height } : {}) };
+        }
         if (intent.kind === 'trim' && intent.startMs >= timelineDuration(draft!)) {
           throw new VidscribeError(ErrorCode.BadRequest, t.tooShort(timelineDuration(draft!) / 1000, intent.startMs / 1000));
         }
         try {
-          draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc }));
+          draft = parseDraft(applyDraftIntents(draft!, [intent], { musicSrc, picture }));
           dirty = true;
         } catch (e) {
           // An edit that cannot apply to this draft is the user's to fix, not a fault.
@@ -238,6 +250,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       case 'title':
       case 'music':
       case 'remove':
+      case 'still':
+      case 'overlay':
         edits.push(intent);
         break;
       case 'undo':

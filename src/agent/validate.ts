@@ -5,7 +5,7 @@
  * no draft and no choice is a question back, never a pick.
  */
 import { z } from 'zod';
-import { ASPECTS, RESOLUTIONS } from '../render/index.ts';
+import { ASPECTS, CORNERS, RESOLUTIONS } from '../render/index.ts';
 import { EXPORT_FORMATS } from '../transcript/index.ts';
 import { REMOVABLES, type Intent, type Question } from './intent.ts';
 
@@ -53,6 +53,19 @@ const intentSchema = z.discriminatedUnion('kind', [
     .strict(),
   z.object({ kind: z.literal('trim'), startMs: ms, endMs: ms.optional() }).strict(),
   z.object({ kind: z.literal('export'), media: selector.optional() }).strict(),
+  z
+    .object({
+      kind: z.literal('still'),
+      atMs: z
+        .number()
+        .int()
+        .min(-1)
+        .max(24 * 3_600_000),
+      durationMs: ms.min(100),
+      picture: selector.optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('overlay'), corner: z.enum(CORNERS as [string, ...string[]]), picture: selector.optional() }).strict(),
   z.object({ kind: z.literal('remove'), what: z.enum(REMOVABLES as [string, ...string[]]) }).strict(),
   z.object({ kind: z.literal('undo'), steps: z.number().int().min(1).max(200) }).strict(),
   z.object({ kind: z.literal('redo'), steps: z.number().int().min(1).max(200) }).strict(),

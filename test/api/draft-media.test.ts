@@ -12,7 +12,7 @@ import { addOverlay } from '../../src/render/operations.ts';
 import type { Draft } from '../../src/render/draft.ts';
 import { ffmpeg, tempDir } from '../helpers/media.ts';
 import { frameAt, makeTestVideo, probe, type Frame } from '../helpers/render.ts';
-import { ATTRIBUTION, newUser, startServer, type Api, type TestServer } from '../helpers/server.ts';
+import { ATTRIBUTION, newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
 
 const work = tempDir('vidscribe-draft-media-');
 
@@ -173,6 +173,30 @@ describe('the draft follows the media; pictures as media', () => {
     assert.ok(redShare(f, 0.83, 0.97, 0.05, 0.3) > 0.8, `top-right red ${redShare(f, 0.83, 0.97, 0.05, 0.3)}`);
     assert.equal(redShare(f, 0, 0.8, 0, 1), 0, 'no red left of it');
     assert.equal(redShare(f, 0.8, 1, 0.4, 1), 0, 'no red below it');
+  });
+
+  test('the agent: "put the logo in the top right corner", "use the photo as the first 3 seconds", no credits spent', async () => {
+    const u = await newUser(srv.url);
+    const up = await upload(u.api, u.sessionId, [
+      { name: 'talk.mp4', path: clip, type: 'video/mp4' },
+      { name: 'logo.png', path: png, type: 'image/png' },
+      { name: 'photo.jpg', path: photo, type: 'image/jpeg' },
+    ]);
+    const [v, logo, pic] = up.body.data.media.map((m: { id: string }) => m.id);
+    await runSse(srv.url, u.api.token!, u.sessionId, 'put the logo in the top right corner');
+    await runSse(srv.url, u.api.token!, u.sessionId, 'use the photo as the first 3 seconds');
+    const d = (await state(u.api, u.sessionId)).draft!;
+    assert.deepEqual(
+      d.t[0]!.sg.map((sg) => [sg.src, sg.s, sg.d]),
+      [
+        [pic, 0, 3000],
+        [v, 3000, 3000],
+      ],
+    );
+    const overlay = d.t.flatMap((t) => t.sg as { src?: string; s: number; d: number; m: unknown }[]).find((sg) => (sg.m as { overlay?: unknown }).overlay);
+    assert.ok(overlay, 'the logo is on the draft');
+    assert.deepEqual([overlay.src, overlay.s, overlay.d, (overlay.m as any).overlay.corner], [logo, 0, 6000, 'top-right']);
+    assert.equal((await u.api.call('GET', '/api/credits/balance/simple')).body.data.available, 100);
   });
 
   test('an animated gif loops through a 4 s segment; a jpg still with fit blur fills a 9:16 canvas', async () => {
