@@ -22,7 +22,7 @@ import { openSqlite, type Db } from '../storage/database.ts';
 export interface ServiceConfig {
   /** Everything the server keeps: vidscribe.db, blobs/, tmp/, secret. */
   dataDir: string;
-  /** The speech model for every transcription (default: bundled tiny.en). */
+  /** The speech model for every transcription (default auto: the language is detected, English goes to tiny.en, the rest to base). */
   model?: string;
   prices?: Partial<Prices>;
   /** Largest upload, bytes (default 500 MB). */

@@ -9,9 +9,10 @@ import { transcriptText } from '../transcript/types.ts';
 import { AsrWorker, transcribeEach, transcribeFile } from './index.ts';
 import { wer } from './wer.ts';
 
-// These tests run the real faster-whisper worker with the bundled tiny.en model on real speech.
+// These tests run the real faster-whisper worker with the bundled tiny.en model on real speech
+// (named: the default is auto mode, tested in test/languages.test.ts).
 const dir = tempDir();
-const worker = new AsrWorker();
+const worker = new AsrWorker({ model: 'tiny.en' });
 after(() => worker.close());
 
 describe('real speech end to end', () => {
@@ -136,7 +137,7 @@ describe('the worker as a managed process', () => {
   });
 
   test('a crashed worker fails the request in flight with 5001 and stderr, then restarts', async () => {
-    const w = new AsrWorker();
+    const w = new AsrWorker({ model: 'tiny.en' });
     try {
       await w.start();
       const pid = w.pid!;

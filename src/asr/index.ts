@@ -4,11 +4,23 @@ export {
   transcribeEach,
   prepareAudio,
   recognise,
+  recogniseWithInfo,
+  type Recognised,
   type TranscribeFileOptions,
   type TranscribeProgress,
   type TranscribeStage,
   type PreparedAudio,
   type FileOutcome,
 } from './transcribe-file.ts';
-export { resolveModel, DEFAULT_MODEL, BUNDLED_MODELS, DOWNLOADABLE_MODELS, PROJECT_ROOT, type ModelSpec } from './models.ts';
+export {
+  resolveModel,
+  DEFAULT_MODEL,
+  AUTO_MODEL,
+  AUTO_ENGLISH_MODEL,
+  AUTO_MULTILINGUAL_MODEL,
+  BUNDLED_MODELS,
+  DOWNLOADABLE_MODELS,
+  PROJECT_ROOT,
+  type ModelSpec,
+} from './models.ts';
 export { collapseRepetitions, collapseRepeatedWords } from './repetition.ts';

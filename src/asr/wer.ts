@@ -53,3 +53,49 @@ export function wer(reference: string, hypothesis: string): number {
   const { errors, referenceWords } = wordErrors(reference, hypothesis);
   return referenceWords === 0 ? (errors === 0 ? 0 : 1) : errors / referenceWords;
 }
+
+/** Edit distance between two token lists, and the best prefix of the reference (for a cut recording). */
+function editDistance(r: readonly string[], h: readonly string[]): { whole: number; bestPrefix: { errors: number; length: number } } {
+  let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
+  let bestPrefix = { errors: h.length, length: 0 };
+  for (let i = 1; i <= r.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= h.length; j++) {
+      const sub = prev[j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1);
+      cur.push(Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1));
+    }
+    prev = cur;
+    if (prev[h.length]! <= bestPrefix.errors) bestPrefix = { errors: prev[h.length]!, length: i };
+  }
+  return { whole: prev[h.length]!, bestPrefix };
+}
+
+/**
+ * Word errors of a transcript of the first part of a recording, against the part of the
+ * reference it matches best (the reference's prefix with the fewest errors).
+ */
+export function prefixWordErrors(reference: string, hypothesis: string): WerCounts {
+  const { bestPrefix } = editDistance(normalizeForWer(reference), normalizeForWer(hypothesis));
+  return { errors: bestPrefix.errors, referenceWords: bestPrefix.length };
+}
+
+/**
+ * Characters for the character error rate (Chinese, Japanese: no spaces between words):
+ * Unicode-normalised (NFKC: full-width forms to their plain ones), lower case, and only letters
+ * and digits — punctuation and whitespace are not what was said.
+ */
+export function normalizeForCer(text: string): string[] {
+  return [
+    ...text
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}]/gu, ''),
+  ];
+}
+
+/** Character error rate: edit distance over characters / reference characters. */
+export function cer(reference: string, hypothesis: string): number {
+  const r = normalizeForCer(reference);
+  const errors = editDistance(r, normalizeForCer(hypothesis)).whole;
+  return r.length === 0 ? (errors === 0 ? 0 : 1) : errors / r.length;
+}

@@ -4,12 +4,18 @@ import type { ResultPromise } from 'execa';
 import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
 import { KILL_GRACE_MS, startTool } from '../shared/process.ts';
 import type { TranscriptSegment } from '../transcript/types.ts';
-import { WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
+import { baseLanguage } from '../transcript/languages.ts';
+import { AUTO_MULTILINGUAL_MODEL, WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
 
 /** Options of one transcription, mapped onto faster-whisper's `transcribe()` by the worker. */
 export interface AsrOptions {
-  /** ISO 639-1 code; omit to auto-detect (multilingual models only). */
+  /**
+   * ISO 639-1 code, optionally with a region or script ("zh-TW", "zh-Hant": traditional Chinese
+   * output); omit to auto-detect (multilingual models only). Given, it skips detection.
+   */
   language?: string;
+  /** A soft guess (the session's language): detection still runs, and this wins when the detector finds it plausible. Also picks the Chinese script. */
+  languageHint?: string;
   task?: 'transcribe' | 'translate';
   wordTimestamps?: boolean;
   /** Silero VAD gating (on by default): drops decoded segments the VAD heard no voice in and the model doubts. */
@@ -52,6 +58,10 @@ export interface AsrRunOptions {
 export interface AsrResult {
   language: string;
   languageProbability: number;
+  /** The model that decoded the audio ("tiny.en" or "base" in auto mode). */
+  model: string;
+  /** Seconds spent detecting the language (0 when it was given or the model is fixed). */
+  detectSec: number;
   duration: number;
   segments: TranscriptSegment[];
   /** Seconds the worker spent inside faster-whisper. */
@@ -63,7 +73,7 @@ type WorkerMessage =
   | { event: 'fatal'; code: number; message: string }
   | { id: string; event: 'pong'; busy: boolean }
   | { id: string; event: 'cancelling' }
-  | { id: string; event: 'info'; language: string; language_probability: number; duration: number }
+  | { id: string; event: 'info'; language: string; language_probability: number; duration: number; model?: string; detect_wall?: number }
   | { id: string; event: 'segment'; segment: TranscriptSegment }
   | { id: string; event: 'progress'; done: number; total: number }
   | { id: string; event: 'done'; duration: number; language: string; wall: number }
@@ -153,8 +163,10 @@ export class AsrWorker {
     if (!proc) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker is not running');
     const id = `t-${this.nextId++}`;
     const segments: TranscriptSegment[] = [];
-    let language = options.language ?? 'en';
+    let language = options.language ? baseLanguage(options.language) : 'en';
     let languageProbability = 0;
+    let model = this.model.english ? (language === 'en' ? this.model.english.label : AUTO_MULTILINGUAL_MODEL) : this.model.label;
+    let detectSec = 0;
 
     return new Promise<AsrResult>((resolveRun, rejectRun) => {
       let settled = false;
@@ -190,6 +202,8 @@ export class AsrWorker {
             case 'info':
               language = m.language;
               languageProbability = m.language_probability;
+              if (m.model) model = this.labelOf(m.model);
+              detectSec = m.detect_wall ?? 0;
               break;
             case 'segment':
               segments.push(m.segment);
@@ -199,7 +213,7 @@ export class AsrWorker {
               run.onProgress?.({ doneSec: m.done, totalSec: m.total });
               break;
             case 'done':
-              finish(undefined, { language, languageProbability, duration: m.duration, segments, workerWallSec: m.wall });
+              finish(undefined, { language, languageProbability, model, detectSec, duration: m.duration, segments, workerWallSec: m.wall });
               break;
             case 'error': {
               const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
@@ -231,13 +245,20 @@ export class AsrWorker {
     clearTimeout(t);
   }
 
+  /** The user's name for a model the worker reports by its path. */
+  private labelOf(arg: string): string {
+    if (this.model.english && arg === this.model.english.arg) return this.model.english.label;
+    if (this.model.english && arg === this.model.arg) return AUTO_MULTILINGUAL_MODEL;
+    return this.model.label;
+  }
+
   private checkOptions(o: AsrOptions): void {
     if (this.multilingual) return;
     const name = this.model.label;
     if (o.task === 'translate') {
       throw new VidscribeError(ErrorCode.BadRequest, `Model ${name} is English-only: translation needs a multilingual model (for example --model base).`);
     }
-    if (o.language && o.language !== 'en') {
+    if (o.language && baseLanguage(o.language) !== 'en') {
       throw new VidscribeError(
         ErrorCode.BadRequest,
         `Model ${name} is English-only and cannot transcribe language "${o.language}": use a multilingual model (for example --model base).`,
@@ -266,6 +287,7 @@ export class AsrWorker {
     // A model on disk never needs the hub: forbid the network so nothing is fetched by surprise.
     if (this.model.local) env.HF_HUB_OFFLINE = '1';
     const args = [WORKER_SCRIPT, '--model', this.model.arg, '--compute-type', this.opts.computeType ?? 'int8'];
+    if (this.model.english) args.push('--english-model', this.model.english.arg);
     if (this.opts.threads) args.push('--threads', String(this.opts.threads));
     // Through the one process runner: its own process group, dies with the server, recorded for a restart's clean-up.
     const proc = startTool(pythonExecutable(), args, { what: 'running the ASR worker', stdin: 'pipe', stdout: 'pipe', env, buffer: false }) as WorkerProcess;
@@ -345,7 +367,9 @@ export class AsrWorker {
 
 function toWorkerOptions(o: AsrOptions): Record<string, unknown> {
   return {
-    language: o.language,
+    // Whisper knows languages, not regions or scripts: "zh-TW" is decoded as zh, its script is set afterwards (chinese-script.ts).
+    language: o.language ? baseLanguage(o.language) : undefined,
+    language_hint: o.languageHint ? baseLanguage(o.languageHint) : undefined,
     task: o.task ?? 'transcribe',
     word_timestamps: o.wordTimestamps ?? true,
     vad_filter: o.vadFilter ?? true,

@@ -12,8 +12,14 @@ program
   .argument('<files...>', 'video or audio files (mp4 mov avi webm mkv mp3 wav m4a aac flac ogg)')
   .option('-f, --format <list>', 'comma-separated formats: txt,srt,vtt,json,docx,md', 'txt')
   .option('-o, --out <dir>', 'output folder (default: beside each input); "-" prints one format to stdout')
-  .option('-m, --model <model>', 'bundled tiny.en (default) or base, a CTranslate2 model folder, or a Whisper size name to download')
-  .option('-l, --language <code>', 'spoken language as ISO 639-1 (default: detect; English for .en models)')
+  .option(
+    '-m, --model <model>',
+    'auto (default: detect the language; English → tiny.en, others → base), bundled tiny.en or base, a CTranslate2 model folder, or a Whisper size name to download',
+  )
+  .option(
+    '-l, --language <code>',
+    'spoken language as ISO 639-1, skips detection (zh-TW / zh-Hant: traditional Chinese; zh: simplified) (default: detect; English for .en models)',
+  )
   .option('--task <task>', 'transcribe, or translate to English (multilingual models)', 'transcribe')
   .option('--prompt <text>', 'context or custom vocabulary to steer spelling')
   .option('--hotwords <words>', 'words to favour, space-separated')
@@ -47,7 +53,7 @@ program
   .option('--aspect <ratio>', '16:9, 9:16 or 1:1 (default 16:9)')
   .option('--fit <fit>', 'contain, cover or blur (default: contain, blur when the aspect changes)')
   .option('--captions', 'transcribe and burn in captions')
-  .option('-m, --model <model>', 'speech model for --captions (default tiny.en)')
+  .option('-m, --model <model>', 'speech model for --captions (default auto)')
   .option('-l, --language <code>', 'spoken language for --captions (default: detect)')
   .option('--title <text>', 'a title over the start')
   .option('--title-duration <sec>', 'how long the title shows', '3')
@@ -66,7 +72,7 @@ program
   .option('-p, --port <port>', 'port', '8787')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('-d, --data <dir>', 'where the database and files live (env VIDSCRIBE_DATA)', DEFAULT_DATA_DIR)
-  .option('-m, --model <model>', 'speech model (default tiny.en)')
+  .option('-m, --model <model>', 'speech model (default auto)')
   .option(
     '--public-url <url>',
     "base URL for the links the API hands out (default: the request's Host when it is localhost or in --allowed-hosts, else this server's own address)",

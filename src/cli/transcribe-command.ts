@@ -30,6 +30,9 @@ interface FileReport {
   error?: VidscribeError;
   audioSec?: number;
   wallSec?: number;
+  /** Spoken language and the model that decoded it (auto mode picks per file). */
+  language?: string;
+  model?: string;
 }
 
 export function parseFormats(spec: string): ExportFormat[] {
@@ -103,7 +106,7 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
           }
           progress.finish(r.index, true);
           const wallSec = (performance.now() - (started.get(r.index) ?? performance.now())) / 1000;
-          outcomes.push({ file, ok: true, outputs, audioSec: r.transcript.duration, wallSec });
+          outcomes.push({ file, ok: true, outputs, audioSec: r.transcript.duration, wallSec, language: r.transcript.language, model: r.model });
         } catch (e) {
           const err = e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String((e as Error)?.message ?? e), { cause: e });
           progress.finish(r.index, false);
@@ -139,7 +142,9 @@ function printSummary(outcomes: FileReport[], total: number): void {
   const lines = ['', `vidscribe: ${ok.length} of ${total} file(s) transcribed`];
   for (const r of outcomes) {
     if (r.ok) {
-      const speed = r.audioSec && r.wallSec ? ` (${r.audioSec.toFixed(1)} s of audio in ${r.wallSec.toFixed(1)} s)` : '';
+      const how = r.language && r.model ? `${r.language}, ${r.model}` : '';
+      const speed =
+        r.audioSec && r.wallSec ? ` (${how ? `${how}: ` : ''}${r.audioSec.toFixed(1)} s of audio in ${r.wallSec.toFixed(1)} s)` : how ? ` (${how})` : '';
       lines.push(`  ok     ${r.file}${speed}${r.outputs[0] === 'stdout' ? '' : ' → ' + r.outputs.join(', ')}`);
     } else {
       lines.push(`  failed ${r.file}: [${r.error?.code}] ${r.error?.message}`);

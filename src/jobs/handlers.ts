@@ -5,13 +5,13 @@
  */
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
-import { AsrWorker, prepareAudio, recognise, type AsrOptions } from '../asr/index.ts';
+import { AsrWorker, prepareAudio, recogniseWithInfo, type AsrOptions } from '../asr/index.ts';
 import { transcribePrice } from '../credits/ledger.ts';
 import { renderDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type ExportFormat } from '../transcript/index.ts';
+import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type ExportFormat, type Transcript } from '../transcript/index.ts';
 import type { JobHandler } from './runner.ts';
 import type { Job, JobQueue } from './queue.ts';
 
@@ -25,7 +25,7 @@ export interface TranscribeJobPayload {
   durationSec: number;
   /** The price per started minute when it was queued; the decoded length is charged at this rate. */
   perMinute?: number;
-  /** Model name (bundled tiny.en / base, or a folder); default: the server's. */
+  /** Model name (auto, bundled tiny.en / base, or a folder); default: the server's (auto: detect, English to tiny.en, the rest to base). */
   model?: string;
   options: Pick<AsrOptions, 'language' | 'task' | 'initialPrompt' | 'temperature'>;
   /** Also write this export into the session's files. */
@@ -34,7 +34,12 @@ export interface TranscribeJobPayload {
 
 export interface TranscribeJobResult {
   transcriptId: string;
+  /** Spoken language, ISO 639-1: detected, or as given. */
   language: string;
+  /** The model that decoded it (tiny.en for English and base for the rest, when none was chosen). */
+  model?: string;
+  /** The transcript's first lines (up to 3 sentences), for a reply to show. */
+  preview?: string;
   durationSec: number;
   words: number;
   fileId?: string;
@@ -85,7 +90,11 @@ async function settlePriceOnDecoded(deps: HandlerDeps, job: Job, p: TranscribeJo
   );
 }
 
-/** One loaded model per ASR slot; a request for another model replaces that slot's worker. */
+/**
+ * One worker per ASR slot; a request for another model replaces that slot's worker. The default,
+ * auto, holds both bundled models in one process (see src/asr/PROTOCOL.md), so mixed languages
+ * never reload anything.
+ */
 export class AsrPool {
   private readonly workers = new Map<number, AsrWorker>();
   constructor(private readonly defaults: { model: string; threads?: number }) {}
@@ -105,14 +114,31 @@ export class AsrPool {
   }
 }
 
+const PREVIEW_LINES = 3;
+const PREVIEW_LINE_CHARS = 200;
+
+/** The first sentences of a transcript, one a line, each cut at 200 characters. */
+export function transcriptPreview(t: Transcript): string {
+  return t.segments
+    .map((s) => s.text.trim())
+    .filter(Boolean)
+    .slice(0, PREVIEW_LINES)
+    .map((line) => (line.length > PREVIEW_LINE_CHARS ? `${line.slice(0, PREVIEW_LINE_CHARS - 1)}…` : line))
+    .join('\n');
+}
+
 export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
   return async (job: Job, ctx) => {
     const p = job.payload as TranscribeJobPayload;
     const path = await deps.blobs.localPath(p.storeKey);
     const worker = await asr.get(ctx.slot, p.model);
     ctx.progress(0.02, `Transcribing ${p.name}…`);
+    // The session's language is a hint, not an order: detection still listens (a session made
+    // in English may well hold a Spanish video), and "zh-TW" there asks for traditional characters.
+    const session = job.sessionId && !p.options.language ? await deps.sessions.get(job.accountId, job.sessionId) : undefined;
     const opts = {
       ...p.options,
+      ...(session?.language ? { languageHint: session.language } : {}),
       signal: ctx.signal,
       onProgress: (pr: { stage: string; doneSec: number; totalSec: number }) => {
         if (pr.stage !== 'transcribe' || pr.totalSec <= 0) return;
@@ -126,13 +152,15 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
       await prepared.audio.dispose();
       throw e;
     }
-    const transcript = await recognise(worker, prepared, opts);
+    const { transcript, model } = await recogniseWithInfo(worker, prepared, opts);
     transcript.source = p.name;
     const text = transcriptText(transcript);
     const rec = await deps.sessions.addTranscript({ accountId: job.accountId, sessionId: job.sessionId, mediaId: p.mediaId, jobId: job.id, transcript, text });
     const result: TranscribeJobResult = {
       transcriptId: rec.id,
       language: transcript.language,
+      model,
+      preview: transcriptPreview(transcript),
       durationSec: transcript.duration,
       words: text ? text.split(' ').length : 0,
     };

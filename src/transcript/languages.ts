@@ -106,9 +106,14 @@ const WHISPER_LANGUAGES: Readonly<Record<string, string>> = {
   yue: 'cantonese',
 };
 
+/** The language part of a tag: "zh-TW" → "zh", "en_US" → "en". */
+export function baseLanguage(code: string): string {
+  return code.trim().toLowerCase().split(/[-_]/)[0] ?? '';
+}
+
 /** Whisper's lower-case name for an ISO code ("en-US" → "english"); undefined when unknown. */
 export function whisperLanguageName(code: string): string | undefined {
-  const base = code.trim().toLowerCase().split(/[-_]/)[0] ?? '';
+  const base = baseLanguage(code);
   return Object.hasOwn(WHISPER_LANGUAGES, base) ? WHISPER_LANGUAGES[base] : undefined;
 }
 

@@ -81,10 +81,16 @@ def load_pcm(path: str):
 
 
 class Worker:
-    def __init__(self, model):
+    def __init__(self, model, model_name: str, english=None, english_name: str | None = None):
         from faster_whisper import BatchedInferencePipeline
 
+        self.model = model
+        self.model_name = model_name
         self.batched = BatchedInferencePipeline(model)
+        # "Auto" mode: both models stay loaded (tiny.en ~40 MB, base ~150 MB int8), so a slot serves
+        # every language without reloading; the multilingual one detects, English goes to the fast one.
+        self.english = BatchedInferencePipeline(english) if english is not None else None
+        self.english_name = english_name
         self.jobs: "queue.Queue[dict | None]" = queue.Queue()
         self.cancelled: set[str] = set()
         self.current: str | None = None
@@ -156,10 +162,14 @@ class Worker:
             send({"id": rid, "event": "info", "language": language or "en", "language_probability": 0, "duration": 0})
             send({"id": rid, "event": "done", "duration": 0, "language": language or "en", "wall": 0})
             return
-        segments, info = decode(self.batched, audio, o)
+        batched, model_name, o, detected = self.route(audio, o)
+        segments, info = decode(batched, audio, o)
         language = info.language if info else (language or "en")
-        send({"id": rid, "event": "info", "language": language, "language_probability": info.language_probability if info else 0,
-              "duration": total})
+        probability = info.language_probability if info else 0
+        if detected:
+            probability = detected["probability"]
+        send({"id": rid, "event": "info", "language": language, "language_probability": probability,
+              "duration": total, "model": model_name, "detect_wall": detected["wall"] if detected else 0})
         last_progress = 0.0
         for s in segments:
             if self.is_cancelled(rid):
@@ -171,6 +181,39 @@ class Worker:
                 send({"id": rid, "event": "progress", "done": round(done, 3), "total": round(total, 3)})
         send({"id": rid, "event": "progress", "done": round(total, 3), "total": round(total, 3)})
         send({"id": rid, "event": "done", "duration": total, "language": language, "wall": round(time.monotonic() - started, 3)})
+
+
+    def route(self, audio, o: dict):
+        """Which model decodes this request. With one model loaded, that one. In auto mode a given
+        language decides (en: the English model, anything else: the multilingual one); otherwise
+        the multilingual model's detector listens to the first 30 s of sound. A hint (the
+        session's language) wins when the detector gives it a fair chance, since a short or
+        accented opening can tip the detector toward a neighbour language."""
+        if self.english is None:
+            return self.batched, self.model_name, o, None
+        language = o.get("language") or None
+        detected = None
+        if not language:
+            started = time.monotonic()
+            clips = plan_clips(audio)
+            start = int(clips[0]["start"] * SAMPLE_RATE) if clips else 0
+            top, probability, ranked = self.model.detect_language(audio[start: start + 30 * SAMPLE_RATE])
+            probs = dict(ranked)
+            hint = o.get("language_hint") or None
+            language = top
+            if hint and hint != top and probs.get(hint, 0.0) >= HINT_MIN_PROBABILITY:
+                language = hint
+            detected = {"probability": round(float(probs.get(language, probability)), 4),
+                        "wall": round(time.monotonic() - started, 3)}
+            print(f"detected language {top} ({probability:.2f}); using {language}", file=sys.stderr)
+            o = {**o, "language": language}
+        if language == "en":
+            return self.english, self.english_name, o, detected
+        return self.batched, self.model_name, o, detected
+
+
+# The hinted language is taken when the detector gives it at least this probability.
+HINT_MIN_PROBABILITY = 0.2
 
 
 def segment_json(s) -> dict:
@@ -375,18 +418,23 @@ def main() -> int:
     p.add_argument("--model", required=True, help="CTranslate2 model directory or a Whisper size name")
     p.add_argument("--compute-type", default="int8")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--english-model", default=None,
+                   help="auto mode: also load this English-only model for English speech; --model (multilingual) detects and takes the rest")
     p.add_argument("--download-root", default=None)
     a = p.parse_args()
     sys.stdout = sys.stderr
     try:
         model = load_model(a.model, a.compute_type, a.threads, a.download_root)
+        english = load_model(a.english_model, a.compute_type, a.threads, a.download_root) if a.english_model else None
+        if english is not None and not model.model.is_multilingual:
+            raise RuntimeError(f"--english-model needs a multilingual --model to detect the language; {a.model} is English-only")
     except Exception as e:  # noqa: BLE001 - reported as a fatal protocol message
         traceback.print_exc(file=sys.stderr)
         send({"event": "fatal", "code": MODEL_UNAVAILABLE, "message": str(e)})
         return 3
-    send({"event": "ready", "model": a.model, "multilingual": bool(model.model.is_multilingual),
+    send({"event": "ready", "model": a.model, "english_model": a.english_model, "multilingual": bool(model.model.is_multilingual),
           "compute_type": a.compute_type, "threads": a.threads, "pid": os.getpid()})
-    Worker(model).run()
+    Worker(model, a.model, english, a.english_model).run()
     return 0
 
 
