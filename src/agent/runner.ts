@@ -158,7 +158,9 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
 
   const who = { accountId: req.session.accountId, sessionId: req.session.id };
   const playable = media.filter((m) => m.kind !== 'image');
-  if (playable.length === 0) {
+  // Photos alone are a slideshow draft (placeUploads): it can be edited and exported, not transcribed.
+  const slideshow = playable.length === 0 && stored !== null && parsed.intents.every((i) => i.kind !== 'transcribe' && i.kind !== 'captions');
+  if (playable.length === 0 && !slideshow) {
     emit(event([{ text: t.noMedia }], { turnComplete: true }));
     return;
   }

@@ -149,9 +149,16 @@ describe('the draft follows the media; pictures as media', () => {
         [b, 3000, 3000],
       ],
     );
+    // The agent edits and exports a slideshow too (it has no video to transcribe).
+    const sse = await runSse(srv.url, u.api.token!, u.sessionId, 'put the logo in the top right corner');
+    assert.ok(
+      sse.events.some((e) => e.content?.parts?.some((p: any) => p.functionCall?.name === 'add_overlay')),
+      JSON.stringify(sse.events.at(-1)),
+    );
     const mp4 = await exportMp4(u.api, u.sessionId, 'slides.mp4');
     const facts = probe(mp4);
     assert.deepEqual([facts.video?.width, facts.video?.height, facts.audio?.codec], [1920, 1080, 'aac']);
+    assert.ok(redShare(frameAt(mp4, 1.5), 0.85, 0.95, 0.08, 0.2) > 0.8, 'the logo is in the top-right corner');
     assert.ok(Math.abs(facts.formatDuration - 6) < 0.1, `duration ${facts.formatDuration}`);
     // The second slide is the red square (blurred around it), the first is not.
     assert.ok(redShare(frameAt(mp4, 4.5), 0.45, 0.55, 0.45, 0.55) > 0.9);
