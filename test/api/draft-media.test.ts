@@ -100,6 +100,10 @@ describe('the draft follows the media; pictures as media', () => {
       [[id, 0, 3000]],
     );
 
+    // The document's quick edit: upload → "transcribe the spoken dialogue into a text document" → export.
+    await runSse(srv.url, u.api.token!, u.sessionId, 'transcribe the spoken dialogue into a text document');
+    const afterTranscript = await state(u.api, u.sessionId);
+    assert.deepEqual(afterTranscript.draft, s1.draft, 'a transcription leaves the draft as it was');
     const mp4 = await exportMp4(u.api, u.sessionId, 'quick.mp4');
     const facts = probe(mp4);
     assert.deepEqual([facts.video?.codec, facts.video?.width, facts.video?.height, facts.audio?.codec], ['h264', 1920, 1080, 'aac']);
@@ -117,6 +121,15 @@ describe('the draft follows the media; pictures as media', () => {
       'appended after the existing clip, nothing moved',
     );
     assert.ok(s2.draft!.version > s1.draft.version);
+
+    // Captions asked for come from the transcript already made, on the draft that export renders.
+    await runSse(srv.url, u.api.token!, u.sessionId, 'add captions');
+    const captioned = (await state(u.api, u.sessionId)).draft!;
+    assert.ok(
+      captioned.t.some((t) => t.tt === 7 && t.sg.length > 0),
+      JSON.stringify(captioned.t.map((t) => t.tt)),
+    );
+    s2.draft = captioned;
 
     // An audio file and a photo beside the video are available, not placed.
     await upload(u.api, u.sessionId, [{ name: 'logo.png', path: png, type: 'image/png' }]);
