@@ -149,13 +149,14 @@ describe('languages by default: no model given', { skip }, () => {
 });
 
 describe('the transcribe job says what it heard', { skip }, () => {
-  test('a French file in a session made in English: detected as French (the hint does not force English), base, with a preview', async () => {
+  test('a French file in a session made in English: detected as French (the hint does not force English), base, with a preview; a job naming base reuses the auto worker', async () => {
     const fr = multilingualItems().find((i) => i.language === 'fr')!;
     const pool = new AsrPool({ model: 'auto' });
     after(() => pool.close());
     const stored: Transcript[] = [];
+    let audioFile = fr.file;
     const deps = {
-      blobs: { localPath: async () => fr.file },
+      blobs: { localPath: async () => audioFile },
       sessions: {
         get: async () => ({ id: 'ses_1', language: 'en' }),
         addTranscript: async (r: { transcript: Transcript }) => {
@@ -178,6 +179,17 @@ describe('the transcribe job says what it heard', { skip }, () => {
     assert.match(result.preview ?? '', /^Sous le consulat/);
     assert.ok(wer(fr.reference, result.preview ?? '') <= MAX_ERROR_RATE.fr!.max, result.preview);
     assert.equal(stored.length, 1);
+
+    // A job that names base runs on the same process (auto holds both models), English or not.
+    const pid = (await pool.get(0)).pid;
+    const uberi = readSpeechManifest().find((it) => it.id === 'uberi_english_one_two_three')!;
+    audioFile = uberi.wav;
+    const named = { ...job, id: 'job_2', payload: { ...(job.payload as object), name: 'english.wav', durationSec: 2.745, model: 'base' } } as Job;
+    const r2 = (await transcribeHandler(deps, pool)(named, { signal: new AbortController().signal, slot: 0, progress: () => {} })) as TranscribeJobResult;
+    assert.equal(r2.model, 'base');
+    assert.equal(r2.language, 'en');
+    assert.ok(wer(uberi.reference, r2.preview ?? '') <= 0.34, r2.preview);
+    assert.equal((await pool.get(0, 'base')).pid, pid, 'no new worker process for base');
   });
 });
 

@@ -14,6 +14,11 @@ export interface AsrOptions {
    * output); omit to auto-detect (multilingual models only). Given, it skips detection.
    */
   language?: string;
+  /**
+   * In auto mode, decode with this one of the two loaded models (tiny.en or base) instead of
+   * routing by language; ignored by a worker holding a single model.
+   */
+  model?: string;
   /** A soft guess (the session's language): detection still runs, and this wins when the detector finds it plausible. Also picks the Chinese script. */
   languageHint?: string;
   task?: 'transcribe' | 'translate';
@@ -165,7 +170,12 @@ export class AsrWorker {
     const segments: TranscriptSegment[] = [];
     let language = options.language ? baseLanguage(options.language) : 'en';
     let languageProbability = 0;
-    let model = this.model.english ? (language === 'en' ? this.model.english.label : AUTO_MULTILINGUAL_MODEL) : this.model.label;
+    const forced = this.forcedRoute(options);
+    let model = this.model.english
+      ? forced === 'english' || (!forced && language === 'en')
+        ? this.model.english.label
+        : AUTO_MULTILINGUAL_MODEL
+      : this.model.label;
     let detectSec = 0;
 
     return new Promise<AsrResult>((resolveRun, rejectRun) => {
@@ -225,7 +235,7 @@ export class AsrWorker {
         },
         fail: (e) => finish(e),
       });
-      this.send({ id, op: 'transcribe', audio: pcmPath, options: toWorkerOptions(options) });
+      this.send({ id, op: 'transcribe', audio: pcmPath, options: { ...toWorkerOptions(options), model: this.forcedRoute(options) } });
     });
   }
 
@@ -252,9 +262,21 @@ export class AsrWorker {
     return this.model.label;
   }
 
+  /** Auto mode's worker-side name of the model a request names, if it names one of the two. */
+  private forcedRoute(o: AsrOptions): 'english' | 'multilingual' | undefined {
+    if (!this.model.english || !o.model) return undefined;
+    if (o.model === this.model.english.label) return 'english';
+    return o.model === AUTO_MULTILINGUAL_MODEL ? 'multilingual' : undefined;
+  }
+
+  /** Whether this worker can decode with the named model without a restart. */
+  serves(model: string): boolean {
+    return model === this.model.label || (this.model.english !== undefined && (model === this.model.english.label || model === AUTO_MULTILINGUAL_MODEL));
+  }
+
   private checkOptions(o: AsrOptions): void {
-    if (this.multilingual) return;
-    const name = this.model.label;
+    if (this.multilingual && this.forcedRoute(o) !== 'english') return;
+    const name = this.forcedRoute(o) === 'english' ? this.model.english!.label : this.model.label;
     if (o.task === 'translate') {
       throw new VidscribeError(ErrorCode.BadRequest, `Model ${name} is English-only: translation needs a multilingual model (for example --model base).`);
     }

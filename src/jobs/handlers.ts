@@ -101,7 +101,8 @@ export class AsrPool {
 
   async get(slot: number, model = this.defaults.model): Promise<AsrWorker> {
     const current = this.workers.get(slot);
-    if (current && current.model.label === model) return current;
+    // An auto worker holds tiny.en and base too: asking for either needs no new process.
+    if (current?.serves(model)) return current;
     if (current) await current.close();
     const w = new AsrWorker({ model, threads: this.defaults.threads });
     this.workers.set(slot, w);
@@ -139,6 +140,8 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
     const opts = {
       ...p.options,
       ...(session?.language ? { languageHint: session.language } : {}),
+      // A named model on an auto worker picks one of its two (a fixed-model worker ignores this).
+      ...(p.model && p.model !== worker.model.label ? { model: p.model } : {}),
       signal: ctx.signal,
       onProgress: (pr: { stage: string; doneSec: number; totalSec: number }) => {
         if (pr.stage !== 'transcribe' || pr.totalSec <= 0) return;

@@ -191,6 +191,11 @@ class Worker:
         accented opening can tip the detector toward a neighbour language."""
         if self.english is None:
             return self.batched, self.model_name, o, None
+        # A request that names one of the two loaded models gets it, without detection.
+        if o.get("model") == "english":
+            return self.english, self.english_name, {**o, "language": "en"}, None
+        if o.get("model") == "multilingual":
+            return self.batched, self.model_name, o, None
         language = o.get("language") or None
         detected = None
         if not language:
