@@ -36,17 +36,7 @@ export interface WerCounts {
 /** Levenshtein distance over words: substitutions + deletions + insertions. */
 export function wordErrors(reference: string, hypothesis: string): WerCounts {
   const r = normalizeForWer(reference);
-  const h = normalizeForWer(hypothesis);
-  let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= r.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= h.length; j++) {
-      const sub = prev[j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1));
-    }
-    prev = cur;
-  }
-  return { errors: prev[h.length]!, referenceWords: r.length };
+  return { errors: editDistance(r, normalizeForWer(hypothesis)).whole, referenceWords: r.length };
 }
 
 export function wer(reference: string, hypothesis: string): number {
