@@ -17,7 +17,8 @@ export type Intent =
   | { kind: 'title'; text: string; startMs: number; durationMs: number; position?: 'top' | 'center' | 'bottom' }
   | { kind: 'music'; volume: number; media?: MediaSelector; fadeInMs?: number; fadeOutMs?: number }
   | { kind: 'trim'; startMs: number; endMs?: number }
-  | { kind: 'export'; media?: MediaSelector }
+  /** `each`: one render per video in the session ("export each video separately"), not one of the session draft. */
+  | { kind: 'export'; media?: MediaSelector; each?: boolean }
   /** A photo on the main track ("use the photo as the first 3 seconds"); atMs -1: at the end. `picture`: which image (default: the first). */
   | { kind: 'still'; atMs: number; durationMs: number; picture?: MediaSelector }
   /** A picture drawn over the video ("put the logo in the top right corner"), for the whole timeline. */
@@ -672,6 +673,12 @@ const VIDEO_OUT_RES: RegExp[] = [
   /渲染|出片/,
 ];
 const EXPORT_VERB_RE = /\bexport\b|\bdownload\b|导出|输出|下载/i;
+/** A batch: the same treatment on every video, one file each ("export each video separately", "分别导出"). */
+const EACH_RE =
+  /\b(?:each|every)\s+(?:(?:of\s+(?:the|my)\s+)?(?:videos?|clips?|files?|uploads?|movies?|one)|single\s+(?:video|clip|file))\b|\b(?:separately|individually|one\s+by\s+one)\b|分别|逐个|各自|单独导出|每(?:一)?(?:个|段|条|部)?(?:视频|片段|文件|影片)/i;
+/** "one video per file": a batch export even without an export verb. */
+const ONE_PER_RE =
+  /\bone\s+(?:video|mp4|file|render)\s+(?:per|for\s+each|for\s+every)\s+(?:video|clip|file|upload)\b|每个(?:视频|文件)(?:各)?(?:导出|输出|生成)/i;
 
 // ---------------------------------------------------------------------------------------------
 // Media selectors: file names, "the second video", "video 2", "#2", "第二个视频", "最后一个音频".
@@ -941,8 +948,10 @@ export function parseRequest(message: string): ParsedRequest {
     return { intents: [], unknown: false, question: 'subtitles' };
   }
   if (transcribe) intents.push(withMedia(transcribe, anySel));
-  if (videoOut || (EXPORT_VERB_RE.test(p.text) && !transcribe)) {
-    intents.push(withMedia({ kind: 'export' }, videoSel));
+  const onePer = ONE_PER_RE.test(p.text);
+  if (videoOut || onePer || (EXPORT_VERB_RE.test(p.text) && !transcribe)) {
+    // A batch covers every video: a selector found in the same message does not narrow it.
+    intents.push(onePer || EACH_RE.test(p.text) ? { kind: 'export', each: true } : withMedia({ kind: 'export' }, videoSel));
   }
   if (intents.length === 0 && VAGUE_RE.test(p.text)) return { intents: [], unknown: false, question: 'vague' };
   return { intents, unknown: intents.length === 0 };

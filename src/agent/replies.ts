@@ -29,6 +29,8 @@ export interface Replies {
   captioned(cues: number): string;
   transcribed(name: string, file: string, words: number, credits: number, url: string, excerpt: string): string;
   rendered(file: string, seconds: number, credits: number, url: string): string;
+  /** A batch export that ran out of credits part-way: these videos got no render (the others stand). */
+  notQueued(names: string[], why: string): string;
   done(items: string[]): string;
   problems(anyDone: boolean, problems: string[]): string;
   draftSaved: string;
@@ -111,6 +113,7 @@ export const ENGLISH: Replies = {
   transcribed: (name, file, words, c, url, excerpt) =>
     `transcribed ${name} into ${file} (${plural(words, 'word')}, ${plural(c, 'credit')}): ${url}\n\n${excerpt || '(no speech was heard)'}`,
   rendered: (file, s, c, url) => `rendered ${file} (${s.toFixed(1)} s, ${plural(c, 'credit')}): ${url}`,
+  notQueued: (names, why) => `${names.join(', ')} ${names.length === 1 ? 'was' : 'were'} not rendered: ${why}`,
   done: (items) => `Done: ${items.length === 1 ? items[0] : '\n' + items.map((d) => `• ${d}`).join('\n')}`,
   problems: (anyDone, ps) => `${anyDone ? 'But' : 'I could not finish'}: ${ps.join(' ')}`,
   draftSaved: 'The draft is saved; say "export" (or call the export API) to render the MP4.',
@@ -192,6 +195,7 @@ export const CHINESE: Replies = {
   captioned: (n) => `加上了字幕（${n} 条）`,
   transcribed: (name, file, words, c, url, excerpt) => `已把 ${name} 转写为 ${file}（${words} 词，${c} 积分）：${url}\n\n${excerpt || '（没有听到语音）'}`,
   rendered: (file, s, c, url) => `已渲染 ${file}（${s.toFixed(1)} 秒，${c} 积分）：${url}`,
+  notQueued: (names, why) => `${names.join('、')} 没有渲染：${why}`,
   done: (items) => `完成：${items.length === 1 ? items[0] : '\n' + items.map((d) => `• ${d}`).join('\n')}`,
   problems: (anyDone, ps) => `${anyDone ? '不过' : '未能完成'}：${ps.join(' ')}`,
   draftSaved: '草稿已保存；说“导出”（或调用导出接口）即可渲染 MP4。',

@@ -10,6 +10,7 @@ import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
 import type { Job } from '../jobs/queue.ts';
 import { waitForJob } from '../jobs/wait.ts';
 import { draftFromMedia, parseDraft, setCaptions, timelineDuration, type Draft } from '../render/index.ts';
+import { draftForOneVideo } from '../render/operations.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Session } from '../sessions/sessions.ts';
 import { NothingToRemove, applyDraftIntents, selectMedia, type EditContext } from './edit.ts';
@@ -91,6 +92,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const t = repliesFor(req.message);
   const done: string[] = [];
   const problems: string[] = [];
+  /** The code of the last tool call that failed (a batch stops at 2001). */
+  let lastErrorCode: ErrorCode | undefined;
 
   /** One tool call: functionCall, the work, functionResponse (with the error if it failed). */
   const tool = async <T extends Record<string, unknown>>(name: string, args: Record<string, unknown>, work: () => Promise<T>): Promise<T | undefined> => {
@@ -105,6 +108,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       if (!isVidscribeError(e) || req.signal?.aborted) throw e;
       emit(event([{ functionResponse: { id, name, response: { status: 'error', code: e.code, message: e.message } } }]));
       problems.push(e.message);
+      lastErrorCode = e.code;
       return undefined;
     }
   };
@@ -198,6 +202,105 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const mediaOfDraft = media.find((m) => m.id === mainClip?.src) ?? mainMedia;
 
   const transcriptFor = (m: MediaItem) => deps.sessions.transcriptOf(req.session.id, m.id);
+  // A batch ("add captions to each video and export them separately"): captions go on each video's
+  // own draft from its own transcript, not on the session draft.
+  const batch = parsed.intents.some((i) => i.kind === 'export' && i.each);
+
+  /** The video's transcript, transcribing it first (a paid tool call) when it has none; undefined if that failed. */
+  const ensureTranscript = async (target: MediaItem) => {
+    const had = await transcriptFor(target);
+    if (had) return had;
+    const ok = await tool(TOOL_NAMES.transcribe, { media_id: target.id, name: target.name }, async () => {
+      const job = await enqueueTranscription(deps, who, sourceOfMedia(target), { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
+      say(t.transcribing(target.name, target.durationSec, job.price));
+      const fin = await follow(job, t.transcribingWhat(target.name));
+      spent += job.price;
+      const r = fin.result as TranscribeJobResult;
+      return { transcript_id: r.transcriptId, language: r.language, words: r.words, credits: job.price };
+    });
+    return ok ? transcriptFor(target) : undefined;
+  };
+
+  /**
+   * One render per video, in upload order, each of its own draft (draftForOneVideo). All are queued
+   * before any is awaited, each holding its own credits; when the credits run out part-way, the
+   * renders already queued stand and the reply names the videos that got none.
+   */
+  const exportEach = async (base: Draft) => {
+    const videos = media.filter((m) => m.kind === 'video');
+    const wantsCaptions = parsed.intents.some((i) => i.kind === 'captions');
+    const queued: { id: string; job: Job; video: MediaItem; d: Draft }[] = [];
+    for (const [n, video] of videos.entries()) {
+      if (req.signal?.aborted) break;
+      const v = video.info.video[0];
+      let d = draftForOneVideo(base, { src: video.id, kind: 'video', durationSec: video.durationSec, ...(v ? { width: v.width, height: v.height } : {}) });
+      if (wantsCaptions) {
+        const transcript = await ensureTranscript(video);
+        if (!transcript) {
+          if (lastErrorCode === ErrorCode.NoCredits) {
+            problems.push(
+              t.notQueued(
+                videos.slice(n).map((m) => m.name),
+                problems.pop()!,
+              ),
+            );
+            break;
+          }
+          continue;
+        }
+        d = setCaptions(d, transcript);
+        const cues = d.t.filter((x) => x.tt === 7).flatMap((x) => x.sg.filter((sg) => (sg.m as { kind?: string }).kind === 'caption')).length;
+        done.push(`${video.name}: ${t.captioned(cues)}`);
+      }
+      const id = `call-${randomUUID().slice(0, 8)}`;
+      const name = TOOL_NAMES.export;
+      emit(event([{ functionCall: { id, name, args: { media_id: video.id, name: video.name, each: true, w: d.w, h: d.h } } }]));
+      try {
+        d = parseDraft(d);
+        const job = await enqueueRender(deps, who, d, deps.noCreditsMessage(`render ${video.name}`));
+        say(t.rendering(d.w, d.h, job.price));
+        queued.push({ id, job, video, d });
+      } catch (e) {
+        if (!isVidscribeError(e) || req.signal?.aborted) throw e;
+        emit(event([{ functionResponse: { id, name, response: { status: 'error', code: e.code, message: e.message } } }]));
+        if (e.code === ErrorCode.NoCredits) {
+          problems.push(
+            t.notQueued(
+              videos.slice(n).map((m) => m.name),
+              e.message,
+            ),
+          );
+          break;
+        }
+        problems.push(`${video.name}: ${e.message}`);
+      }
+    }
+    for (const { id, job, video } of queued) {
+      const name = TOOL_NAMES.export;
+      try {
+        const fin = await follow(job, `${t.renderingWhat} (${video.name})`);
+        spent += job.price;
+        const res = fin.result as RenderJobResult;
+        const url = deps.downloadUrl(res.fileId);
+        const response = {
+          status: 'ok',
+          render_id: job.id,
+          media_id: video.id,
+          file_id: res.fileId,
+          file_name: res.fileName,
+          url,
+          duration: res.durationSec,
+          credits: job.price,
+        };
+        emit(event([{ functionResponse: { id, name, response } }]));
+        done.push(t.rendered(res.fileName, res.durationSec, job.price, url));
+      } catch (e) {
+        if (!isVidscribeError(e) || req.signal?.aborted) throw e;
+        emit(event([{ functionResponse: { id, name, response: { status: 'error', code: e.code, message: e.message } } }]));
+        problems.push(e.message);
+      }
+    }
+  };
 
   const edits: Intent[] = [];
   const flushEdits = async () => {
@@ -281,7 +384,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       }
       case 'captions': {
         await flushEdits();
-        if (!draft) break;
+        if (!draft || batch) break;
         const target = mediaOfDraft;
         let transcript = await transcriptFor(target);
         if (!transcript) {
@@ -359,6 +462,10 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         await flushEdits();
         if (!draft) break;
         await commit();
+        if (intent.each && media.some((m) => m.kind === 'video')) {
+          await exportEach(draft);
+          break;
+        }
         const d = draft;
         const r = await tool(TOOL_NAMES.export, { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
           const job = await enqueueRender(deps, who, d, deps.noCreditsMessage('render this video'));

@@ -52,7 +52,7 @@ const intentSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ kind: z.literal('trim'), startMs: ms, endMs: ms.optional() }).strict(),
-  z.object({ kind: z.literal('export'), media: selector.optional() }).strict(),
+  z.object({ kind: z.literal('export'), media: selector.optional(), each: z.boolean().optional() }).strict(),
   z
     .object({
       kind: z.literal('still'),
@@ -95,9 +95,13 @@ export function validateIntents(intents: unknown, ctx: IntentContext): Validated
   if (trims.some((i) => i.kind === 'trim' && i.endMs !== undefined && i.endMs <= i.startMs)) {
     return { ok: false, problems: ['trim: the end must come after the start'] };
   }
+  // A batch renders every video: naming one as well would leave which was meant to a guess.
+  if (list.some((i) => i.kind === 'export' && i.each && i.media)) {
+    return { ok: false, problems: ['export: "each" renders every video, so it takes no media'] };
+  }
   const videos = ctx.media.filter((m) => m.kind === 'video');
   const onlyExport = list.every((i) => i.kind === 'export');
-  if (!ctx.hasDraft && videos.length > 1 && onlyExport && list.some((i) => i.kind === 'export' && !i.media)) {
+  if (!ctx.hasDraft && videos.length > 1 && onlyExport && list.some((i) => i.kind === 'export' && !i.media && !i.each)) {
     return { ok: false, question: 'whichVideo' };
   }
   return { ok: true, intents: list };

@@ -408,3 +408,23 @@ export function placeUploads(
   if (d === before) return draft;
   return { ...d, version: d.version + 1 };
 }
+
+/**
+ * One video's own draft, for a batch export ("export each video separately"): the session draft's
+ * canvas, titles, music and overlays, with the main track holding only `video`, from its start to
+ * its end. Captions are dropped (they belong to whichever video was transcribed: the caller adds
+ * this video's own), and everything else is cut to the video's length so music laid under the
+ * whole session draft does not run on past it. The session draft is not changed.
+ */
+export function draftForOneVideo(draft: Draft, video: UploadedMedia): Draft {
+  const d = Math.max(1, Math.round(video.durationSec * 1000));
+  const seg: VideoSegment = { id: 'clip', s: 0, d, src: video.src, m: { fit: fitFor(draft, video) } };
+  const main = draft.t[mainTrackIndex(draft)];
+  const rest = withoutCaptions(draft.t.filter((x) => x !== main));
+  // Everything else cut to the video's end; a track the cut empties (a title after the end) goes.
+  const cut = trimDraft({ ...draft, t: rest }, 0, d).t.filter((x, n) => x.sg.length > 0 || rest[n]!.sg.length === 0);
+  const track: VideoTrack = main ? { ...(main as VideoTrack), sg: [seg] } : { id: freshId(draft, MAIN_TRACK_ID), tt: 0, name: 'Video', sg: [seg] };
+  // Where it was (under overlays and text); tracks dropped before it can only move it down.
+  const at = main ? Math.min(draft.t.indexOf(main), cut.length) : 0;
+  return { ...draft, id: `${draft.id}-${video.src}`, version: 1, t: [...cut.slice(0, at), track, ...cut.slice(at)] };
+}
