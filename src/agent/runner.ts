@@ -184,7 +184,11 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   // The draft the edits apply to: the session's, unless the request names another file.
   let draft: Draft | null = stored;
   const draftSources = new Set(draft?.t.flatMap((t) => t.sg.map((s) => s.src)) ?? []);
-  const needsDraft = parsed.intents.some((i) => i.kind !== 'transcribe' && i.kind !== 'undo' && i.kind !== 'redo');
+  // A batch of videos (captions and all) is built from the session draft without changing it: alone it needs no stored draft.
+  const batch = parsed.intents.some((i) => i.kind === 'export' && i.each) && media.some((m) => m.kind === 'video');
+  const needsDraft = parsed.intents.some(
+    (i) => i.kind !== 'transcribe' && i.kind !== 'undo' && i.kind !== 'redo' && !(batch && (i.kind === 'export' || i.kind === 'captions')),
+  );
   const fromMedia = (m: MediaItem) =>
     draftFromMedia({ path: m.name, durationSec: m.durationSec, video: m.info.video, audio: m.info.audio }, { id: `draft-${m.id}`, src: m.id });
   if (needsDraft && (!draft || (explicit && !draftSources.has(mainMedia.id)))) {
@@ -202,9 +206,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const mediaOfDraft = media.find((m) => m.id === mainClip?.src) ?? mainMedia;
 
   const transcriptFor = (m: MediaItem) => deps.sessions.transcriptOf(req.session.id, m.id);
-  // A batch ("add captions to each video and export them separately"): captions go on each video's
-  // own draft from its own transcript, not on the session draft.
-  const batch = parsed.intents.some((i) => i.kind === 'export' && i.each);
+  // In a batch ("add captions to each video and export them separately") captions go on each
+  // video's own draft from its own transcript, not on the session draft.
 
   /** The video's transcript, transcribing it first (a paid tool call) when it has none; undefined if that failed. */
   const ensureTranscript = async (target: MediaItem) => {
@@ -460,12 +463,14 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       }
       case 'export': {
         await flushEdits();
-        if (!draft) break;
         await commit();
-        if (intent.each && media.some((m) => m.kind === 'video')) {
-          await exportEach(draft);
+        if (batch) {
+          // With no stored draft, the one the uploads make (not saved: the batch leaves the session as it was).
+          const base = draft ?? (await deps.sessions.draftFromSessionMedia(req.session.id));
+          if (base) await exportEach(base);
           break;
         }
+        if (!draft) break;
         const d = draft;
         const r = await tool(TOOL_NAMES.export, { draft_id: d.id, draft_version: d.version, w: d.w, h: d.h }, async () => {
           const job = await enqueueRender(deps, who, d, deps.noCreditsMessage('render this video'));

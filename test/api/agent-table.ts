@@ -219,8 +219,15 @@ export const AGENT_TABLE: AgentRow[] = [
   { say: 'hmm subtitles?', setup: 'untranscribed video', calls: [], credits: 0, question: true },
 
   // --- batch: one render per video, each charged ---
-  { say: 'export each video separately', setup: 'two videos', calls: ['export_video', 'export_video'], credits: 4, reply: /This used 4 credits; \d+ left\./ },
-  { say: '分别导出每个视频', setup: 'two videos', calls: ['export_video', 'export_video'], credits: 4, reply: /本次用了 4 积分/ },
+  {
+    say: 'export each video separately',
+    setup: 'two videos',
+    calls: ['export_video', 'export_video'],
+    credits: 4,
+    reply: /This used 4 credits; \d+ left\./,
+    draft: { none: true },
+  },
+  { say: '分别导出每个视频', setup: 'two videos', calls: ['export_video', 'export_video'], credits: 4, reply: /本次用了 4 积分/, draft: { none: true } },
 
   // --- not understood: what the agent can do, no tool call, no charge ---
   { say: "what's the weather", setup: 'video', calls: [], credits: 0, reply: /I can:/ },
