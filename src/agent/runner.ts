@@ -389,19 +389,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         await flushEdits();
         if (!draft || batch) break;
         const target = mediaOfDraft;
-        let transcript = await transcriptFor(target);
-        if (!transcript) {
-          const ok = await tool(TOOL_NAMES.transcribe, { media_id: target.id, name: target.name }, async () => {
-            const job = await enqueueTranscription(deps, who, sourceOfMedia(target), { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
-            say(t.transcribing(target.name, target.durationSec, job.price));
-            const fin = await follow(job, t.transcribingWhat(target.name));
-            spent += job.price;
-            const r = fin.result as TranscribeJobResult;
-            return { transcript_id: r.transcriptId, language: r.language, words: r.words, credits: job.price };
-          });
-          if (!ok) break;
-          transcript = await transcriptFor(target);
-        }
+        const transcript = await ensureTranscript(target);
         if (!transcript) break;
         const clip = draft.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src === target.id);
         const offsetMs = clip ? clip.s - (clip.in ?? 0) : 0;

@@ -8,38 +8,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
-import { probe } from '../helpers/render.ts';
+import { makeTestVideo, probe } from '../helpers/render.ts';
 import { newUser, runSse, startServer, type TestServer } from '../helpers/server.ts';
 
 const work = tempDir('vidscribe-batch-');
 
 /** A short test pattern with a tone, so each render's duration names its source. */
-function clip(name: string, size: string, seconds: number, hz: number): string {
-  const out = join(work, name);
-  ffmpeg(
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc=s=${size}:r=25`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${hz}:sample_rate=44100`,
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    out,
-  );
-  return out;
-}
+const clip = (name: string, size: string, seconds: number, hz: number): string => makeTestVideo(join(work, name), { seconds, size, fps: 25, tone: hz });
 
 async function upload(base: string, token: string, sid: string, files: { path: string; name: string }[]) {
   const fd = new FormData();

@@ -17,9 +17,10 @@ export const SPEECH = {
 };
 
 /** A video of ffmpeg's moving test pattern, optionally with the real speech as its sound. */
-export function makeTestVideo(out: string, o: { seconds: number; size?: string; fps?: number; speech?: boolean; pattern?: string }): string {
+export function makeTestVideo(out: string, o: { seconds: number; size?: string; fps?: number; speech?: boolean; tone?: number; pattern?: string }): string {
   const src = o.pattern ?? `testsrc2=s=${o.size ?? '640x360'}:r=${o.fps ?? 30}`;
-  const audio = o.speech ? ['-i', SPEECH.file, '-c:a', 'aac', '-b:a', '96k'] : [];
+  const sound = o.speech ? ['-i', SPEECH.file] : o.tone ? ['-f', 'lavfi', '-i', `sine=frequency=${o.tone}:sample_rate=44100`] : [];
+  const audio = sound.length ? [...sound, '-c:a', 'aac', '-b:a', '96k'] : [];
   ffmpeg('-f', 'lavfi', '-i', src, ...audio, '-t', String(o.seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', out);
   return out;
 }
