@@ -261,6 +261,44 @@ describe('the agent edits the session draft (English and Chinese, iterative)', (
     assert.deepEqual([facts.video?.width, facts.video?.height], [1080, 1920]);
   });
 
+  test('iterative: a rough cut exported as a preview, refined, exported again; the preview stays downloadable; undo takes the refinement back', async () => {
+    const u = await newUser(srv.url);
+    await upload(srv.url, u.api.token!, u.sessionId, [{ path: SAMPLE_MP4, name: 'jfk.mp4' }]);
+    const download = async (reply: string, name: string) => {
+      const url = /(http:\/\/\S+\/api\/files\/\S+)/.exec(reply)?.[1];
+      assert.ok(url, reply);
+      const file = join(work, name);
+      const res = await fetch(url);
+      assert.equal(res.status, 200, url);
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      return { url, facts: probe(file) };
+    };
+
+    const rough = finalText((await runSse(srv.url, u.api.token!, u.sessionId, 'keep 0:02 to 0:08 and export')).events);
+    const preview = await download(rough, 'rough.mp4');
+    assert.ok(Math.abs(preview.facts.formatDuration - 6) < 0.2, `rough cut is 6 s, got ${preview.facts.formatDuration}`);
+
+    const refine = await runSse(srv.url, u.api.token!, u.sessionId, "add a title 'Take two' for the first 2 seconds and export again");
+    assert.deepEqual(
+      calls(refine.events).map((c: any) => c.name),
+      ['add_title', 'export_video'],
+    );
+    const final = await download(finalText(refine.events), 'refined.mp4');
+    assert.notEqual(final.url, preview.url, 'a new file for the refined cut');
+    assert.ok(Math.abs(final.facts.formatDuration - 6) < 0.2);
+    assert.equal((await fetch(preview.url)).status, 200, 'the preview is still there');
+    assert.ok((await draftOf(u)).t.some((t: any) => t.tt === 7 && t.sg.some((sg: any) => sg.m.text === 'Take two')));
+
+    finalText((await runSse(srv.url, u.api.token!, u.sessionId, 'undo')).events);
+    const undone = await draftOf(u);
+    assert.ok(!undone.t.some((t: any) => t.tt === 7 && t.sg.some((sg: any) => sg.m.text === 'Take two')), 'undo removed the title');
+    assert.equal(
+      undone.t.find((t: any) => t.tt === 0).sg.reduce((n: number, sg: any) => n + sg.d, 0),
+      6000,
+      'and kept the rough cut',
+    );
+  });
+
   test('batch: two videos in one session, "the second video" is the one transcribed', async () => {
     const u = await newUser(srv.url);
     const short = join(work, 'short.mp4');
