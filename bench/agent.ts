@@ -20,7 +20,11 @@ function predictedCalls(intents: readonly Intent[], row: AgentRow): string[] {
       if (row.setup === 'untranscribed video') calls.push('transcribe_media');
       calls.push(toolName(i));
     } else if (['trim', 'aspect', 'resolution', 'title', 'music', 'remove'].includes(i.kind)) pending.push(toolName(i));
-    else {
+    else if (i.kind === 'export' && i.each) {
+      // A batch export renders each video of the session on its own.
+      const videos = sessionOf(row).media.filter((m) => m.kind === 'video').length;
+      calls.push(...pending.splice(0), ...Array.from({ length: videos }, () => toolName(i)));
+    } else {
       calls.push(...pending.splice(0), toolName(i));
     }
   }
