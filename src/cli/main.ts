@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VidscribeError } from '../shared/errors.ts';
 import { runTranscribe } from './transcribe-command.ts';
+import { runChatCommand } from './chat-command.ts';
 import { runConvert, runRender } from './render-command.ts';
 import { DEFAULT_DATA_DIR, runCreditsAdd, runServe } from './serve-command.ts';
 
@@ -108,6 +109,19 @@ program
   .option('-d, --data <dir>', "the server's data folder", DEFAULT_DATA_DIR)
   .action(async (account: string, n: string, opts) => {
     await runCreditsAdd(account, n, opts);
+  });
+
+program
+  .command('chat')
+  .description('Talk to the agent in a terminal (or a pipe): requests line by line, files uploaded, results downloaded')
+  .argument('[files...]', 'media files to upload first (a path typed or dragged in later is uploaded too)')
+  .option('-s, --server <url>', 'a vidscribe server (default: start the engine locally, data in --data)')
+  .option('-d, --data <dir>', 'data folder of the local engine (default $XDG_DATA_HOME/vidscribe or ~/.local/share/vidscribe)')
+  .option('-o, --out <dir>', 'where transcripts and exports are saved (default: the current folder)')
+  .option('--still-working <sec>', 'after this long without news, say the work goes on', '120')
+  .option('--rate-limit-wait <sec>', 'how long to wait before retrying a rate-limited request', '30')
+  .action(async (files: string[], opts) => {
+    process.exitCode = await runChatCommand(files, { ...opts, stillWorkingSec: opts.stillWorking, rateLimitWaitSec: opts.rateLimitWait });
   });
 
 try {
