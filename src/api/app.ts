@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { registerMcpRoutes } from '../mcp/http.ts';
 import { registerAgentRoutes } from './agent-route.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { routeHelpers } from './edge.ts';
@@ -89,6 +90,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   registerRenderRoutes(app, svc, helpers);
   registerAgentRoutes(app, svc, helpers, opts.sse);
   await registerOpenAiRoutes(app, svc);
+  registerMcpRoutes(app, helpers);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ok({ status: 'up' }));

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VidscribeError } from '../shared/errors.ts';
+import { runMcp } from './mcp-command.ts';
 import { runTranscribe } from './transcribe-command.ts';
 import { runChatCommand } from './chat-command.ts';
 import { runConvert, runRender } from './render-command.ts';
@@ -97,6 +98,16 @@ program
   .option('--llm-model <name>', 'the model name to ask for on --llm-url (env VIDSCRIBE_LLM_MODEL)')
   .action(async (opts) => {
     await runServe(opts);
+  });
+
+program
+  .command('mcp')
+  .description('Serve the Model Context Protocol on stdio for an assistant (Claude Desktop, Cursor…): transcribe, read, search, edit and export')
+  .option('--server <url>', 'a vidscribe server to use (token from VIDSCRIBE_TOKEN, else an anonymous one); default: the embedded engine in-process')
+  .option('-d, --data <dir>', 'local mode: where the database and files live (default $XDG_DATA_HOME/vidscribe)')
+  .option('--max-upload-mb <n>', 'largest local file the assistant may hand over', '500')
+  .action(async (opts) => {
+    await runMcp(opts);
   });
 
 program

@@ -1,0 +1,155 @@
+/**
+ * `vidscribe mcp` and `/mcp` on serve, driven by an MCP client from the official SDK against a
+ * real server (real model, real ffmpeg): over stdio (the CLI spawned as an assistant spawns it)
+ * and over streamable HTTP with a bearer token.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ROOT, SAMPLE_MP4 } from '../helpers/media.ts';
+import { newUser, startServer, type TestServer } from '../helpers/server.ts';
+
+const TOOLS = ['credits', 'edit_video', 'export_video', 'read_transcript', 'search_transcript', 'session_state', 'transcribe'];
+const work = mkdtempSync(join(tmpdir(), 'vidscribe-mcp-'));
+const textOf = (r: any): string =>
+  (r.content as any[])
+    .filter((c) => c.type === 'text')
+    .map((c) => c.text as string)
+    .join('\n');
+
+describe('the MCP server', () => {
+  let srv: TestServer;
+  let files: Server;
+  let filesUrl: string;
+  let png: string;
+  before(async () => {
+    srv = await startServer({ asrSlots: 1, renderSlots: 1, allowPrivateUrls: true });
+    png = join(work, 'x.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=red:s=64x64', '-frames:v', '1', png]);
+    // A file server for URL uploads (the /mcp server cannot read the assistant's paths).
+    files = createServer((req, res) => {
+      const path = req.url === '/x.mp4' ? png : SAMPLE_MP4;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      createReadStream(path).pipe(res);
+    });
+    await new Promise<void>((ok) => files.listen(0, '127.0.0.1', ok));
+    filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    files.close();
+    await srv.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function listsTools(client: Client) {
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
+    for (const t of tools) {
+      assert.equal(t.inputSchema.type, 'object', t.name);
+      assert.ok((t.description ?? '').length > 20, t.name);
+    }
+  }
+
+  test('stdio: `vidscribe mcp --server URL` transcribes a local file, serves the transcript, and reports a PNG renamed .mp4 as 4001', async () => {
+    const fakeMp4 = join(work, 'not-a-video.mp4');
+    copyFileSync(png, fakeMp4);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', '--server', srv.url],
+      cwd: ROOT,
+      env: { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), VIDSCRIBE_TOKEN: '' } as Record<string, string>,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      await listsTools(client);
+      const r = await client.callTool({ name: 'transcribe', arguments: { path: SAMPLE_MP4 } }, undefined, { timeout: 60_000 });
+      assert.ok(!r.isError, textOf(r));
+      assert.match(textOf(r), /country/i);
+      const link = (r.content as any[]).find((c) => c.type === 'resource_link');
+      assert.match(link.uri, /^vidscribe:\/\/transcript\//);
+      const { resources } = await client.listResources();
+      assert.ok(resources.some((x) => x.uri === link.uri));
+      const read = await client.readResource({ uri: link.uri });
+      assert.match((read.contents[0] as { text: string }).text, /ask not what your country/i);
+
+      const bad = await client.callTool({ name: 'transcribe', arguments: { path: fakeMp4 } });
+      assert.equal(bad.isError, true);
+      assert.match(textOf(bad), /4001/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('/mcp needs a valid bearer token', async () => {
+    for (const authorization of [undefined, 'Bearer not-a-token']) {
+      const res = await fetch(`${srv.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
+      });
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { code: number }).code, 1001);
+    }
+  });
+
+  test('/mcp over streamable HTTP: transcribe a URL, edit, export with progress, cancel an export (credits released)', async () => {
+    const u = await newUser(srv.url);
+    const transport = new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${u.api.token}` } } });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      await listsTools(client);
+      const r = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/jfk.mp4`, format: 'srt' } }, undefined, { timeout: 60_000 });
+      assert.ok(!r.isError, textOf(r));
+      assert.match(textOf(r), /country/i);
+
+      const bad = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/x.mp4` } });
+      assert.equal(bad.isError, true);
+      assert.match(textOf(bad), /4001/);
+
+      let progress = 0;
+      const done = await client.callTool({ name: 'export_video', arguments: {} }, undefined, { timeout: 60_000, onprogress: () => progress++ });
+      assert.ok(!done.isError, textOf(done));
+      assert.ok(progress >= 1, 'progress notifications');
+      assert.ok((done.content as any[]).some((c) => c.type === 'resource_link' && /^vidscribe:\/\/file\//.test(c.uri)));
+
+      const edit = await client.callTool({ name: 'edit_video', arguments: { request: 'make it vertical' } });
+      assert.ok(!edit.isError, textOf(edit));
+      const state = JSON.parse(textOf(await client.callTool({ name: 'session_state', arguments: {} })));
+      assert.deepEqual([state.draft.w, state.draft.h], [1080, 1920]);
+
+      // A 1080p blurred vertical render: cancelled as soon as it reports progress.
+      const stop = new AbortController();
+      await assert.rejects(
+        client.callTool({ name: 'export_video', arguments: {} }, undefined, { timeout: 60_000, signal: stop.signal, onprogress: () => stop.abort() }),
+      );
+      let render: any;
+      for (let i = 0; i < 100; i++) {
+        const st = JSON.parse(textOf(await client.callTool({ name: 'session_state', arguments: {} })));
+        render = (st.jobs as any[]).filter((j) => j.type === 'render').find((j) => j.status === 'cancelled');
+        if (render) break;
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+      assert.ok(render, 'the render was cancelled');
+      const credits = JSON.parse(textOf(await client.callTool({ name: 'credits', arguments: {} })));
+      assert.equal(credits.frozen, 0);
+    } finally {
+      await client.close();
+    }
+  });
+});
