@@ -116,7 +116,14 @@ export class ChatClient {
   }
 
   async newAnonymousToken(): Promise<void> {
-    const r = await this.raw('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': clientId(this.env) }, false);
+    const ask = () => this.raw('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': clientId(this.env) }, false);
+    let r = await ask();
+    // The per-address limiter passes in a while; "this client already has a token" (retry_after, days away) does not.
+    if (r.code === ErrorCode.RateLimited && !(r.data as { retry_after?: string } | undefined)?.retry_after) {
+      this.log(`Too many requests: waiting ${Math.round(this.waitMs / 1000)} s, then trying again…`);
+      await sleep(this.waitMs);
+      r = await ask();
+    }
     if (r.code !== 0) throw new VidscribeError(r.code as ErrorCode, r.message);
     const t = r.data as { token: string; anonymous_id: string };
     this.token = t.token;

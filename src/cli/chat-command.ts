@@ -36,8 +36,8 @@ export async function runChatCommand(files: string[], o: ChatCommandOptions): Pr
   let base = o.server;
   let serverKey = o.server;
   let close: (() => Promise<void>) | undefined;
+  write('Connecting…\n');
   if (!base) {
-    write('Connecting…\n');
     const dataDir = localDataDir(o);
     // Loaded only here: a chat with a remote server needs none of the engine.
     const [{ openServices }, { buildApp }] = await Promise.all([import('../api/services.ts'), import('../api/app.ts')]);

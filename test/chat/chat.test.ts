@@ -160,7 +160,7 @@ describe('vidscribe chat', { concurrency: false }, () => {
       if (refuse-- > 0) {
         res.statusCode = 429;
         res.end(JSON.stringify({ code: 429, message: 'Rate limit exceeded' }));
-      } else res.end(JSON.stringify({ code: 0, message: 'ok', data: { available: 100 } }));
+      } else res.end(JSON.stringify({ code: 0, message: 'ok', data: { available: 100, token: 'tok', anonymous_id: 'anon_x' } }));
     });
     await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
     try {
@@ -176,6 +176,14 @@ describe('vidscribe chat', { concurrency: false }, () => {
       refuse = 5;
       const again = await client.call('GET', '/api/credits/balance/simple');
       assert.equal(again.code, 429, 'a second 429 is reported, not retried forever');
+      assert.equal(hits, 2);
+
+      // The token request too: that is where the limiter bites first.
+      hits = 0;
+      refuse = 1;
+      const fresh = new ChatClient({ base, env: envFor('429-token'), rateLimitWaitMs: 50 });
+      await fresh.connect();
+      assert.equal(fresh.token, 'tok');
       assert.equal(hits, 2);
     } finally {
       await new Promise((r) => stub.close(r));
