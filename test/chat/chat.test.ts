@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,25 @@ describe('vidscribe chat', { concurrency: false }, () => {
     } finally {
       await srv.close();
     }
+  });
+
+  test('without --server the engine starts in-process (data in --data) and the same client talks HTTP to it', async () => {
+    const data = join(tmp, 'local-data');
+    const child = spawn(process.execPath, [join(ROOT, 'bin/vidscribe.js'), 'chat', '--data', data], {
+      cwd: tmp,
+      env: { ...envFor('local'), HF_HUB_OFFLINE: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stdin.end('hello\n');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /^Connecting…$/m);
+    assert.match(stdout, /transcribe/i, 'the agent answered');
+    assert.ok(existsSync(join(data, 'vidscribe.db')), 'the local engine keeps its data in --data');
   });
 
   test('an expired token is renewed (1001) and its lost session replaced with the files re-uploaded', async () => {
