@@ -1,5 +1,6 @@
 /** Sessions over HTTP: start one, upload media into it, read its state; and the credit balance. */
 import type { FastifyInstance } from 'fastify';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
 import { ok } from './http.ts';
 import { jobView } from './job-view.ts';
@@ -92,6 +93,32 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
         })),
         jobs: jobs.map((j) => jobView(j, (fileId) => h.downloadUrl(req, fileId))),
         files: files.map((f) => ({ id: f.id, name: f.name, content_type: f.contentType, size_bytes: f.sizeBytes, url: h.downloadUrl(req, f.id) })),
+      });
+    },
+  );
+
+  app.get(
+    `/api/state/:agent/me/:sid/transcripts/:tid`,
+    {
+      onRequest: h.auth,
+      schema: {
+        summary: 'One transcript of the session with its timed segments (seconds), for reading and searching by time',
+        security: bearer,
+        params: { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString, tid: idString } },
+      },
+    },
+    async (req) => {
+      const { sid, tid } = req.params as { sid: string; tid: string };
+      const session = await svc.sessions.get(h.caller(req).accountId, sid);
+      const rec = (await svc.sessions.transcripts(session.id)).find((t) => t.id === tid);
+      const whole = rec && (await svc.sessions.transcriptByJob(rec.jobId));
+      if (!rec || !whole) throw new VidscribeError(ErrorCode.NotFound, `No transcript ${tid} in this session`);
+      return ok({
+        id: rec.id,
+        media_id: rec.mediaId,
+        language: rec.language,
+        text: rec.text,
+        segments: whole.segments.map((g) => ({ start: g.start, end: g.end, text: g.text.trim() })),
       });
     },
   );

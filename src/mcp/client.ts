@@ -118,6 +118,11 @@ export class VidscribeClient {
     return this.call<SessionState>('GET', `/api/state/${AGENT}/me/${await this.session()}/latest`);
   }
 
+  /** One transcript with its timed segments (seconds). */
+  async transcript(id: string): Promise<{ id: string; text: string; segments: { start: number; end: number; text: string }[] }> {
+    return this.call('GET', `/api/state/${AGENT}/me/${await this.session()}/transcripts/${encodeURIComponent(id)}`);
+  }
+
   async credits(): Promise<{ available: number; frozen: number; total: number }> {
     return this.call('GET', '/api/credits/balance/simple');
   }

@@ -59,24 +59,8 @@ export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}):
     return { t, st };
   };
 
-  /** The transcript's timed segments: from its JSON export, made (through the agent) when there is none yet. */
-  const segments = async (id?: string): Promise<Segment[]> => {
-    const find = async () => {
-      const { t, st } = await transcript(id);
-      const media = (st.media as { id: string; name: string }[]).find((m) => m.id === t.media_id);
-      const stem = (media?.name ?? '').replace(/\.[^.]+$/, '');
-      return [...(st.files as { name: string; url: string }[])].reverse().find((f) => f.name.endsWith('.json') && (!stem || f.name.startsWith(stem)));
-    };
-    let file = await find();
-    if (!file) {
-      await client.ask('transcribe the spoken dialogue into a json file');
-      file = await find();
-      if (!file) throw new VidscribeError(ErrorCode.NotFound, 'The transcript has no timed export: ask for one with edit_video ("transcribe into json")');
-    }
-    const { bytes } = await client.download(file.url);
-    const json = JSON.parse(new TextDecoder().decode(bytes)) as { segments?: Segment[] };
-    return (json.segments ?? []).map((s) => ({ start: s.start, end: s.end, text: s.text.trim() }));
-  };
+  /** The transcript's timed segments. */
+  const segments = async (id?: string): Promise<Segment[]> => (await client.transcript((await transcript(id)).t.id)).segments;
 
   server.registerTool(
     'transcribe',

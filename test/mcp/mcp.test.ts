@@ -90,6 +90,39 @@ describe('the MCP server', () => {
     }
   });
 
+  test('stdio, local mode: `vidscribe mcp` runs the engine in-process; read_transcript with timestamps and search_transcript find the words', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', '--data', join(work, 'local-data')],
+      cwd: ROOT,
+      env: { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), VIDSCRIBE_TOKEN: '' } as Record<string, string>,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      await listsTools(client);
+      const r = await client.callTool({ name: 'transcribe', arguments: { path: SAMPLE_MP4 } }, undefined, { timeout: 60_000 });
+      assert.ok(!r.isError, textOf(r));
+      assert.match(textOf(r), /country/i);
+      const credits = async () => JSON.parse(textOf(await client.callTool({ name: 'credits', arguments: {} }))).available as number;
+      const before = await credits();
+      const stamped = await client.callTool({ name: 'read_transcript', arguments: { mode: 'timestamps' } });
+      assert.ok(!stamped.isError, textOf(stamped));
+      assert.match(textOf(stamped), /^\[00:00:\d\d\] /m);
+      const found = await client.callTool({ name: 'search_transcript', arguments: { query: 'COUNTRY' } });
+      assert.ok(!found.isError, textOf(found));
+      assert.match(textOf(found), /\[00:00:\d\d–00:00:\d\d\].*country/i);
+      const missing = await client.callTool({ name: 'search_transcript', arguments: { query: 'moon landing' } });
+      assert.match(textOf(missing), /not said/);
+      assert.equal(await credits(), before, 'reading and searching a transcript costs nothing');
+      const window = await client.callTool({ name: 'read_transcript', arguments: { mode: 'plain', from: 100, to: 200 } });
+      assert.equal(textOf(window), '');
+    } finally {
+      await client.close();
+    }
+  });
+
   test('/mcp needs a valid bearer token', async () => {
     for (const authorization of [undefined, 'Bearer not-a-token']) {
       const res = await fetch(`${srv.url}/mcp`, {
