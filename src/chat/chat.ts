@@ -93,14 +93,14 @@ export async function runChat(o: ChatOptions): Promise<number> {
       say(`Saved ${path}`);
     }
     if (summarise) {
-      const jobs = s.jobs.filter((j) => seenJobs.get(j.id) !== j.state).map((j) => `${j.type ?? 'job'} ${j.state}`);
+      const jobs = s.jobs.filter((j) => seenJobs.get(j.id) !== j.status).map((j) => `${j.type ?? 'job'} ${j.status}`);
       say(
         fresh.length || jobs.length
           ? `What changed: ${[fresh.length ? `${fresh.length} new file(s)` : '', ...jobs].filter(Boolean).join(', ')}.`
           : 'Nothing changed in the session.',
       );
     }
-    seenJobs = new Map(s.jobs.map((j) => [j.id, j.state]));
+    seenJobs = new Map(s.jobs.map((j) => [j.id, j.status]));
   };
 
   const ask = async (text: string): Promise<boolean> => {

@@ -271,7 +271,7 @@ export class ChatClient {
 export interface SessionState {
   session_id: string;
   media: { id: string; name: string }[];
-  jobs: { id: string; type?: string; state: string; progress?: number }[];
+  jobs: { id: string; type?: string; status: string; progress?: number }[];
   files: { id: string; name: string; url: string }[];
 }
 

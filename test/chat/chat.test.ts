@@ -220,7 +220,7 @@ describe('vidscribe chat', { concurrency: false }, () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         setTimeout(() => res.end(`data: ${JSON.stringify({ content: { parts: [{ functionCall: { name: 'transcribe_media', args: {} } }] } })}\n\n`), 400);
       } else if (req.url?.startsWith('/api/state/'))
-        json({ session_id: 's', media: [], jobs: [{ id: 'j', type: 'transcribe', state: 'completed' }], files: [] });
+        json({ session_id: 's', media: [], jobs: [{ id: 'j', type: 'transcribe', status: 'completed' }], files: [] });
       else json({ session_id: 's', token: 't' });
     });
     await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
