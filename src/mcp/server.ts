@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { parseRequest } from '../agent/intent.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { VidscribeClient } from './client.ts';
 
@@ -45,6 +46,29 @@ interface Segment {
   text: string;
 }
 
+/**
+ * The sentence asking the agent to transcribe: the agent understands a spoken language by its
+ * name ("the speech is in French"), so an ISO code is named first and checked against its parser.
+ */
+export function transcribeRequest(name: string, format: string, language?: string): string {
+  const base = `transcribe ${name} into a ${format} file`;
+  if (!language) return base;
+  const code = language.toLowerCase().split(/[-_]/)[0]!;
+  let named: string | undefined;
+  try {
+    named = new Intl.DisplayNames(['en'], { type: 'language' }).of(code);
+  } catch {
+    named = undefined; // not a language code: refused below
+  }
+  const request = `${base} (the speech is in ${named ?? language})`;
+  if (!parseRequest(request).intents.some((i) => i.kind === 'transcribe' && i.language === code))
+    throw new VidscribeError(
+      ErrorCode.BadRequest,
+      `Unknown or unsupported language "${language}": give an ISO 639-1 code such as en, fr, de, zh, or leave it out to detect it`,
+    );
+  return request;
+}
+
 const stamp = (sec: number) => new Date(Math.max(0, sec) * 1000).toISOString().slice(11, 19);
 
 export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}): McpServer {
@@ -76,6 +100,7 @@ export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}):
     },
     (args) =>
       guarded(async () => {
+        transcribeRequest('media', args.format ?? 'txt', args.language); // an unknown language is refused before any upload
         let media: { id: string; name: string }[];
         if (args.url) media = await client.upload({ url: args.url });
         else if (args.path) {
@@ -93,8 +118,7 @@ export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}):
             throw new VidscribeError(ErrorCode.FileTooLarge, `${args.path} is larger than the upload limit (${Math.round(opts.localFiles.maxBytes / 1e6)} MB)`);
           media = await client.upload({ name: basename(full), body: new Uint8Array(await readFile(full)) });
         } else throw new VidscribeError(ErrorCode.BadRequest, 'Give either path or url');
-        const format = args.format ?? 'txt';
-        const reply = await client.ask(`transcribe ${media[0]!.name} into a ${format} file${args.language ? ` (spoken language: ${args.language})` : ''}`);
+        const reply = await client.ask(transcribeRequest(media[0]!.name, args.format ?? 'txt', args.language));
         const st = await client.state();
         const t = [...(st.transcripts as { id: string; media_id: string; text: string }[])].reverse().find((x) => media.some((m) => m.id === x.media_id));
         if (!t) throw new VidscribeError(ErrorCode.AsrFailed, `The agent made no transcript: ${reply.text}`);

@@ -147,13 +147,34 @@ describe('the MCP server', () => {
     await client.connect(transport);
     try {
       await listsTools(client);
-      const r = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/jfk.mp4`, format: 'srt' } }, undefined, { timeout: 60_000 });
+      const r = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/jfk.mp4`, format: 'srt', language: 'en' } }, undefined, {
+        timeout: 60_000,
+      });
       assert.ok(!r.isError, textOf(r));
       assert.match(textOf(r), /country/i);
 
       const bad = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/x.mp4` } });
       assert.equal(bad.isError, true);
       assert.match(textOf(bad), /4001/);
+      const klingon = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/jfk.mp4`, language: 'klingon' } });
+      assert.equal(klingon.isError, true);
+      assert.match(textOf(klingon), /400.*language/);
+
+      // The MCP session is the caller's: another account's token cannot use it.
+      const other = await newUser(srv.url);
+      const stolen = await fetch(`${srv.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${other.api.token}`,
+          'mcp-session-id': transport.sessionId!,
+          'mcp-protocol-version': '2025-06-18',
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'credits', arguments: {} } }),
+      });
+      assert.equal(stolen.status, 404);
+      assert.equal(((await stolen.json()) as { code: number }).code, 4104);
 
       let progress = 0;
       const done = await client.callTool({ name: 'export_video', arguments: {} }, undefined, { timeout: 60_000, onprogress: () => progress++ });
