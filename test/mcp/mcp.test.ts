@@ -206,4 +206,21 @@ describe('the MCP server', () => {
       await client.close();
     }
   });
+
+  test('/mcp: out of credits, a tool error carries 2001 and the registration link', async () => {
+    const u = await newUser(srv.url);
+    const { available } = await srv.svc.ledger.balance(srv.svc.db, u.accountId);
+    await srv.svc.ledger.grant(srv.svc.db, u.accountId, -available, 'test: spent');
+    const transport = new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${u.api.token}` } } });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const r = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/jfk.mp4` } }, undefined, { timeout: 60_000 });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /2001/);
+      assert.match(textOf(r), new RegExp(`/register\\?bind=${u.accountId}`));
+    } finally {
+      await client.close();
+    }
+  });
 });
