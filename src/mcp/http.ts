@@ -15,10 +15,21 @@ import { createMcpServer } from './server.ts';
 
 /** Open MCP sessions kept at once; the oldest is closed to make room (clients reconnect). */
 export const MCP_SESSIONS_MAX = 1000;
+/** An MCP session unused this long is closed (its vidscribe session and files stay). */
+export const MCP_SESSION_IDLE_MS = 60 * 60_000;
 
 export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers): void {
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; accountId: string }>();
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; accountId: string; lastUsed: number }>();
+  const sweep = setInterval(() => {
+    const idleSince = Date.now() - MCP_SESSION_IDLE_MS;
+    for (const [sid, s] of sessions)
+      if (s.lastUsed < idleSince) {
+        sessions.delete(sid);
+        s.transport.close().catch((e) => app.log.warn({ err: e }, 'closing an idle MCP session failed'));
+      }
+  }, 60_000).unref();
   app.addHook('onClose', async () => {
+    clearInterval(sweep);
     await Promise.all([...sessions.values()].map((s) => s.transport.close()));
   });
 
@@ -31,6 +42,7 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers): void {
       // Someone else's session is indistinguishable from none.
       if (!s || s.accountId !== accountId) throw new VidscribeError(ErrorCode.NotFound, 'No such MCP session: initialize a new one');
       transport = s.transport;
+      s.lastUsed = Date.now();
     } else if (req.method === 'POST' && isInitializeRequest(req.body)) {
       const token = bearerToken(req.headers.authorization);
       const addr = req.socket.localAddress ?? '127.0.0.1';
@@ -42,11 +54,14 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers): void {
           if (sessions.size >= MCP_SESSIONS_MAX) {
             const [oldest] = sessions.keys();
             if (oldest) {
-              void sessions.get(oldest)?.transport.close();
+              sessions
+                .get(oldest)
+                ?.transport.close()
+                .catch((e) => app.log.warn({ err: e }, 'closing the oldest MCP session failed'));
               sessions.delete(oldest);
             }
           }
-          sessions.set(sid, { transport, accountId });
+          sessions.set(sid, { transport, accountId, lastUsed: Date.now() });
         },
       });
       transport.onclose = () => {
