@@ -156,6 +156,10 @@ describe('the MCP server', () => {
       const bad = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/x.mp4` } });
       assert.equal(bad.isError, true);
       assert.match(textOf(bad), /4001/);
+      // The server never reads a path an assistant names: that is for `vidscribe mcp` on the assistant's machine.
+      const path = await client.callTool({ name: 'transcribe', arguments: { path: SAMPLE_MP4 } });
+      assert.equal(path.isError, true);
+      assert.match(textOf(path), /cannot read local paths/);
       const klingon = await client.callTool({ name: 'transcribe', arguments: { url: `${filesUrl}/jfk.mp4`, language: 'klingon' } });
       assert.equal(klingon.isError, true);
       assert.match(textOf(klingon), /400.*language/);
