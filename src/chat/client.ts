@@ -3,14 +3,13 @@
  * eventsource-parser, the session state, downloads, and the error table (1001, 1002, 429) as
  * recoveries. The same client talks to a remote server and to the embedded engine.
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openAsBlob, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, openAsBlob, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser } from 'eventsource-parser';
 import type { AdkEvent } from '../agent/runner.ts';
 import { TRANSCRIBABLE_EXTENSIONS, IMAGE_EXTENSIONS } from '../media/formats.ts';
+import { clientId, tokenStore } from '../client/device.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 
 export const AGENT = 'nemo_agent';
@@ -22,44 +21,6 @@ export interface Envelope<T = unknown> {
   code: number;
   message: string;
   data?: T;
-}
-
-/** Where this client keeps its id (and its tokens): the user's config folder, never the project folder. */
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'vidscribe');
-}
-
-/** A stable id of this client: the server issues one anonymous token per client id every 7 days. */
-export function clientId(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = configDir(env);
-  const file = join(dir, 'client-id');
-  if (existsSync(file)) {
-    const id = readFileSync(file, 'utf8').trim();
-    if (id) return id;
-  }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const id = `chat-${randomUUID()}`;
-  writeFileSync(file, `${id}\n`, { mode: 0o600 });
-  return id;
-}
-
-/** Tokens per server, kept beside the client id: a second run within 7 days reuses its token (a new one would be refused). */
-function tokenStore(env: NodeJS.ProcessEnv) {
-  const file = join(configDir(env), 'tokens.json');
-  const read = (): Record<string, { token: string; anonymous_id?: string }> => {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      return {};
-    }
-  };
-  return {
-    get: (server: string) => read()[server],
-    set: (server: string, t: { token: string; anonymous_id?: string }) => {
-      mkdirSync(configDir(env), { recursive: true, mode: 0o700 });
-      writeFileSync(file, JSON.stringify({ ...read(), [server]: t }), { mode: 0o600 });
-    },
-  };
 }
 
 export interface ChatClientOptions {

@@ -33,13 +33,13 @@ export async function runMcp(o: McpCommandOptions): Promise<void> {
   let stop = async () => {};
   if (o.server) {
     if (!/^https?:\/\//i.test(o.server)) throw new VidscribeError(ErrorCode.BadRequest, `--server must be an http(s) URL, got "${o.server}"`);
-    client = new VidscribeClient(o.server, process.env.VIDSCRIBE_TOKEN || undefined);
+    client = new VidscribeClient(o.server, process.env.VIDSCRIBE_TOKEN || undefined, { storeKey: o.server });
   } else {
     const svc = await openServices({ dataDir: o.data ?? defaultLocalDataDir(), maxUploadBytes: maxBytes });
     const app = await buildApp(svc);
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     process.stderr.write(`vidscribe mcp: local engine on ${address} (data in ${svc.config.dataDir})\n`);
-    client = new VidscribeClient(address, process.env.VIDSCRIBE_TOKEN || undefined);
+    client = new VidscribeClient(address, process.env.VIDSCRIBE_TOKEN || undefined, { storeKey: svc.config.dataDir });
     stop = async () => {
       await app.close();
       await svc.close();

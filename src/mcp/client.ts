@@ -3,11 +3,8 @@
  * the seed's envelope unwrapped into values or VidscribeErrors carrying the server's code.
  * Both MCP modes use it: against a remote server, and against the engine started in-process.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { createParser } from 'eventsource-parser';
+import { clientId, tokenStore } from '../client/device.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 
 export const AGENT = 'nemo_agent';
@@ -34,40 +31,40 @@ export interface AgentReply {
   toolCalls: { name: string; args: Record<string, unknown>; response?: Record<string, unknown> }[];
 }
 
-/** `$XDG_CONFIG_HOME/vidscribe/client-id` (else ~/.config), made once: the anonymous account's device. */
-export function clientId(): string {
-  const file = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'vidscribe', 'client-id');
-  try {
-    const id = readFileSync(file, 'utf8').trim();
-    if (/^[\w-]{8,128}$/.test(id)) return id;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const id = `mcp-${randomUUID()}`;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${id}\n`, { mode: 0o600 });
-  return id;
-}
-
 export class VidscribeClient {
   private sessionId?: string;
+  /** Where an anonymous token is kept between runs (the server's URL, or an embedded engine's data folder). */
+  private readonly storeKey?: string;
   constructor(
     readonly base: string,
     private token?: string,
+    opts: { storeKey?: string } = {},
   ) {
     this.base = base.replace(/\/+$/, '');
+    this.storeKey = token ? undefined : opts.storeKey;
+    if (this.storeKey) this.token = tokenStore().get(this.storeKey)?.token;
   }
 
   private async authToken(): Promise<string> {
     if (!this.token) {
-      const t = await this.call<{ token: string }>('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': clientId() }, false);
+      const t = await this.call<{ token: string; anonymous_id: string }>('POST', '/api/auth/anonymous-token', undefined, { 'x-client-id': clientId() }, false);
       this.token = t.token;
+      // Kept: this client id gets one anonymous token a week, so the next run must reuse it.
+      if (this.storeKey) tokenStore().set(this.storeKey, { token: t.token, anonymous_id: t.anonymous_id });
     }
     return this.token;
   }
 
   /** One API call: the envelope's data, or the server's coded error. */
-  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true, signal?: AbortSignal): Promise<T> {
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    auth = true,
+    signal?: AbortSignal,
+    retried = false,
+  ): Promise<T> {
     const h: Record<string, string> = { ...headers };
     if (auth) h.authorization = `Bearer ${await this.authToken()}`;
     let payload: BodyInit | undefined;
@@ -88,6 +85,12 @@ export class VidscribeClient {
       env = JSON.parse(text);
     } catch (e) {
       throw new VidscribeError(ErrorCode.Internal, `${method} ${path} answered ${res.status} without JSON: ${text.slice(0, 200)}`, { cause: e });
+    }
+    if (env.code === ErrorCode.BadToken && auth && this.storeKey && !retried) {
+      // The kept token expired or was revoked: forget it and ask for a new one, once.
+      tokenStore().forget(this.storeKey);
+      this.token = undefined;
+      return this.call<T>(method, path, body, headers, auth, signal, true);
     }
     if (env.code !== 0) throw new VidscribeError(env.code as ErrorCode, env.message, { data: (env.data ?? undefined) as Record<string, unknown> | undefined });
     return env.data;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,6 +88,29 @@ describe('the MCP server', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('stdio: a second `vidscribe mcp` run reuses its anonymous token (the server issues one per client id a week)', async () => {
+    const config = join(work, 'config-twice');
+    for (let run = 0; run < 2; run++) {
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', '--server', srv.url],
+        cwd: ROOT,
+        env: { ...process.env, XDG_CONFIG_HOME: config, VIDSCRIBE_TOKEN: '' } as Record<string, string>,
+        stderr: 'pipe',
+      });
+      const client = new Client({ name: 'test', version: '1.0.0' });
+      await client.connect(transport);
+      try {
+        const r = await client.callTool({ name: 'credits', arguments: {} });
+        assert.ok(!r.isError, `run ${run + 1}: ${textOf(r)}`);
+      } finally {
+        await client.close();
+      }
+    }
+    const kept = JSON.parse(readFileSync(join(config, 'vidscribe', 'tokens.json'), 'utf8'));
+    assert.ok(kept[srv.url]?.token, "the token is kept per server in the user's config folder");
   });
 
   test('stdio, local mode: `vidscribe mcp` runs the engine in-process; read_transcript with timestamps and search_transcript find the words', async () => {
