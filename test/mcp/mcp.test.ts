@@ -25,6 +25,20 @@ const textOf = (r: any): string =>
     .map((c) => c.text as string)
     .join('\n');
 
+/** An MCP client of the SDK, connected over stdio to a `vidscribe mcp` process with its own config folder. */
+async function stdioClient(args: string[], configHome: string): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', ...args],
+    cwd: ROOT,
+    env: { ...process.env, XDG_CONFIG_HOME: configHome, VIDSCRIBE_TOKEN: '' } as Record<string, string>,
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
 describe('the MCP server', () => {
   let srv: TestServer;
   let files: Server;
@@ -61,15 +75,7 @@ describe('the MCP server', () => {
   test('stdio: `vidscribe mcp --server URL` transcribes a local file, serves the transcript, and reports a PNG renamed .mp4 as 4001', async () => {
     const fakeMp4 = join(work, 'not-a-video.mp4');
     copyFileSync(png, fakeMp4);
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', '--server', srv.url],
-      cwd: ROOT,
-      env: { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), VIDSCRIBE_TOKEN: '' } as Record<string, string>,
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'test', version: '1.0.0' });
-    await client.connect(transport);
+    const client = await stdioClient(['--server', srv.url], join(work, 'config'));
     try {
       await listsTools(client);
       const r = await client.callTool({ name: 'transcribe', arguments: { path: SAMPLE_MP4 } }, undefined, { timeout: 60_000 });
@@ -93,15 +99,7 @@ describe('the MCP server', () => {
   test('stdio: a second `vidscribe mcp` run reuses its anonymous token (the server issues one per client id a week)', async () => {
     const config = join(work, 'config-twice');
     for (let run = 0; run < 2; run++) {
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', '--server', srv.url],
-        cwd: ROOT,
-        env: { ...process.env, XDG_CONFIG_HOME: config, VIDSCRIBE_TOKEN: '' } as Record<string, string>,
-        stderr: 'pipe',
-      });
-      const client = new Client({ name: 'test', version: '1.0.0' });
-      await client.connect(transport);
+      const client = await stdioClient(['--server', srv.url], config);
       try {
         const r = await client.callTool({ name: 'credits', arguments: {} });
         assert.ok(!r.isError, `run ${run + 1}: ${textOf(r)}`);
@@ -114,15 +112,7 @@ describe('the MCP server', () => {
   });
 
   test('stdio, local mode: `vidscribe mcp` runs the engine in-process; read_transcript with timestamps and search_transcript find the words', async () => {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [join(ROOT, 'bin', 'vidscribe.js'), 'mcp', '--data', join(work, 'local-data')],
-      cwd: ROOT,
-      env: { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), VIDSCRIBE_TOKEN: '' } as Record<string, string>,
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'test', version: '1.0.0' });
-    await client.connect(transport);
+    const client = await stdioClient(['--data', join(work, 'local-data')], join(work, 'config'));
     try {
       await listsTools(client);
       const r = await client.callTool({ name: 'transcribe', arguments: { path: SAMPLE_MP4 } }, undefined, { timeout: 60_000 });
