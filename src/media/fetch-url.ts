@@ -15,6 +15,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ipaddr from 'ipaddr.js';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
+import { abortable } from '../shared/abortable.ts';
 
 export interface FetchUrlOptions {
   /** Cap in bytes: fails with FileTooLarge (4002) as soon as Content-Length says more, or once more bytes than this were read. */
@@ -264,24 +265,6 @@ function checkUrl(raw: string, shown: string, redirected: boolean): URL {
     throw refused(shown, `${via}URLs with credentials (user:password@) are not allowed; use a pre-signed or public link instead`);
   }
   return u;
-}
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 async function defaultLookup(host: string): Promise<string[]> {

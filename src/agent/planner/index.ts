@@ -13,6 +13,7 @@ import type { Draft } from '../../render/index.ts';
 import type { Intent } from '../intent.ts';
 import type { PlannerMedia } from './prompt.ts';
 import { unaskedPaidIntents } from './tools.ts';
+import { abortable } from '../../shared/abortable.ts';
 
 export { ChatCompletionsPlanner, type ChatCompletionsConfig } from './chat-completions.ts';
 
@@ -66,7 +67,7 @@ export function plannerForRequest(planning: Planning, signal?: AbortSignal): Req
       };
       let intents: Intent[];
       try {
-        intents = await bounded(planner.plan(input, stop), stop);
+        intents = await abortable(planner.plan(input, stop), stop);
       } catch (e) {
         log?.({ err: e }, 'planner failed; the parser answers');
         return [];
@@ -79,23 +80,4 @@ export function plannerForRequest(planning: Planning, signal?: AbortSignal): Req
       return intents;
     },
   };
-}
-
-/** The plan, or the stop signal's reason as soon as it fires, even from a planner that ignores it. */
-function bounded<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
-  if (stop.aborted) return Promise.reject(stop.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(stop.reason);
-    stop.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        stop.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        stop.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
