@@ -9,7 +9,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BUNDLED_MODELS } from '../asr/index.ts';
 import { enqueueTranscription } from '../jobs/enqueue.ts';
-import { waitForJob } from '../jobs/wait.ts';
+import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { toSrt, toVerboseJson, toVtt, transcriptText, whisperLanguageName } from '../transcript/index.ts';
@@ -113,7 +113,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       } catch (e) {
         // The client hung up: a queued job is cancelled before it runs, a running one is aborted;
         // either way its hold is released and nothing is charged.
-        if (!(await svc.queue.cancelQueued(job.id))) svc.runner?.cancel(job.id);
+        await cancelJob(svc.queue, svc.runner, job.id);
         throw e;
       }
       if (done.state !== 'completed')

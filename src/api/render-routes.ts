@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { enqueueRender } from '../jobs/enqueue.ts';
 import { JobType, type Job } from '../jobs/queue.ts';
-import { waitForJob } from '../jobs/wait.ts';
+import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { parseDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { RouteHelpers } from './edge.ts';
@@ -88,8 +88,7 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
       const id = job.id;
       if (job.state !== 'queued' && job.state !== 'running')
         throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}`);
-      // Not taken yet: cancelled here. Running in this process: aborted, and the runner records it.
-      if (!(await svc.queue.cancelQueued(id)) && !svc.runner?.cancel(id)) {
+      if (!(await cancelJob(svc.queue, svc.runner, id))) {
         throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} is running in another worker and cannot be cancelled from here`);
       }
       const done = await waitForJob(svc.queue, id);

@@ -34,3 +34,12 @@ export function waitForJob(queue: JobQueue, jobId: string, opts: { onEvent?: (e:
     );
   });
 }
+
+/**
+ * Cancels a job wherever it is: one not taken yet is cancelled in the queue; one running in this
+ * process is aborted (its runner records the cancel and releases the hold). False when it runs
+ * elsewhere or has already ended.
+ */
+export async function cancelJob(queue: JobQueue, runner: { cancel(jobId: string): boolean } | undefined, jobId: string): Promise<boolean> {
+  return (await queue.cancelQueued(jobId)) || (runner?.cancel(jobId) ?? false);
+}
