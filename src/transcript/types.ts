@@ -5,6 +5,8 @@ export interface Word {
   end: number;
   /** Model confidence, 0..1. */
   probability: number;
+  /** Who said it: an index into `Transcript.speakers` (diarized transcripts only). */
+  speaker?: number;
 }
 
 /** A stretch of speech as Whisper decoded it, with the decoder's own statistics kept for verbose_json. */
@@ -14,6 +16,8 @@ export interface TranscriptSegment {
   end: number;
   text: string;
   words: Word[];
+  /** Who said it: an index into `Transcript.speakers`; a diarized segment holds one speaker's words only. */
+  speaker?: number;
   seek?: number;
   tokens?: number[];
   temperature?: number;
@@ -31,6 +35,14 @@ export interface Transcript {
   /** File name the transcript was made from, when known (shown in TXT/DOCX/Markdown headers). */
   source?: string;
   segments: TranscriptSegment[];
+  /** The voices diarization found, in order of first appearance; absent when the transcript was not diarized. */
+  speakers?: Speaker[];
+}
+
+/** One voice in a diarized transcript; `name` is "Speaker 1", "Speaker 2"… until the user renames it. */
+export interface Speaker {
+  id: number;
+  name: string;
 }
 
 /** Full text of a transcript: segments joined, whitespace normalised. */
