@@ -29,6 +29,7 @@ const HTTP_STATUS: Record<number, number> = {
   [ErrorCode.FileNotFound]: 404,
   [ErrorCode.UrlRefused]: 400,
   [ErrorCode.UrlFetchFailed]: 502,
+  [ErrorCode.VersionConflict]: 409,
   [ErrorCode.InvalidDraft]: 422,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Internal]: 500,

@@ -20,6 +20,8 @@ export const ErrorCode = {
   UrlRefused: 4007,
   /** A URL upload whose download failed (unreachable, HTTP error, timed out). */
   UrlFetchFailed: 4008,
+  /** An edit made on an older version of a transcript (changed elsewhere, e.g. in another tab): reload and edit again. */
+  VersionConflict: 4009,
   InvalidDraft: 4101,
   /** The thing asked for (a media item, a job, a file) does not exist for this user. */
   NotFound: 4104,

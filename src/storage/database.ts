@@ -100,6 +100,8 @@ export interface TranscriptsTable {
   text: string;
   /** The whole Transcript (segments, words), JSON. */
   body: string;
+  /** Starts at 1; each accepted edit adds one, and an edit must name the version it was made on (two tabs cannot both win). */
+  version: Generated<number>;
   created_at: number;
 }
 
@@ -285,6 +287,16 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('draft_versions_pk', ['session_id', 'version'])
         .execute();
       await db.schema.alterTable('sessions').addColumn('draft_cursor', 'integer').execute();
+    },
+  },
+  // Transcript edits from the web app: a version per transcript, so a stale edit is refused (4009).
+  '004_transcript_edits': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('transcripts')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
     },
   },
 };
