@@ -17,11 +17,13 @@ import { JobRunner } from '../jobs/runner.ts';
 import { DEFAULT_MAX_BYTES } from '../media/index.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import { LocalBlobStore, type BlobStore } from '../storage/blob-store.ts';
-import { openSqlite, type Db } from '../storage/database.ts';
+import { openDatabase, type Db } from '../storage/database.ts';
 
 export interface ServiceConfig {
   /** Everything the server keeps: vidscribe.db, blobs/, tmp/, secret. */
   dataDir: string;
+  /** `postgres://…` to keep accounts, sessions, jobs and credits in Postgres; default: vidscribe.db in dataDir (also `sqlite:path`). */
+  database?: string;
   /** The speech model for every transcription (default auto: the language is detected, English goes to tiny.en, the rest to base). */
   model?: string;
   prices?: Partial<Prices>;
@@ -90,7 +92,7 @@ function loadSecret(dataDir: string): Buffer {
 export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const dataDir = resolve(cfg.dataDir);
   const now = cfg.now ?? Date.now;
-  const db = await openSqlite(join(dataDir, 'vidscribe.db'));
+  const db = await openDatabase(cfg.database, dataDir);
   const blobs = new LocalBlobStore(dataDir);
   await blobs.init();
   const secret = loadSecret(dataDir);

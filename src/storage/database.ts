@@ -1,12 +1,14 @@
 /**
- * The service's database: one typed schema (Kysely) over SQLite by default. Every query in the
- * product goes through Kysely, so a Postgres dialect can take SQLite's place without touching
- * the domains. Times are epoch milliseconds; JSON columns hold text.
+ * The service's database: one typed schema (Kysely) over SQLite by default, or Postgres
+ * (`openDatabase('postgres://…')`) when several processes share it. Every query in the product
+ * goes through Kysely, and the migrations below build the same schema on both. Times are epoch
+ * milliseconds (bigint); JSON columns hold text.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql, type Generated, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Generated, type SqliteDatabase } from 'kysely';
+import pg from 'pg';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 
 export interface AccountsTable {
@@ -149,10 +151,23 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Which engine a database (or a transaction on one) runs on: for the few statements that differ (row locks, identity columns). */
+// biome-ignore lint/suspicious/noExplicitAny: migrations pass Kysely<any>
+export function dialectOf(db: Kysely<any>): Dialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
 const migrations: Record<string, Migration> = {
   '001_initial': {
     // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
     async up(db: Kysely<any>) {
+      // SQLite keeps exactly the schema it always had (existing databases are never rebuilt); on
+      // Postgres an integer is 4 bytes, so byte sizes are bigint, progress a double (not a 4-byte
+      // real), and the ledger id an identity column (Postgres has no AUTOINCREMENT).
+      const isPg = dialectOf(db) === 'postgres';
+      const bytes = isPg ? 'bigint' : 'integer';
       await db.schema
         .createTable('accounts')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -173,7 +188,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('tokens_client').on('tokens').columns(['client_id', 'created_at']).execute();
       await db.schema
         .createTable('ledger')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', isPg ? 'bigint' : 'integer', (c) => (isPg ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement()))
         .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
         .addColumn('delta', 'integer', (c) => c.notNull())
         .addColumn('reason', 'text', (c) => c.notNull())
@@ -210,7 +225,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('store_key', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('size_bytes', bytes, (c) => c.notNull())
         .addColumn('position', 'integer', (c) => c.notNull())
         .addColumn('info', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -238,7 +253,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('content_type', 'text', (c) => c.notNull())
         .addColumn('store_key', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('size_bytes', bytes, (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('files_session').on('files').column('session_id').execute();
@@ -249,7 +264,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('account_id', 'text', (c) => c.notNull())
         .addColumn('session_id', 'text')
         .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0))
+        .addColumn('progress', isPg ? 'double precision' : 'real', (c) => c.notNull().defaultTo(0))
         .addColumn('payload', 'text', (c) => c.notNull())
         .addColumn('result', 'text')
         .addColumn('error', 'text')
@@ -302,6 +317,43 @@ const migrations: Record<string, Migration> = {
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * The database a deployment names: none → `vidscribe.db` in the data folder (the embedded
+ * default); `postgres://…` (or `postgresql://`) → that Postgres; anything else a SQLite file
+ * (`sqlite:path` or a plain path, relative to the working directory). Migrated to the latest schema.
+ */
+export async function openDatabase(url: string | undefined, dataDir: string): Promise<Db> {
+  if (url && /^postgres(ql)?:\/\//i.test(url)) return openPostgres(url);
+  if (!url) return openSqlite(join(dataDir, 'vidscribe.db'));
+  const path = url.replace(/^sqlite:(\/\/)?/i, '');
+  return openSqlite(path === ':memory:' ? path : resolve(path));
+}
+
+/**
+ * Postgres through a connection pool. Postgres returns bigint (epoch ms) and numeric (a SUM of
+ * bigints) as strings, to be exact past 2^53; ours are milliseconds and credits, far below it, and
+ * the code reads them as numbers, as SQLite gives them. The parsers are this pool's only, not pg's
+ * global ones. Migrations take Kysely's advisory lock, so processes starting together migrate once.
+ */
+export async function openPostgres(url: string, opts: { max?: number } = {}): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return db;
+}
 
 /**
  * Opens (creating if needed) the embedded SQLite database and brings its schema up to date.
