@@ -4,3 +4,13 @@ export { buildCues, DEFAULT_CUE_OPTIONS, VERTICAL_CUE_OPTIONS, type Cue, type Cu
 export { formatTimestamp, formatClock } from './time.ts';
 export { whisperLanguageName, languageLabel } from './languages.ts';
 export * from './export/index.ts';
+export {
+  assignSpeakers,
+  renameSpeakers,
+  speakerName,
+  hasSpeakers,
+  cleanSpeakerName,
+  defaultSpeakerName,
+  MAX_SPEAKER_NAME_CHARS,
+  type SpeakerTurn,
+} from './speakers.ts';
