@@ -5,12 +5,18 @@
  *
  * Tokens are revocable: logout, refresh and bind set `revoked_at`, and a revoked token opens
  * nothing from that moment (the lookup cache forgets it at once). The cache lives in this
- * process: a deployment with several API processes must share it or turn it off.
+ * process, so it is on only for SQLite (one process owns the database); on Postgres every
+ * lookup reads the database, since another API node may have revoked the token.
+ *
+ * On Postgres, transactions run side by side, so the rules SQLite's one-writer-at-a-time kept
+ * for free are kept by locks: one anonymous token per client id and one account per email (a
+ * transaction-scoped advisory lock on the id or email), and one bind per anonymous token (its row
+ * locked before it is re-checked).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { Db } from '../storage/database.ts';
+import { type Db, dialectOf, sql } from '../storage/database.ts';
 import { checkNewPassword, hashPassword, normalizeEmail, verifyPassword } from './credentials.ts';
 
 export const TOKEN_TTL_MS = 7 * 24 * 3600_000;
@@ -47,6 +53,14 @@ const DUMMY_HASH = 'scrypt$/yUoZ8bqoft6ANryhdyeEw==$f07i7kHaFhjoXNRT35qTInv4MYzO
 const TOKEN_CACHE_MS = 10_000;
 const TOKEN_CACHE_MAX = 10_000;
 
+/**
+ * On Postgres, makes the rest of the transaction wait for any other transaction holding the same
+ * key (released at commit or rollback), so a check and the insert it guards are one step.
+ */
+async function serialize(trx: Db, key: string): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+}
+
 /** What an account owns besides credits: moved as a whole by bind. */
 const OWNED_TABLES = ['sessions', 'media', 'files', 'transcripts'] as const;
 
@@ -54,13 +68,18 @@ export class Accounts {
   private readonly tokenCache = new Map<string, { accountId: string; kind: Caller['kind']; expiresAt: number; until: number }>();
   /** Bumped by every revocation: a lookup that began before one must not cache what it read. */
   private revocations = 0;
+  /** How long a lookup is reused; 0: not cached. */
+  private readonly tokenCacheMs: number;
 
   constructor(
     private readonly db: Db,
     private readonly ledger: CreditLedger,
     private readonly prices: Prices = DEFAULT_PRICES,
     private readonly now: () => number = Date.now,
-  ) {}
+    opts: { tokenCacheMs?: number } = {},
+  ) {
+    this.tokenCacheMs = opts.tokenCacheMs ?? (dialectOf(db) === 'postgres' ? 0 : TOKEN_CACHE_MS);
+  }
 
   /** A new anonymous account with its grant, unless this client already got a token in the last 7 days (429). */
   async anonymousToken(clientId: string): Promise<IssuedToken> {
@@ -68,6 +87,7 @@ export class Accounts {
     if (!id || id.length > 200)
       throw new VidscribeError(ErrorCode.BadRequest, 'The X-Client-Id header is required (a stable id of this client, at most 200 characters)');
     return this.db.transaction().execute(async (trx) => {
+      await serialize(trx, `client:${id}`);
       const now = this.now();
       const recent = await trx
         .selectFrom('tokens')
@@ -121,8 +141,8 @@ export class Accounts {
     if (!row) throw new VidscribeError(ErrorCode.BadToken, 'Unknown token: get a new one from POST /api/auth/anonymous-token, or log in');
     if (row.revoked_at !== null)
       throw new VidscribeError(ErrorCode.BadToken, 'This token was revoked (logged out, refreshed, or its anonymous account was registered): log in');
-    const hit = { accountId: row.account_id, kind: row.kind, expiresAt: Number(row.expires_at), until: now + TOKEN_CACHE_MS };
-    if (seen === this.revocations) {
+    const hit = { accountId: row.account_id, kind: row.kind, expiresAt: Number(row.expires_at), until: now + this.tokenCacheMs };
+    if (this.tokenCacheMs > 0 && seen === this.revocations) {
       if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
       this.tokenCache.set(token, hit);
     }
@@ -166,6 +186,7 @@ export class Accounts {
     const hash = await hashPassword(input.password);
     let revoked: string[] = [];
     const created = await this.db.transaction().execute(async (trx) => {
+      await serialize(trx, `email:${email}`);
       const now = this.now();
       if (await trx.selectFrom('accounts').select('id').where('email', '=', email).executeTakeFirst()) {
         throw new VidscribeError(ErrorCode.BadRequest, 'An account with this email already exists: log in (POST /api/auth/login)');
@@ -183,6 +204,8 @@ export class Accounts {
           .where('account_id', '=', binder.accountId)
           .where('revoked_at', 'is', null)
           .where('expires_at', '>', now)
+          // Postgres: a racing bind that committed first has revoked this row; waiting on its lock, this one then finds it gone.
+          .$if(dialectOf(trx) === 'postgres', (q) => q.forUpdate())
           .executeTakeFirst();
         if (!live) throw new VidscribeError(ErrorCode.BadToken, 'bind: the anonymous token is no longer valid (already registered, logged out or expired)');
         const anon = binder.accountId;

@@ -3,9 +3,20 @@
  * total), and a queued job's price is held until it settles (charged) or is released (failed,
  * cancelled). available = total − frozen. Every change runs inside the caller's transaction, so
  * a check and the hold it guards are one atomic step: concurrent requests cannot overspend.
+ *
+ * How that holds on each engine. SQLite runs one writing transaction at a time, so a check and
+ * its insert can never interleave with another's. Postgres runs them side by side (READ
+ * COMMITTED, its default), so every step that spends (hold, adjustHold, transferAll) first locks
+ * the account's row (`SELECT … FOR UPDATE`): a second spender on the same account waits there
+ * until the first commits or rolls back. READ COMMITTED is then enough, and SERIALIZABLE would
+ * only add retries: each statement reads what was committed when it starts, and the balance is
+ * read by a statement after the lock is granted, so it sees the first spender's hold. Steps that
+ * only free credits (release) or move them without changing what is available (settle: −amount
+ * in the ledger and the hold closed, in one commit) take no lock; the balance is one statement,
+ * so it never sees half of a settle.
  */
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { Db } from '../storage/database.ts';
+import { type Db, dialectOf } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 
 export interface Balance {
@@ -64,6 +75,17 @@ const balanceQuery = new PreparedQuery<{ accountId: string }, { total: number | 
   ]),
 );
 
+/**
+ * Serialises spenders of one account on Postgres (see the top of this file). The lock lasts until
+ * the caller's transaction ends, so it must be one: outside a transaction it would be released
+ * before the check it guards.
+ */
+async function lockAccount(trx: Db, accountId: string): Promise<void> {
+  if (dialectOf(trx) !== 'postgres') return;
+  if (!trx.isTransaction) throw new Error('credits: a hold must run inside a transaction (its account lock would end with the statement)');
+  await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().execute();
+}
+
 export class CreditLedger {
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -81,6 +103,7 @@ export class CreditLedger {
 
   /** Holds `amount` for a job, or throws 2001 when the account cannot pay. Call inside a transaction. */
   async hold(trx: Db, accountId: string, jobId: string, amount: number, noCreditsMessage: string): Promise<void> {
+    await lockAccount(trx, accountId);
     const { available } = await this.balance(trx, accountId);
     if (available < amount) {
       throw new VidscribeError(ErrorCode.NoCredits, noCreditsMessage, { data: { available, required: amount } });
@@ -106,7 +129,7 @@ export class CreditLedger {
    * has, else 2001 and the hold stays as it was. Call inside a transaction.
    */
   async adjustHold(trx: Db, jobId: string, amount: number, noCreditsMessage: string): Promise<void> {
-    const hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+    const hold = await this.lockedHold(trx, jobId);
     if (!hold || hold.state !== 'held') throw new VidscribeError(ErrorCode.BadRequest, `job ${jobId} has no credits held`);
     if (amount > hold.amount) {
       const { available } = await this.balance(trx, hold.account_id);
@@ -115,6 +138,24 @@ export class CreditLedger {
       }
     }
     await trx.updateTable('holds').set({ amount, updated_at: this.now() }).where('job_id', '=', jobId).where('state', '=', 'held').execute();
+  }
+
+  /**
+   * A job's hold, read after its account is locked. A registration (bind) can move the hold to
+   * another account meanwhile; then that account is locked and the hold read again. The account
+   * lock is taken before any hold row's, the order transferAll takes them in: no deadlock.
+   */
+  private async lockedHold(trx: Db, jobId: string) {
+    let hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+    if (dialectOf(trx) !== 'postgres') return hold;
+    for (let tries = 0; hold && tries < 5; tries++) {
+      await lockAccount(trx, hold.account_id);
+      const again = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+      if (again?.account_id === hold.account_id) return again;
+      hold = again;
+    }
+    if (hold) throw new Error(`credits: the hold of job ${jobId} kept moving between accounts`);
+    return hold;
   }
 
   /** The job failed or was cancelled: its credits become available again. Idempotent. */
@@ -128,6 +169,8 @@ export class CreditLedger {
    * charges or frees credits on the new account. Returns what became available there.
    */
   async transferAll(trx: Db, from: string, to: string): Promise<{ available: number; frozen: number }> {
+    // Both accounts, always in the same order, so two transfers between them cannot deadlock.
+    for (const id of [from, to].sort()) await lockAccount(trx, id);
     const { available, frozen, total } = await this.balance(trx, from);
     const now = this.now();
     if (total !== 0) {

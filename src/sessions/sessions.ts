@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
 import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { Db, FilesTable, MediaTable, SessionsTable, TranscriptsTable } from '../storage/database.ts';
+import { type Db, dialectOf, type FilesTable, type MediaTable, type SessionsTable, type TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 import type { Transcript } from '../transcript/index.ts';
 
@@ -153,6 +153,7 @@ export class Sessions {
     const valid = parseDraft(draft);
     const json = JSON.stringify(valid);
     await this.db.transaction().execute(async (trx) => {
+      await lockSession(trx, sessionId);
       const cursor = await this.captureStoredDraft(trx, sessionId);
       const current = await trx.selectFrom('sessions').select('draft').where('id', '=', sessionId).executeTakeFirst();
       if (current?.draft === json) return;
@@ -222,6 +223,7 @@ export class Sessions {
 
   private async moveDraftCursor(sessionId: string, by: number): Promise<Draft | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await lockSession(trx, sessionId);
       const cursor = await this.captureStoredDraft(trx, sessionId);
       if (cursor === null) return undefined;
       const rows = await trx.selectFrom('draft_versions').select(['version', 'draft']).where('session_id', '=', sessionId).orderBy('version').execute();
@@ -242,6 +244,7 @@ export class Sessions {
    */
   async addMediaToDraft(session: Session, list: readonly NewMedia[]): Promise<{ items: MediaItem[]; draft: Draft | null }> {
     return this.db.transaction().execute(async (trx) => {
+      await lockSession(trx, session.id);
       const earlier = (await mediaOfSession.execute(trx, { sessionId: session.id })).map((r) => asUploaded(rowToMedia(r)));
       const items: MediaItem[] = [];
       for (const m of list) items.push(await this.insertMedia(trx, session, m));
@@ -407,6 +410,15 @@ export interface NewMedia {
   storeKey: string;
   sizeBytes: number;
   info: MediaInfo;
+}
+
+/**
+ * Postgres runs transactions side by side: a draft change (a version numbered after the last, media
+ * placed on the current draft) first waits for any other change of the same session, as SQLite's
+ * one writer at a time already makes it.
+ */
+async function lockSession(trx: Db, sessionId: string): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forUpdate().execute();
 }
 
 function rowToMedia(r: MediaTable): MediaItem {

@@ -1,0 +1,266 @@
+/**
+ * The storage contract: accounts and tokens, sessions and draft versions, and the credit ledger
+ * behave the same on the embedded SQLite and on Postgres (a real Postgres 15, one per file). The
+ * races SQLite avoids by running one writer at a time (a hold checked then inserted, one token per
+ * client id, one account per email, one bind per token, two edits of one draft) are run here on
+ * both, concurrently, through the real domain code.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Accounts, type Caller } from '../../src/accounts/accounts.ts';
+import { CreditLedger, DEFAULT_PRICES } from '../../src/credits/ledger.ts';
+import { SqlJobQueue } from '../../src/jobs/queue.ts';
+import type { Draft } from '../../src/render/index.ts';
+import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
+import { Sessions } from '../../src/sessions/sessions.ts';
+import type { Db } from '../../src/storage/database.ts';
+import { backends } from './backends.ts';
+
+const PASSWORD = 'correct horse battery';
+let seq = 0;
+const email = () => `contract${++seq}@example.org`;
+
+const codeOf = (e: unknown) => (e instanceof VidscribeError ? e.code : `not a VidscribeError: ${(e as Error)?.stack ?? String(e)}`);
+
+async function rejectsWith(p: Promise<unknown>, code: number): Promise<void> {
+  await assert.rejects(p, (e) => {
+    assert.equal(codeOf(e), code);
+    return true;
+  });
+}
+
+function draft(title: string, d = 1000): Draft {
+  return {
+    id: 'd',
+    version: 1,
+    w: 640,
+    h: 360,
+    t: [
+      { id: 'v', tt: 0, sg: [{ id: 'c', s: 0, d, src: 'med_x', m: { fit: 'contain' } }] },
+      { id: 't', tt: 7, sg: [{ id: 'title', s: 0, d, m: { text: title, kind: 'title', position: 'center' } }] },
+    ],
+  } as Draft;
+}
+
+/** A fresh database with the domain objects over it, as openServices wires them. */
+function domain(db: Db) {
+  const ledger = new CreditLedger();
+  return { db, ledger, accounts: new Accounts(db, ledger, DEFAULT_PRICES), sessions: new Sessions(db), queue: new SqlJobQueue(db, ledger) };
+}
+
+for (const backend of backends()) {
+  describe(`storage contract: ${backend.name}`, () => {
+    after(() => backend.close());
+
+    describe('accounts and tokens', () => {
+      test('an anonymous token opens its account with the grant; a second one for the same client id is 429', async () => {
+        const { accounts, ledger, db } = domain(await backend.open());
+        const t = await accounts.anonymousToken('client-a');
+        const caller = await accounts.authenticate(t.token);
+        assert.equal(caller.accountId, t.accountId);
+        assert.equal(caller.kind, 'anonymous');
+        assert.deepEqual(await ledger.balance(db, t.accountId), { available: 100, frozen: 0, total: 100 });
+        await rejectsWith(accounts.anonymousToken('client-a'), ErrorCode.RateLimited);
+        await rejectsWith(accounts.authenticate('vs_nope'), ErrorCode.BadToken);
+      });
+
+      test('eight concurrent requests for one client id get exactly one token', async () => {
+        const { accounts, db } = domain(await backend.open());
+        const results = await Promise.allSettled(Array.from({ length: 8 }, () => accounts.anonymousToken('client-race')));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.RateLimited);
+        const rows = await db.selectFrom('accounts').select('id').where('client_id', '=', 'client-race').execute();
+        assert.equal(rows.length, 1);
+      });
+
+      test('register with bind moves the credits and revokes the anonymous token; login, refresh and logout', async () => {
+        const { accounts, ledger, db } = domain(await backend.open());
+        const anon = await accounts.anonymousToken('client-b');
+        const binder = await accounts.authenticate(anon.token);
+        const mail = email();
+        const reg = await accounts.register({ email: mail, password: PASSWORD, bind: anon.accountId }, binder);
+        assert.equal(reg.moved, 100);
+        assert.deepEqual(await ledger.balance(db, reg.accountId), { available: 200, frozen: 0, total: 200 });
+        assert.deepEqual(await ledger.balance(db, anon.accountId), { available: 0, frozen: 0, total: 0 });
+        await rejectsWith(accounts.authenticate(anon.token), ErrorCode.BadToken);
+        const me = await accounts.authenticate(reg.token);
+        assert.deepEqual([me.accountId, me.kind], [reg.accountId, 'registered']);
+        assert.equal((await accounts.describe(me)).email, mail);
+
+        const login = await accounts.login({ email: mail, password: PASSWORD });
+        assert.equal(login.accountId, reg.accountId);
+        await rejectsWith(accounts.login({ email: mail, password: 'wrong password here' }), ErrorCode.BadToken);
+        const refreshed = await accounts.refresh(await accounts.authenticate(login.token));
+        await rejectsWith(accounts.authenticate(login.token), ErrorCode.BadToken);
+        const caller = await accounts.authenticate(refreshed.token);
+        await accounts.logout(caller);
+        await rejectsWith(accounts.authenticate(refreshed.token), ErrorCode.BadToken);
+        await rejectsWith(accounts.logout(caller), ErrorCode.BadToken);
+        assert.equal((await accounts.authenticate(reg.token)).accountId, reg.accountId, 'other tokens of the account still open it');
+        assert.equal(await accounts.resolveAccount(reg.token), reg.accountId);
+      });
+
+      test('two registrations racing with one email: one account, the other gets 400', async () => {
+        const { accounts, db } = domain(await backend.open());
+        const mail = email();
+        const results = await Promise.allSettled(Array.from({ length: 4 }, () => accounts.register({ email: mail, password: PASSWORD })));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.BadRequest);
+        assert.equal((await db.selectFrom('accounts').select('id').where('email', '=', mail).execute()).length, 1);
+      });
+
+      test('two registrations racing to bind one anonymous token: it binds once, its credits are moved once', async () => {
+        const { accounts, ledger, db } = domain(await backend.open());
+        const anon = await accounts.anonymousToken('client-c');
+        const binder: Caller = await accounts.authenticate(anon.token);
+        const results = await Promise.allSettled([
+          accounts.register({ email: email(), password: PASSWORD, bind: anon.accountId }, binder),
+          accounts.register({ email: email(), password: PASSWORD, bind: anon.accountId }, binder),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.BadToken);
+        const winner = (won[0] as PromiseFulfilledResult<{ accountId: string; moved: number }>).value;
+        assert.equal(winner.moved, 100);
+        assert.equal((await ledger.balance(db, winner.accountId)).total, 200);
+        assert.equal((await db.selectFrom('accounts').select('id').where('kind', '=', 'registered').execute()).length, 1);
+      });
+    });
+
+    describe('sessions and draft versions', () => {
+      test('a session is its account’s only; edits are versions that undo and redo restore exactly', async () => {
+        const { accounts, sessions } = domain(await backend.open());
+        const a = await accounts.anonymousToken('client-s1');
+        const b = await accounts.anonymousToken('client-s2');
+        const s = await sessions.create(a.accountId, { agent: 'nemo_agent', taskName: 'Interview', language: 'en' });
+        assert.equal((await sessions.get(a.accountId, s.id)).taskName, 'Interview');
+        await rejectsWith(sessions.get(b.accountId, s.id), ErrorCode.SessionNotFound);
+
+        await sessions.commitDraft(s.id, draft('one'));
+        await sessions.commitDraft(s.id, draft('two'));
+        await sessions.commitDraft(s.id, draft('three'));
+        assert.deepEqual(await sessions.draftHistory(s.id), { versions: 3, cursor: 3, canUndo: true, canRedo: false });
+        assert.deepEqual(await sessions.undoDraft(s.id, 2), draft('one'));
+        assert.deepEqual(await sessions.draft(s.id), draft('one'));
+        assert.deepEqual(await sessions.redoDraft(s.id), draft('two'));
+        await sessions.commitDraft(s.id, draft('four'));
+        assert.deepEqual(await sessions.draftHistory(s.id), { versions: 3, cursor: 3, canUndo: true, canRedo: false }, 'the redo branch is dropped');
+        assert.equal(await sessions.redoDraft(s.id), undefined);
+      });
+
+      test('media keep their upload order and land on the draft; concurrent edits of one session all become versions', async () => {
+        const { accounts, sessions } = domain(await backend.open());
+        const a = await accounts.anonymousToken('client-s3');
+        const s = await sessions.create(a.accountId, { agent: 'nemo_agent' });
+        const media = (name: string) => ({
+          name,
+          kind: 'video' as const,
+          storeKey: `k/${name}`,
+          sizeBytes: 3_000_000_000,
+          info: {
+            path: `/tmp/${name}`,
+            sizeBytes: 3_000_000_000,
+            container: 'mov,mp4,m4a,3gp,3g2,mj2',
+            durationSec: 2,
+            audio: [{ audioIndex: 0, streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48000 }],
+            video: [{ streamIndex: 0, codec: 'h264', width: 640, height: 360, fps: 25 }],
+          },
+        });
+        const { items, draft: placed } = await sessions.addMediaToDraft(s, [media('a.mp4'), media('b.mp4')]);
+        assert.equal(items.length, 2);
+        assert.ok(placed, 'the uploads made a draft');
+        const listed = await sessions.media(s.id);
+        assert.deepEqual(
+          listed.map((m) => [m.name, m.sizeBytes]),
+          [
+            ['a.mp4', 3_000_000_000],
+            ['b.mp4', 3_000_000_000],
+          ],
+          'sizes past 2^31 survive',
+        );
+        const titles = Array.from({ length: 6 }, (_, i) => `edit ${i}`);
+        await Promise.all(titles.map((t) => sessions.commitDraft(s.id, draft(t))));
+        const h = await sessions.draftHistory(s.id);
+        assert.equal(h.versions, 7, 'the upload draft and six edits, none lost');
+        assert.equal(h.cursor, 7);
+        const current = await sessions.draft(s.id);
+        assert.ok(titles.includes((current?.t[1]?.sg[0]?.m as { text?: string })?.text ?? ''), 'the current draft is the last edit');
+      });
+    });
+
+    describe('credit ledger', () => {
+      test('grant, hold, adjustHold, settle, release and transferAll keep available = total − frozen', async () => {
+        const { db, ledger, accounts } = domain(await backend.open());
+        const a = (await accounts.anonymousToken('client-l1')).accountId;
+        const b = (await accounts.anonymousToken('client-l2')).accountId;
+        await ledger.grant(db, a, 20, 'test');
+        assert.deepEqual(await ledger.balance(db, a), { available: 120, frozen: 0, total: 120 });
+        await db.transaction().execute((trx) => ledger.hold(trx, a, 'j1', 30, 'no credits'));
+        await db.transaction().execute((trx) => ledger.hold(trx, a, 'j2', 50, 'no credits'));
+        assert.deepEqual(await ledger.balance(db, a), { available: 40, frozen: 80, total: 120 });
+        await rejectsWith(
+          db.transaction().execute((trx) => ledger.hold(trx, a, 'j3', 41, 'no credits')),
+          ErrorCode.NoCredits,
+        );
+        await rejectsWith(
+          db.transaction().execute((trx) => ledger.adjustHold(trx, 'j1', 71, 'no credits')),
+          ErrorCode.NoCredits,
+        );
+        await db.transaction().execute((trx) => ledger.adjustHold(trx, 'j1', 70, 'no credits'));
+        assert.deepEqual(await ledger.balance(db, a), { available: 0, frozen: 120, total: 120 });
+        await db.transaction().execute((trx) => ledger.adjustHold(trx, 'j1', 10, 'no credits'));
+        await db.transaction().execute((trx) => ledger.settle(trx, 'j1'));
+        await db.transaction().execute((trx) => ledger.settle(trx, 'j1'));
+        assert.deepEqual(await ledger.balance(db, a), { available: 60, frozen: 50, total: 110 }, 'settled once');
+        await db.transaction().execute((trx) => ledger.release(trx, 'j2'));
+        await db.transaction().execute((trx) => ledger.release(trx, 'j2'));
+        assert.deepEqual(await ledger.balance(db, a), { available: 110, frozen: 0, total: 110 });
+        await db.transaction().execute((trx) => ledger.hold(trx, a, 'j3', 25, 'no credits'));
+        const moved = await db.transaction().execute((trx) => ledger.transferAll(trx, a, b));
+        assert.deepEqual(moved, { available: 85, frozen: 25 });
+        assert.deepEqual(await ledger.balance(db, a), { available: 0, frozen: 0, total: 0 });
+        assert.deepEqual(await ledger.balance(db, b), { available: 185, frozen: 25, total: 210 });
+        await db.transaction().execute((trx) => ledger.settle(trx, 'j3'));
+        assert.deepEqual(await ledger.balance(db, b), { available: 185, frozen: 0, total: 185 }, 'a moved hold is charged to its new account');
+        await assert.rejects(ledger.grant(db, a, 0.5, 'x'), (e) => codeOf(e) === ErrorCode.BadRequest);
+      });
+
+      test('the credits race: 2N concurrent enqueues with credits for N queue exactly N, the rest 2001, the balance never below zero', async () => {
+        const N = 12;
+        const { db, ledger, accounts, queue } = domain(await backend.open());
+        const a = (await accounts.anonymousToken('client-race-credits')).accountId;
+        await ledger.grant(db, a, N - 100, 'test: leave N');
+        assert.equal((await ledger.balance(db, a)).available, N);
+        let lowest = Number.POSITIVE_INFINITY;
+        let racing = true;
+        const watcher = (async () => {
+          while (racing) {
+            lowest = Math.min(lowest, (await ledger.balance(db, a)).available);
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+        const results = await Promise.allSettled(
+          Array.from({ length: 2 * N }, () =>
+            queue.enqueue({
+              type: 'transcribe',
+              accountId: a,
+              sessionId: null,
+              payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
+              price: 1,
+              noCreditsMessage: 'out of credits',
+            }),
+          ),
+        );
+        racing = false;
+        await watcher;
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, N);
+        for (const r of results) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.NoCredits);
+        const jobs = await db.selectFrom('jobs').select(['id', 'state']).where('account_id', '=', a).execute();
+        assert.equal(jobs.length, N, 'a refused job leaves no row (its hold and its enqueue are one transaction)');
+        assert.ok(jobs.every((j) => j.state === 'queued'));
+        assert.deepEqual(await ledger.balance(db, a), { available: 0, frozen: N, total: N });
+        assert.ok(lowest >= 0, `the balance went to ${lowest}`);
+      });
+    });
+  });
+}
