@@ -9,7 +9,8 @@ import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../ren
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { type Db, dialectOf, type FilesTable, type MediaTable, type SessionsTable, type TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
-import type { Transcript } from '../transcript/index.ts';
+import { transcriptText, type Transcript } from '../transcript/index.ts';
+import { applyTranscriptEdits, type TranscriptEdits } from './transcript-edits.ts';
 
 export interface Session {
   id: string;
@@ -38,7 +39,18 @@ export interface TranscriptRecord {
   jobId: string;
   language: string;
   text: string;
+  /** Starts at 1; each accepted edit adds one. */
+  version: number;
   createdAt: number;
+}
+
+/** A session as the caller's list shows it: its name, dates, and the files in it. */
+export interface SessionSummary {
+  id: string;
+  taskName: string;
+  createdAt: number;
+  updatedAt: number;
+  media: { id: string; name: string; kind: UploadKind }[];
 }
 
 export interface StoredFile {
@@ -62,11 +74,11 @@ const mediaOfSession = new PreparedQuery<{ sessionId: string }, MediaTable>((db,
 );
 const transcriptsOfSession = new PreparedQuery<
   { sessionId: string },
-  Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'>
+  Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'> & { version: number }
 >((db, p) =>
   db
     .selectFrom('transcripts')
-    .select(['id', 'media_id', 'job_id', 'language', 'text', 'created_at'])
+    .select(['id', 'media_id', 'job_id', 'language', 'text', 'version', 'created_at'])
     .where('session_id', '=', p('sessionId'))
     .orderBy('created_at'),
 );
@@ -105,6 +117,42 @@ export class Sessions {
       })
       .execute();
     return s;
+  }
+
+  /** At most this many sessions in one list. */
+  static readonly LIST_MAX = 100;
+
+  /** The caller's sessions, most recently changed first, each with its media's names (two queries, whatever the count). */
+  async list(accountId: string, limit = 20): Promise<SessionSummary[]> {
+    const n = Math.max(1, Math.min(Sessions.LIST_MAX, Math.floor(limit)));
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', 'task_name', 'created_at', 'updated_at'])
+      .where('account_id', '=', accountId)
+      .orderBy('updated_at', 'desc')
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(n)
+      .execute();
+    if (rows.length === 0) return [];
+    const media = await this.db
+      .selectFrom('media')
+      .select(['id', 'session_id', 'name', 'kind'])
+      .where('account_id', '=', accountId)
+      .where(
+        'session_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('position')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      taskName: r.task_name,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      media: media.filter((m) => m.session_id === r.id).map((m) => ({ id: m.id, name: m.name, kind: m.kind })),
+    }));
   }
 
   /** The caller's session, or 1002 (also for someone else's). */
@@ -313,6 +361,12 @@ export class Sessions {
     return rows.map(rowToMedia);
   }
 
+  /** One media item by id (for a signed playback link, which already proves who may read it). */
+  async mediaItem(mediaId: string): Promise<MediaItem | undefined> {
+    const r = await this.db.selectFrom('media').selectAll().where('id', '=', mediaId).executeTakeFirst();
+    return r ? rowToMedia(r) : undefined;
+  }
+
   /** Where an account's media item is stored, or undefined: a draft can reach only its owner's uploads. */
   async storeKeyOf(accountId: string, mediaId: string): Promise<string | undefined> {
     const m = await this.db.selectFrom('media').select('store_key').where('id', '=', mediaId).where('account_id', '=', accountId).executeTakeFirst();
@@ -333,6 +387,7 @@ export class Sessions {
       jobId: input.jobId,
       language: input.transcript.language,
       text: input.text,
+      version: 1,
       createdAt: this.now(),
     };
     await this.db
@@ -354,7 +409,62 @@ export class Sessions {
 
   async transcripts(sessionId: string): Promise<TranscriptRecord[]> {
     const rows = await transcriptsOfSession.execute(this.db, { sessionId });
-    return rows.map((r) => ({ id: r.id, mediaId: r.media_id, jobId: r.job_id, language: r.language, text: r.text, createdAt: Number(r.created_at) }));
+    return rows.map((r) => ({
+      id: r.id,
+      mediaId: r.media_id,
+      jobId: r.job_id,
+      language: r.language,
+      text: r.text,
+      version: Number(r.version),
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  /** One transcript of the session, whole, with its record (version included); undefined when the session has no such transcript. */
+  async transcript(sessionId: string, transcriptId: string): Promise<{ record: TranscriptRecord; transcript: Transcript } | undefined> {
+    const r = await this.db.selectFrom('transcripts').selectAll().where('id', '=', transcriptId).where('session_id', '=', sessionId).executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      record: {
+        id: r.id,
+        mediaId: r.media_id,
+        jobId: r.job_id,
+        language: r.language,
+        text: r.text,
+        version: Number(r.version),
+        createdAt: Number(r.created_at),
+      },
+      transcript: JSON.parse(r.body) as Transcript,
+    };
+  }
+
+  /**
+   * Applies a person's corrections (applyTranscriptEdits: words retyped, speakers renamed, timings
+   * kept) to the version they were made on. The write names that version, so of two tabs editing
+   * the same version one wins and the other gets 4009 (reload and edit again), never a silent
+   * overwrite. Returns the new version. Everything that reads the transcript later (exports,
+   * captions burned into a render) reads the edited body.
+   */
+  async editTranscript(sessionId: string, transcriptId: string, baseVersion: number, edits: TranscriptEdits): Promise<number> {
+    const found = await this.transcript(sessionId, transcriptId);
+    if (!found) throw new VidscribeError(ErrorCode.NotFound, `No transcript ${transcriptId} in this session`);
+    const conflict = () =>
+      new VidscribeError(ErrorCode.VersionConflict, 'This transcript was changed elsewhere (another tab?): reload it and make the edit again', {
+        data: { version: found.record.version },
+      });
+    if (found.record.version !== baseVersion) throw conflict();
+    const edited = applyTranscriptEdits(found.transcript, edits);
+    const next = baseVersion + 1;
+    const r = await this.db
+      .updateTable('transcripts')
+      .set({ body: JSON.stringify(edited), text: transcriptText(edited), version: next })
+      .where('id', '=', transcriptId)
+      .where('session_id', '=', sessionId)
+      .where('version', '=', baseVersion)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw conflict();
+    await this.db.updateTable('sessions').set({ updated_at: this.now() }).where('id', '=', sessionId).execute();
+    return next;
   }
 
   /** The latest transcript of a media item, whole. */
