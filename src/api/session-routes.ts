@@ -1,14 +1,83 @@
-/** Sessions over HTTP: start one, upload media into it, read its state; and the credit balance. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Sessions over HTTP: start one, list the caller's, upload media into it, read its state, play its
+ * media, read, correct and export its transcripts; and the credit balance.
+ */
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { MediaItem } from '../sessions/sessions.ts';
+import { TRANSCRIPT_EDIT_LIMITS } from '../sessions/transcript-edits.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, exportTranscript, isExportFormat } from '../transcript/index.ts';
+import { contentTypeOfKey, sendFileRange } from './byte-ranges.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
-import { ok } from './http.ts';
+import { ok, verifyDownload } from './http.ts';
 import { jobView } from './job-view.ts';
 import { bearer, envelope, idString } from './schemas.ts';
 import type { Services } from './services.ts';
 import { mediaView, receiveMultipart, receiveUrls } from './uploads.ts';
+import type { MediaView, SegmentView, SessionSummary, TranscriptPatch, TranscriptView } from './views.ts';
+
+const sessionParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString } } as const;
+const transcriptParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString, tid: idString } } as const;
+
+/** A media link's signature covers "media.<id>.<expiry>": it cannot be replayed as a file link, nor the other way round. */
+function signMedia(secret: Buffer, mediaId: string, expiresAt: number): string {
+  const sig = createHmac('sha256', secret).update(`media.${mediaId}.${expiresAt}`).digest('base64url');
+  return `/api/media/${encodeURIComponent(mediaId)}?expires=${expiresAt}&sig=${sig}`;
+}
 
 export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers): void {
+  /** A media item with its signed, expiring playback link (same origin, no bearer needed: a <video src> sends none). */
+  const playable = (req: FastifyRequest, m: MediaItem): MediaView => ({
+    ...mediaView(m),
+    url: h.baseUrl(req) + signMedia(svc.secret, m.id, svc.now() + svc.config.downloadTtlMs),
+  });
+
+  app.get(
+    '/api/sessions',
+    {
+      onRequest: h.auth,
+      schema: {
+        summary: "The caller's sessions, most recently changed first, with their media's names",
+        security: bearer,
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } } },
+        response: { 200: envelope() },
+      },
+    },
+    async (req) => {
+      const { limit } = req.query as { limit: number };
+      const list = await svc.sessions.list(h.caller(req).accountId, limit);
+      const sessions: SessionSummary[] = list.map((s) => ({
+        session_id: s.id,
+        name: s.taskName,
+        created_at: new Date(s.createdAt).toISOString(),
+        updated_at: new Date(s.updatedAt).toISOString(),
+        media: s.media,
+      }));
+      return ok({ sessions });
+    },
+  );
+
+  app.get(
+    '/api/media/:id',
+    {
+      schema: {
+        summary: 'Play a media item through its signed link (from the session state); answers Range requests (206) so players can seek',
+        params: { type: 'object', properties: { id: idString } },
+        querystring: { type: 'object', properties: { expires: { type: 'string', maxLength: 20 }, sig: { type: 'string', maxLength: 64 } } },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { expires?: string; sig?: string };
+      verifyDownload(svc.secret, `media.${id}`, q.expires, q.sig, svc.now());
+      const m = await svc.sessions.mediaItem(id);
+      if (!m) throw new VidscribeError(ErrorCode.NotFound, 'This media item no longer exists');
+      const path = await svc.blobs.localPath(m.storeKey);
+      reply.header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(m.name)}`).header('cache-control', 'private, max-age=3600');
+      return sendFileRange(req, reply, { path, etag: m.storeKey.replace(/\..*$/, ''), contentType: contentTypeOfKey(m.storeKey) });
+    },
+  );
   app.post(
     `/api/tasks/me/with-session/:agent`,
     {
@@ -67,7 +136,7 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
       schema: {
         summary: 'The session: current draft, media, transcripts, jobs, files',
         security: bearer,
-        params: { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString } },
+        params: sessionParams,
       },
     },
     async (req) => {
@@ -82,13 +151,14 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
       return ok({
         session_id: session.id,
         draft,
-        media: media.map(mediaView),
+        media: media.map((m) => playable(req, m)),
         transcripts: transcripts.map((t) => ({
           id: t.id,
           media_id: t.mediaId,
           job_id: t.jobId,
           language: t.language,
           text: t.text,
+          version: t.version,
           created_at: new Date(t.createdAt).toISOString(),
         })),
         jobs: jobs.map((j) => jobView(j, (fileId) => h.downloadUrl(req, fileId))),
@@ -97,29 +167,132 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
     },
   );
 
+  /** The caller's transcript, whole, or 4104 (also when the session or transcript is someone else's). */
+  const ownTranscript = async (req: FastifyRequest) => {
+    const { sid, tid } = req.params as { sid: string; tid: string };
+    const session = await svc.sessions.get(h.caller(req).accountId, sid);
+    const found = await svc.sessions.transcript(session.id, tid);
+    if (!found) throw new VidscribeError(ErrorCode.NotFound, `No transcript ${tid} in this session`);
+    return { session, ...found };
+  };
+
   app.get(
     `/api/state/:agent/me/:sid/transcripts/:tid`,
     {
       onRequest: h.auth,
       schema: {
-        summary: 'One transcript of the session with its timed segments (seconds), for reading and searching by time',
+        summary:
+          "One transcript of the session: timed segments and words (seconds, with the recogniser's confidence), speakers when diarized, and the version an edit must name",
         security: bearer,
-        params: { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString, tid: idString } },
+        params: transcriptParams,
+        response: { 200: envelope() },
       },
     },
     async (req) => {
-      const { sid, tid } = req.params as { sid: string; tid: string };
-      const session = await svc.sessions.get(h.caller(req).accountId, sid);
-      const rec = (await svc.sessions.transcripts(session.id)).find((t) => t.id === tid);
-      const whole = rec && (await svc.sessions.transcriptByJob(rec.jobId));
-      if (!rec || !whole) throw new VidscribeError(ErrorCode.NotFound, `No transcript ${tid} in this session`);
-      return ok({
-        id: rec.id,
-        media_id: rec.mediaId,
-        language: rec.language,
-        text: rec.text,
-        segments: whole.segments.map((g) => ({ start: g.start, end: g.end, text: g.text.trim() })),
-      });
+      const { record, transcript: t } = await ownTranscript(req);
+      const segments: SegmentView[] = t.segments.map((g) => ({
+        id: g.id,
+        start: g.start,
+        end: g.end,
+        text: g.text.trim(),
+        ...(g.speaker !== undefined ? { speaker: g.speaker } : {}),
+        words: g.words.map((w) => ({
+          word: w.word,
+          start: w.start,
+          end: w.end,
+          probability: w.probability,
+          ...(w.speaker !== undefined ? { speaker: w.speaker } : {}),
+        })),
+      }));
+      const view: TranscriptView = {
+        id: record.id,
+        media_id: record.mediaId,
+        language: record.language,
+        text: record.text,
+        version: record.version,
+        duration: t.duration,
+        ...(t.speakers ? { speakers: t.speakers } : {}),
+        segments,
+      };
+      return ok(view);
+    },
+  );
+
+  const L = TRANSCRIPT_EDIT_LIMITS;
+  app.patch(
+    `/api/state/:agent/me/:sid/transcripts/:tid`,
+    {
+      onRequest: h.auth,
+      schema: {
+        summary:
+          'Correct a transcript: retype words (timings kept, segment text rebuilt) and rename speakers. base_version is the version the edit was made on; a stale one is refused with 4009 (reload and edit again)',
+        security: bearer,
+        params: transcriptParams,
+        body: {
+          type: 'object',
+          required: ['base_version'],
+          additionalProperties: false,
+          properties: {
+            base_version: { type: 'integer', minimum: 1 },
+            words: {
+              type: 'array',
+              maxItems: L.maxWordEdits,
+              items: {
+                type: 'object',
+                required: ['segment', 'index', 'word'],
+                additionalProperties: false,
+                properties: {
+                  segment: { type: 'integer', minimum: 0 },
+                  index: { type: 'integer', minimum: 0 },
+                  word: { type: 'string', minLength: 1, maxLength: L.maxWordChars },
+                },
+              },
+            },
+            speakers: {
+              type: 'array',
+              maxItems: L.maxSpeakerEdits,
+              items: {
+                type: 'object',
+                required: ['id', 'name'],
+                additionalProperties: false,
+                properties: { id: { type: 'integer', minimum: 0 }, name: { type: 'string', minLength: 1, maxLength: L.maxSpeakerNameChars } },
+              },
+            },
+          },
+        },
+        response: { 200: envelope({ type: 'object', properties: { version: { type: 'integer' } } }) },
+      },
+    },
+    async (req) => {
+      const { session, record } = await ownTranscript(req);
+      const body = req.body as TranscriptPatch;
+      const version = await svc.sessions.editTranscript(session.id, record.id, body.base_version, { words: body.words, speakers: body.speakers });
+      return ok({ version });
+    },
+  );
+
+  app.get(
+    `/api/state/:agent/me/:sid/transcripts/:tid/export`,
+    {
+      onRequest: h.auth,
+      schema: {
+        summary: 'Download a transcript as it is now (with every correction) in one of the six formats',
+        security: bearer,
+        params: transcriptParams,
+        querystring: { type: 'object', required: ['format'], properties: { format: { type: 'string', enum: [...EXPORT_FORMATS] } } },
+      },
+    },
+    async (req, reply) => {
+      const { format } = req.query as { format: string };
+      if (!isExportFormat(format)) throw new VidscribeError(ErrorCode.UnsupportedFormat, `Unsupported export format: ${format}`);
+      const { transcript: t } = await ownTranscript(req);
+      const body = await exportTranscript(t, format);
+      const stem = (t.source ?? 'transcript').replace(/\.[^.]*$/, '') || 'transcript';
+      return reply
+        .header('content-type', EXPORT_CONTENT_TYPES[format])
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(`${stem}.${format}`)}`)
+        .header('cache-control', 'no-store')
+        .send(body);
     },
   );
 }

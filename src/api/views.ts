@@ -135,4 +135,4 @@ export interface TranscriptPatchResult {
 }
 
 /** Limits on one PATCH, so an edit stays small. */
-export const TRANSCRIPT_PATCH_LIMITS = { maxWordEdits: 1000, maxWordChars: 200, maxSpeakerEdits: 100, maxSpeakerNameChars: 100 } as const;
+export { TRANSCRIPT_EDIT_LIMITS as TRANSCRIPT_PATCH_LIMITS } from '../sessions/transcript-edits.ts';
