@@ -20,6 +20,7 @@ import { registerOpenAiRoutes } from './openai.ts';
 import { registerRenderRoutes } from './render-routes.ts';
 import type { Services } from './services.ts';
 import { registerSessionRoutes } from './session-routes.ts';
+import { registerWebRoutes } from './web-routes.ts';
 
 export interface AppOptions {
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
@@ -27,6 +28,8 @@ export interface AppOptions {
   sse?: { pingMs?: number; capMs?: number };
   /** On close, how long requests in flight may finish before every connection is cut (default 5 s). */
   closeGraceMs?: number;
+  /** The built web app served at `/` (default dist/web); tests point it elsewhere. */
+  webRoot?: string;
 }
 
 export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -91,6 +94,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   registerAgentRoutes(app, svc, helpers, opts.sse);
   await registerOpenAiRoutes(app, svc);
   registerMcpRoutes(app, helpers);
+  await registerWebRoutes(app, opts.webRoot);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ok({ status: 'up' }));
