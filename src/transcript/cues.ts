@@ -3,7 +3,8 @@
  * broadcast conventions (line length, two lines, reading speed, min/max duration,
  * frame gaps, linguistic break points). Pure: no I/O, no clock.
  */
-import type { Transcript, TranscriptSegment } from './types.ts';
+import { speakerName } from './speakers.ts';
+import type { Speaker, Transcript, TranscriptSegment } from './types.ts';
 
 export { formatTimestamp, formatClock } from './time.ts';
 
@@ -13,6 +14,14 @@ export interface Cue {
   start: number;
   end: number;
   lines: string[];
+  /** Who speaks in this cue (diarized transcripts only; a cue never holds two speakers). */
+  speaker?: Speaker;
+}
+
+/** How cues show who speaks; kept apart from CueOptions, whose keys are all numeric layout limits. */
+export interface CueSpeakerOptions {
+  /** Open the first cue after each speaker change with "[Name] " (SRT, burned-in captions). The prefix counts towards the line length. */
+  speakerPrefix?: boolean;
 }
 
 export interface CueOptions {
@@ -54,6 +63,8 @@ interface Token {
   start: number;
   end: number;
   space: boolean;
+  /** Speaker id, in a diarized transcript. */
+  speaker?: number;
 }
 
 // Languages written without spaces between words: joining their tokens with spaces would corrupt the text.
@@ -149,13 +160,18 @@ function proportionalWords(seg: TranscriptSegment, spaced: boolean): { text: str
 }
 
 /** Flatten a transcript into layout tokens with monotonic, finite times. */
-function tokenize(t: Transcript): Token[] {
+function tokenize(t: Transcript, speakerPrefix: boolean): Token[] {
+  const diarized = (t.speakers?.length ?? 0) > 0;
   const spaced = !NO_SPACE_LANGUAGES.has(baseLanguage(t.language));
   // Whisper-style words carry their own leading space; if any does, trust that signal over the language.
   const leadingSpaceSignal = t.segments.some((s) => s.words.some((w) => /^\s/.test(w.word)));
   const out: Token[] = [];
+  let lastSpeaker: number | undefined;
   for (const seg of t.segments) {
-    const raw = seg.words.length > 0 ? seg.words.map((w) => ({ text: w.word, start: w.start, end: w.end })) : proportionalWords(seg, spaced);
+    const raw =
+      seg.words.length > 0
+        ? seg.words.map((w) => ({ text: w.word, start: w.start, end: w.end, speaker: w.speaker ?? seg.speaker }))
+        : proportionalWords(seg, spaced).map((w) => ({ ...w, speaker: seg.speaker }));
     for (const r of raw) {
       const text = r.text.trim().replace(/\s+/g, ' ');
       if (!text) continue;
@@ -170,7 +186,15 @@ function tokenize(t: Transcript): Token[] {
         continue;
       }
       const space = leadingSpaceSignal ? /^\s/.test(r.text) || (spaced && out.length === 0) : spaced;
-      out.push({ text, start, end, space });
+      if (!diarized) {
+        out.push({ text, start, end, space });
+        continue;
+      }
+      const speaker = r.speaker ?? 0;
+      // The prefix is glued to the first word of the turn, so no line or cue can leave it on its own.
+      const prefix = speakerPrefix && (lastSpeaker !== speaker || out.length === 0) ? `[${speakerName(t, speaker).replace(/\s+/g, ' ').trim()}] ` : '';
+      out.push({ text: prefix + text, start, end, space, speaker });
+      lastSpeaker = speaker;
     }
   }
   return out;
@@ -325,6 +349,8 @@ function groupTokens(tokens: readonly Token[], width: Measure, o: Required<CueOp
         // Each check only gets worse as the cue grows to the left, so stop at the first failure.
         if (tokens[i + 1]!.start - tokens[i]!.end > o.maxPause) break;
         if (tokens[j - 1]!.end - tokens[i]!.start > o.maxDuration) break;
+        // One speaker per cue.
+        if (tokens[i]!.speaker !== tokens[i + 1]!.speaker) break;
         if (minLines(width, i, j, o.maxLineChars) > o.maxLines) break;
       }
       const c = cost[i]! + cueCost(i, j);
@@ -362,9 +388,9 @@ function resolveOptions(opts: CueOptions | undefined): Required<CueOptions> {
  * media ends), every word exactly once and never split; lines exceed `maxLineChars` only when a
  * single word is longer than a line.
  */
-export function buildCues(t: Transcript, opts?: CueOptions): Cue[] {
+export function buildCues(t: Transcript, opts?: CueOptions & CueSpeakerOptions): Cue[] {
   const o = resolveOptions(opts);
-  const tokens = tokenize(t);
+  const tokens = tokenize(t, opts?.speakerPrefix === true);
   if (tokens.length === 0) return [];
   const lastWordEnd = tokens[tokens.length - 1]!.end;
   const mediaEnd = t.duration > 0 ? Math.max(t.duration, lastWordEnd) : Infinity;
@@ -395,7 +421,10 @@ export function buildCues(t: Transcript, opts?: CueOptions): Cue[] {
     end = Math.min(end, mediaEndMs);
     if (end <= start) end = start + minMs; // only when earlier cues were pushed past the media end
     prevEnd = end;
-    cues.push({ index: g + 1, start: start / 1000, end: end / 1000, lines });
+    const speaker = tokens[i]!.speaker;
+    const cue: Cue = { index: g + 1, start: start / 1000, end: end / 1000, lines };
+    if (speaker !== undefined) cue.speaker = { id: speaker, name: speakerName(t, speaker) };
+    cues.push(cue);
   });
   return cues;
 }

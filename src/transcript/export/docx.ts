@@ -2,7 +2,7 @@ import { Document, HeadingLevel, Packer, Paragraph, TextRun } from 'docx';
 import { languageLabel } from '../languages.ts';
 import { formatClock } from '../time.ts';
 import type { Transcript } from '../types.ts';
-import { buildParagraphs, defaultTitle, type ParagraphOptions } from './paragraphs.ts';
+import { buildParagraphs, defaultTitle, paragraphSpeaker, type ParagraphOptions } from './paragraphs.ts';
 
 export interface DocxOptions extends ParagraphOptions {
   /** Title heading and document property; defaults to the source file name without extension. */
@@ -28,13 +28,17 @@ export async function toDocx(t: Transcript, opts: DocxOptions = {}): Promise<Buf
     metaLine('Duration', formatClock(t.duration)),
     metaLine('Language', languageLabel(t.language)),
   ];
-  const body = buildParagraphs(t, opts).map(
-    (p) =>
-      new Paragraph({
-        spacing: { after: 160 },
-        children: [...(stamps ? [new TextRun({ text: `[${formatClock(p.start)}] `, color: '808080' })] : []), new TextRun(xmlSafe(p.text))],
-      }),
-  );
+  const body = buildParagraphs(t, opts).map((p) => {
+    const who = paragraphSpeaker(t, p);
+    return new Paragraph({
+      spacing: { after: 160 },
+      children: [
+        ...(stamps ? [new TextRun({ text: `[${formatClock(p.start)}] `, color: '808080' })] : []),
+        ...(who === undefined ? [] : [new TextRun({ text: `${xmlSafe(who)}: `, bold: true })]),
+        new TextRun(xmlSafe(p.text)),
+      ],
+    });
+  });
   const doc = new Document({
     creator: 'vidscribe',
     title,

@@ -1,5 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { whisperLanguageName } from '../languages.ts';
+import { hasSpeakers, speakerName } from '../speakers.ts';
 import { transcriptText, type Transcript, type TranscriptSegment } from '../types.ts';
 
 /** OpenAI `verbose_json` transcription response. */
@@ -23,12 +24,16 @@ export interface VerboseJsonSegment {
   avg_logprob: number;
   compression_ratio: number;
   no_speech_prob: number;
+  /** The speaker's name (diarized transcripts only). */
+  speaker?: string;
 }
 
 export interface VerboseJsonWord {
   word: string;
   start: number;
   end: number;
+  /** The speaker's name (diarized transcripts only). */
+  speaker?: string;
 }
 
 export interface JsonOptions {
@@ -56,6 +61,23 @@ function wordsLogprob(seg: TranscriptSegment): number {
 
 export function toVerboseJson(t: Transcript, opts: JsonOptions = {}): VerboseJson {
   const language = opts.languageName ? (whisperLanguageName(t.language) ?? t.language) : t.language;
+  const out = plainVerboseJson(t, language);
+  if (!hasSpeakers(t)) return out;
+  // Diarized: the speaker's name on each segment and word (absent keys otherwise, so plain output stays as it was).
+  const segs = t.segments;
+  out.segments.forEach((s, i) => {
+    const sp = segs[i]!.speaker;
+    if (sp !== undefined) s.speaker = speakerName(t, sp);
+  });
+  const wordSpeakers = segs.flatMap((s) => s.words.filter((w) => w.word.trim()).map((w) => w.speaker ?? s.speaker));
+  out.words.forEach((w, i) => {
+    const sp = wordSpeakers[i];
+    if (sp !== undefined) w.speaker = speakerName(t, sp);
+  });
+  return out;
+}
+
+function plainVerboseJson(t: Transcript, language: string): VerboseJson {
   return {
     task: t.task ?? 'transcribe',
     language,

@@ -1,7 +1,7 @@
 import { languageLabel } from '../languages.ts';
 import { formatClock } from '../time.ts';
 import type { Transcript } from '../types.ts';
-import { buildParagraphs, defaultTitle, type ParagraphOptions } from './paragraphs.ts';
+import { buildParagraphs, defaultTitle, paragraphSpeaker, type ParagraphOptions } from './paragraphs.ts';
 
 export interface MarkdownOptions extends ParagraphOptions {
   /** Heading text; defaults to the source file name without extension, else "Transcript". */
@@ -27,6 +27,9 @@ export function toMarkdown(t: Transcript, opts: MarkdownOptions = {}): string {
     `- **Language:** ${escapeMd(languageLabel(t.language))}`,
     t.task === 'translate' && '- **Task:** translation',
   ].filter(Boolean);
-  const paragraphs = buildParagraphs(t, opts).map((p) => (stamps ? `**[${formatClock(p.start)}]** ` : '') + escapeMd(p.text));
+  const paragraphs = buildParagraphs(t, opts).map((p) => {
+    const who = paragraphSpeaker(t, p);
+    return (stamps ? `**[${formatClock(p.start)}]** ` : '') + (who === undefined ? '' : `**${escapeMd(who)}:** `) + escapeMd(p.text);
+  });
   return [`# ${escapeMd(defaultTitle(t, opts.title))}`, meta.join('\n'), ...paragraphs].join('\n\n') + '\n';
 }

@@ -1,4 +1,5 @@
 /** Grouping of segments into reading paragraphs, shared by the TXT, Markdown and DOCX exporters. */
+import { speakerName } from '../speakers.ts';
 import type { Transcript } from '../types.ts';
 
 export interface ParagraphOptions {
@@ -12,6 +13,8 @@ export interface Paragraph {
   start: number;
   end: number;
   text: string;
+  /** Speaker id, in a diarized transcript: a paragraph holds one speaker's words. */
+  speaker?: number;
 }
 
 const SENTENCE_END = /[.?!…。？！]["'”’»)\]]*$/u;
@@ -25,8 +28,9 @@ export function buildParagraphs(t: Transcript, opts: ParagraphOptions = {}): Par
     const text = seg.text.replace(/\s+/g, ' ').trim();
     if (!text) continue;
     const longEnough = cur !== undefined && cur.text.length >= maxChars && SENTENCE_END.test(cur.text);
-    if (!cur || seg.start - cur.end > gap || longEnough) {
+    if (!cur || seg.start - cur.end > gap || longEnough || seg.speaker !== cur.speaker) {
       cur = { start: seg.start, end: seg.end, text };
+      if (seg.speaker !== undefined) cur.speaker = seg.speaker;
       out.push(cur);
     } else {
       cur.text += ' ' + text;
@@ -45,4 +49,10 @@ export function defaultTitle(t: Transcript, title?: string): string {
     ?.replace(/\.[^.]+$/, '')
     .trim();
   return base || 'Transcript';
+}
+
+/** The name to print before a paragraph: one line, whatever was stored (names from older data may not have been cleaned). */
+export function paragraphSpeaker(t: Transcript, p: Paragraph): string | undefined {
+  if (p.speaker === undefined || !t.speakers?.length) return undefined;
+  return speakerName(t, p.speaker).replace(/\s+/g, ' ').trim();
 }

@@ -1,5 +1,6 @@
 import { buildCues, type Cue, type CueOptions } from '../cues.ts';
 import { formatTimestamp } from '../time.ts';
+import { hasSpeakers } from '../speakers.ts';
 import type { Transcript } from '../types.ts';
 
 // "-->" inside cue text would be read as a timing line by SRT and WebVTT parsers.
@@ -12,6 +13,7 @@ export function cuesToSrt(cues: readonly Cue[]): string {
     .join('\n');
 }
 
+/** SubRip from a transcript; a diarized one names the speaker ("[Ana] …") on the first cue after each change of speaker. */
 export function toSrt(t: Transcript, opts?: CueOptions): string {
-  return cuesToSrt(buildCues(t, opts));
+  return cuesToSrt(buildCues(t, hasSpeakers(t) ? { ...opts, speakerPrefix: true } : opts));
 }
