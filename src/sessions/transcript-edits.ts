@@ -5,7 +5,7 @@
  * is stored: an edit names words that exist, and holds no control characters.
  */
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { Transcript } from '../transcript/index.ts';
+import { MAX_SPEAKER_NAME_CHARS, renameSpeakers, type Transcript } from '../transcript/index.ts';
 
 export interface TranscriptEdits {
   /** `segment` is a segment id, `index` the word's position in that segment. */
@@ -13,7 +13,7 @@ export interface TranscriptEdits {
   speakers?: readonly { id: number; name: string }[];
 }
 
-export const TRANSCRIPT_EDIT_LIMITS = { maxWordEdits: 1000, maxWordChars: 200, maxSpeakerEdits: 100, maxSpeakerNameChars: 100 } as const;
+export const TRANSCRIPT_EDIT_LIMITS = { maxWordEdits: 1000, maxWordChars: 200, maxSpeakerEdits: 100, maxSpeakerNameChars: MAX_SPEAKER_NAME_CHARS } as const;
 
 /** Control characters (line breaks, tabs, escapes) and the Unicode line separators: a word is one line of visible text. */
 const CONTROL = /[\p{Cc}\u2028\u2029]/u;
@@ -36,7 +36,8 @@ export function applyTranscriptEdits(t: Transcript, edits: TranscriptEdits): Tra
   if (speakers.length > L.maxSpeakerEdits) throw new VidscribeError(ErrorCode.BadRequest, `At most ${L.maxSpeakerEdits} speaker renames at once`);
   if (words.length === 0 && speakers.length === 0) throw new VidscribeError(ErrorCode.BadRequest, 'Nothing to change: send words or speakers');
 
-  const out: Transcript = structuredClone(t);
+  // Speakers are renamed by the transcript domain's rules (bounded names, no two alike).
+  const out: Transcript = structuredClone(speakers.length > 0 ? renameSpeakers(t, Object.fromEntries(speakers.map((e) => [e.id, e.name]))) : t);
   const byId = new Map(out.segments.map((s) => [s.id, s]));
   const touched = new Set<number>();
   for (const [i, e] of words.entries()) {
@@ -51,11 +52,6 @@ export function applyTranscriptEdits(t: Transcript, edits: TranscriptEdits): Tra
   for (const seg of out.segments) {
     if (!touched.has(seg.id)) continue;
     seg.text = seg.words.map((w) => w.word).join('');
-  }
-  for (const [i, e] of speakers.entries()) {
-    const sp = out.speakers?.find((s) => s.id === e.id);
-    if (!sp) throw new VidscribeError(ErrorCode.BadRequest, `Rename ${i + 1}: this transcript has no speaker ${e.id}`);
-    sp.name = cleanText(e.name, `Rename ${i + 1}: the name`, L.maxSpeakerNameChars);
   }
   return out;
 }

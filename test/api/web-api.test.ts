@@ -275,6 +275,55 @@ describe('web API: sessions, transcript edits, exports, media playback', () => {
     assert.equal(((await (await fetch(`${u.origin}/api/files/${u.pathname.split('/').at(-1)}${u.search}`)).json()) as { code: number }).code, 1001);
   });
 
+  test('speakers of a diarized transcript are renamed (shown in the view and the exports); a duplicate name is refused', async () => {
+    // A diarized transcript seeded through the domain (diarization is another issue's model run).
+    const ses = await a.api.call('POST', '/api/tasks/me/with-session/nemo_agent', { task_name: 'interview' });
+    const sid = ses.body.data.session_id as string;
+    const w = (word: string, start: number, speaker: number) => ({ word, start, end: start + 0.4, probability: 0.9, speaker });
+    const rec = await srv.svc.sessions.addTranscript({
+      accountId: a.accountId,
+      sessionId: sid,
+      mediaId: null,
+      jobId: 'job_seeded',
+      text: 'Hello there. Hi.',
+      transcript: {
+        language: 'en',
+        duration: 3,
+        source: 'interview.mp4',
+        speakers: [
+          { id: 0, name: 'Speaker 1' },
+          { id: 1, name: 'Speaker 2' },
+        ],
+        segments: [
+          { id: 0, start: 0, end: 0.8, text: ' Hello there.', speaker: 0, words: [w(' Hello', 0, 0), w(' there.', 0.4, 0)] },
+          { id: 1, start: 1, end: 1.4, text: ' Hi.', speaker: 1, words: [w(' Hi.', 1, 1)] },
+        ],
+      },
+    });
+    const p = `/api/state/nemo_agent/me/${sid}/transcripts/${rec.id}`;
+    const r = await a.api.call('PATCH', p, { base_version: 1, speakers: [{ id: 1, name: 'Grace Hopper' }] });
+    assert.equal(r.body.code, 0, JSON.stringify(r.body));
+    const t = await transcript(a.api, sid, rec.id);
+    assert.deepEqual(t.speakers, [
+      { id: 0, name: 'Speaker 1' },
+      { id: 1, name: 'Grace Hopper' },
+    ]);
+    assert.deepEqual(
+      t.segments.map((s) => [s.speaker, s.words.map((x) => x.speaker)]),
+      [
+        [0, [0, 0]],
+        [1, [1]],
+      ],
+    );
+    const md = await fetch(`${srv.url}${p}/export?format=md`, { headers: { authorization: `Bearer ${a.api.token}` } });
+    assert.match(await md.text(), /Grace Hopper/);
+    const dup = await a.api.call('PATCH', p, { base_version: 2, speakers: [{ id: 0, name: 'grace hopper' }] });
+    assert.equal(dup.body.code, 400);
+    const unknown = await a.api.call('PATCH', p, { base_version: 2, speakers: [{ id: 7, name: 'Ann' }] });
+    assert.equal(unknown.body.code, 400);
+    assert.equal((await transcript(a.api, sid, rec.id)).version, 2);
+  });
+
   test('the new routes are documented in /openapi.json', async () => {
     const doc = (await (await fetch(`${srv.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     assert.ok(doc.paths['/api/sessions']?.get);
