@@ -345,6 +345,9 @@ export async function openPostgres(url: string, opts: { max?: number } = {}): Pr
         oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection can fail (Postgres restarted, the network cut): the pool drops it and opens
+  // another when one is needed. Unheard, the pool's 'error' event would end the process.
+  pool.on('error', (e) => process.stderr.write(`vidscribe: an idle Postgres connection failed (${e.message}); it is replaced on next use\n`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrate(db);
