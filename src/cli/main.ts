@@ -32,6 +32,11 @@ program
   .option('--max-line-chars <n>', 'subtitle line length (42 default; about 28 suits vertical video)')
   .option('--max-size-mb <n>', 'largest input accepted', '500')
   .option('--threads <n>', 'CPU threads for recognition (default: all cores)')
+  .option('--diarize', 'find who speaks when: every output names the speakers (Speaker 1, Speaker 2…)')
+  .option('--speakers <n>', 'with --diarize: exactly this many speakers (1–16; default: found automatically)')
+  .option('--min-speakers <n>', 'with --diarize: at least this many speakers')
+  .option('--max-speakers <n>', 'with --diarize: at most this many speakers')
+  .option('--speaker-names <list>', 'names in order of first appearance, e.g. "Ana,Ben" (implies --diarize)')
   .action(async (files: string[], opts) => {
     process.exitCode = await runTranscribe(files, opts);
   });
