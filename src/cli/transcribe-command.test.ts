@@ -7,6 +7,7 @@ import { parseSync } from 'subtitle';
 import { unzipSync } from 'fflate';
 import { JFK_REFERENCE, LIBRI_61, ROOT, SAMPLE_MP4, tempDir } from '../../test/helpers/media.ts';
 import { wer } from '../asr/wer.ts';
+import { diarizeFromFlags } from './transcribe-command.ts';
 
 // The real CLI in a child process, as a user runs it: `node bin/vidscribe.js transcribe ...`.
 const dir = tempDir();
@@ -62,4 +63,27 @@ test('output defaults to beside the input', () => {
   const r = vidscribe('transcribe', copy, '--format', 'srt');
   assert.equal(r.status, 0, r.stderr);
   assert.ok(existsSync(join(dir, 'talk.srt')));
+});
+
+test('diarization flags: bad counts and names are refused before any work, with the flag named', () => {
+  for (const [args, message] of [
+    [['--speakers', '0'], /\[400\] --speakers must be a whole number from 1 to 16/],
+    [['--diarize', '--max-speakers', '17'], /\[400\] --max-speakers must be a whole number from 1 to 16/],
+    [['--diarize', '--min-speakers', '3', '--max-speakers', '2'], /\[400\] --min-speakers \(3\) is more than --max-speakers \(2\)/],
+    [['--speakers', '2', '--min-speakers', '1'], /\[400\] Give either --speakers or --min-speakers\/--max-speakers/],
+    [['--speakers', '2', '--speaker-names', 'Ana,Ben,Cy'], /\[400\] --speaker-names gives 3 names for --speakers 2/],
+    [['--speaker-names', `Ana,${'x'.repeat(65)}`], /\[400\] A speaker name can have at most 64 characters/],
+  ] as const) {
+    const r = vidscribe('transcribe', SAMPLE_MP4, '--out', '-', '--format', 'txt', ...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('diarizeFromFlags: --speaker-names and counts imply --diarize; nothing asked, nothing done', () => {
+  assert.deepEqual(diarizeFromFlags({}), {});
+  assert.deepEqual(diarizeFromFlags({ diarize: true }), { diarize: {} });
+  assert.deepEqual(diarizeFromFlags({ speakerNames: 'Ana, Ben' }), { diarize: {}, names: ['Ana', 'Ben'] });
+  assert.deepEqual(diarizeFromFlags({ minSpeakers: '2', maxSpeakers: '4' }), { diarize: { minSpeakers: 2, maxSpeakers: 4 } });
 });

@@ -2,7 +2,18 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { AsrWorker, transcribeEach, type TranscribeFileOptions, type TranscribeProgress } from '../asr/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { EXPORT_FORMATS, exportTranscript, isExportFormat, type ExportFormat } from '../transcript/index.ts';
+import {
+  EXPORT_FORMATS,
+  exportTranscript,
+  hasSpeakers,
+  isExportFormat,
+  parseSpeakerNames,
+  renameSpeakers,
+  speakerCountHint,
+  type ExportFormat,
+  type SpeakerCountHint,
+  type Transcript,
+} from '../transcript/index.ts';
 import { withInterrupt } from './interrupt.ts';
 import { createProgressReporter } from './progress.ts';
 
@@ -21,6 +32,36 @@ export interface TranscribeCommandOptions {
   maxLineChars?: string;
   maxSizeMb?: string;
   threads?: string;
+  /** Find who speaks when (speaker diarization). */
+  diarize?: boolean;
+  speakers?: string;
+  minSpeakers?: string;
+  maxSpeakers?: string;
+  /** "Ana,Ben": names in order of first appearance; implies diarize. */
+  speakerNames?: string;
+}
+
+/** The diarization the flags ask for (undefined: none), with names to apply; throws a coded error on bad flags. */
+export function diarizeFromFlags(o: Pick<TranscribeCommandOptions, 'diarize' | 'speakers' | 'minSpeakers' | 'maxSpeakers' | 'speakerNames'>): {
+  diarize?: SpeakerCountHint;
+  names?: string[];
+} {
+  const hint = speakerCountHint(o, (k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+  const names = o.speakerNames === undefined ? undefined : parseSpeakerNames(o.speakerNames);
+  const wanted = o.diarize === true || names !== undefined || Object.keys(hint).length > 0;
+  if (!wanted) return {};
+  if (names && hint.speakers !== undefined && names.length > hint.speakers) {
+    throw new VidscribeError(ErrorCode.BadRequest, `--speaker-names gives ${names.length} names for --speakers ${hint.speakers}`);
+  }
+  return names ? { diarize: hint, names } : { diarize: hint };
+}
+
+/** The transcript with the --speaker-names applied in order of first appearance (extra names are for speakers who did not show up). */
+function withSpeakers(t: Transcript, diarize: SpeakerCountHint | undefined, names: string[] | undefined): Transcript {
+  if (!diarize) return t;
+  // Asked for speakers and got a transcript without any: say so rather than write unlabelled files.
+  if (t.speakers === undefined) throw new VidscribeError(ErrorCode.AsrFailed, 'Speaker diarization did not run: the transcript came back without speakers');
+  return names && hasSpeakers(t) ? renameSpeakers(t, names) : t;
 }
 
 interface FileReport {
@@ -68,6 +109,7 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   const maxLineChars = intOption(o.maxLineChars, '--max-line-chars', 10);
   const maxSizeMb = intOption(o.maxSizeMb, '--max-size-mb', 1);
   const threads = intOption(o.threads, '--threads', 1);
+  const { diarize, names } = diarizeFromFlags(o);
 
   const progress = createProgressReporter(files.map((f) => basename(f)));
   const worker = new AsrWorker({ model: o.model, threads, onLog: (line) => progress.log(line) });
@@ -82,6 +124,7 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
     beamSize,
     vadFilter: o.vad,
     maxBytes: maxSizeMb ? maxSizeMb * 1024 * 1024 : undefined,
+    ...(diarize ? { diarize } : {}),
     signal,
     onProgress: (p: TranscribeProgress) => {
       if (!started.has(i)) started.set(i, performance.now());
@@ -94,9 +137,10 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
         const file = r.path;
         try {
           if ('error' in r) throw r.error;
+          const transcript = withSpeakers(r.transcript, diarize, names);
           const outputs: string[] = [];
           for (const format of formats) {
-            const body = await exportTranscript(r.transcript, format, { timestamps: o.timestamps, maxLineChars });
+            const body = await exportTranscript(transcript, format, { timestamps: o.timestamps, maxLineChars });
             if (toStdout) {
               process.stdout.write(body);
               outputs.push('stdout');

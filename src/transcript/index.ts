@@ -12,5 +12,9 @@ export {
   cleanSpeakerName,
   defaultSpeakerName,
   MAX_SPEAKER_NAME_CHARS,
+  MAX_SPEAKERS,
+  speakerCountHint,
+  parseSpeakerNames,
+  type SpeakerCountHint,
   type SpeakerTurn,
 } from './speakers.ts';

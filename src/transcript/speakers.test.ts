@@ -1,7 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, isVidscribeError } from '../shared/errors.ts';
-import { assignSpeakers, cleanSpeakerName, hasSpeakers, renameSpeakers, speakerName, type SpeakerTurn } from './speakers.ts';
+import {
+  assignSpeakers,
+  cleanSpeakerName,
+  hasSpeakers,
+  parseSpeakerNames,
+  renameSpeakers,
+  speakerCountHint,
+  speakerName,
+  type SpeakerTurn,
+} from './speakers.ts';
 import { meeting, speak } from './test-fixtures.ts';
 import type { Transcript } from './types.ts';
 
@@ -231,5 +240,27 @@ describe('speaker names', () => {
   test('two speakers cannot share a name; a transcript without speakers cannot be renamed', () => {
     rejects(() => renameSpeakers(diarized(), ['Ana', 'ana']), /cannot both be named/);
     rejects(() => renameSpeakers(tiny(), ['Ana']), /no speakers to rename/);
+  });
+});
+
+describe('speaker count hints and name lists', () => {
+  test('whole numbers 1–16, from numbers or digit strings; absent means automatic', () => {
+    assert.deepEqual(speakerCountHint({}), {});
+    assert.deepEqual(speakerCountHint({ speakers: '2' }), { speakers: 2 });
+    assert.deepEqual(speakerCountHint({ minSpeakers: 2, maxSpeakers: ' 16 ', speakers: '' }), { minSpeakers: 2, maxSpeakers: 16 });
+    const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+    for (const bad of [0, 17, 2.5, -1, '3x', 'two', '1e1', true]) {
+      rejects(() => speakerCountHint({ speakers: bad }, flag), /--speakers must be a whole number from 1 to 16/);
+    }
+    rejects(() => speakerCountHint({ speakers: 2, maxSpeakers: 3 }, flag), /either --speakers or --min-speakers\/--max-speakers/);
+    rejects(() => speakerCountHint({ minSpeakers: 4, maxSpeakers: 3 }, flag), /--min-speakers \(4\) is more than --max-speakers \(3\)/);
+  });
+
+  test('name lists are comma-separated, cleaned, bounded', () => {
+    assert.deepEqual(parseSpeakerNames(' Ana , Ben'), ['Ana', 'Ben']);
+    assert.deepEqual(parseSpeakerNames(',Ben'), ['', 'Ben']);
+    rejects(() => parseSpeakerNames(' , '), /No speaker names/);
+    rejects(() => parseSpeakerNames(Array.from({ length: 17 }, (_, i) => `S${i}`).join(',')), /At most 16 speaker names/);
+    rejects(() => parseSpeakerNames(`Ana,${'x'.repeat(65)}`), /at most 64 characters/);
   });
 });

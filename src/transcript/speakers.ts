@@ -208,3 +208,54 @@ export function renameSpeakers(t: Transcript, names: readonly string[] | Readonl
   }
   return { ...t, speakers: renamed };
 }
+
+/** Most voices we look for: more than a panel, far fewer than clustering noise would invent. */
+export const MAX_SPEAKERS = 16;
+
+/** How many speakers to look for: exactly `speakers`, or between `minSpeakers` and `maxSpeakers`, or (all absent) found automatically. */
+export interface SpeakerCountHint {
+  speakers?: number;
+  minSpeakers?: number;
+  maxSpeakers?: number;
+}
+
+type HintKey = keyof SpeakerCountHint;
+
+/**
+ * Validate a speaker count from a user (CLI flags, form fields, JSON): whole numbers 1–16, given
+ * as numbers or digit strings; `speakers` excludes the range; min ≤ max. `label` names each option
+ * in the error as the user wrote it ("--min-speakers", "min_speakers").
+ */
+export function speakerCountHint(raw: { [K in HintKey]?: unknown }, label: (k: HintKey) => string = (k) => k): SpeakerCountHint {
+  const out: SpeakerCountHint = {};
+  for (const k of ['speakers', 'minSpeakers', 'maxSpeakers'] as const) {
+    const v = raw[k];
+    if (v === undefined || v === null || v === '') continue;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d{1,3}\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SPEAKERS) {
+      throw new VidscribeError(
+        ErrorCode.BadRequest,
+        `${label(k)} must be a whole number from 1 to ${MAX_SPEAKERS}, got ${JSON.stringify(String(v).slice(0, 20))}.`,
+        {
+          data: { min: 1, max: MAX_SPEAKERS },
+        },
+      );
+    }
+    out[k] = n;
+  }
+  if (out.speakers !== undefined && (out.minSpeakers !== undefined || out.maxSpeakers !== undefined)) {
+    throw new VidscribeError(ErrorCode.BadRequest, `Give either ${label('speakers')} or ${label('minSpeakers')}/${label('maxSpeakers')}, not both.`);
+  }
+  if (out.minSpeakers !== undefined && out.maxSpeakers !== undefined && out.minSpeakers > out.maxSpeakers) {
+    throw new VidscribeError(ErrorCode.BadRequest, `${label('minSpeakers')} (${out.minSpeakers}) is more than ${label('maxSpeakers')} (${out.maxSpeakers}).`);
+  }
+  return out;
+}
+
+/** "Ana, Ben" → ["Ana", "Ben"]: comma-separated names, each cleaned (an empty entry keeps that speaker's default name); at most 16. */
+export function parseSpeakerNames(list: string): string[] {
+  const names = list.split(',').map((n) => (n.trim() === '' ? '' : cleanSpeakerName(n)));
+  if (names.length > MAX_SPEAKERS) throw new VidscribeError(ErrorCode.BadRequest, `At most ${MAX_SPEAKERS} speaker names, got ${names.length}.`);
+  if (names.every((n) => n === '')) throw new VidscribeError(ErrorCode.BadRequest, 'No speaker names given.');
+  return names;
+}
