@@ -13,7 +13,7 @@ import { SqlJobQueue } from '../../src/jobs/queue.ts';
 import type { Draft } from '../../src/render/index.ts';
 import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
 import { Sessions } from '../../src/sessions/sessions.ts';
-import type { Db } from '../../src/storage/database.ts';
+import { type Db, sql } from '../../src/storage/database.ts';
 import { backends } from './backends.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -41,6 +41,8 @@ function draft(title: string, d = 1000): Draft {
     ],
   } as Draft;
 }
+
+const databaseName = async (db: Db) => (await sql<{ name: string }>`select current_database() as name`.execute(db)).rows[0]?.name ?? '';
 
 /** A fresh database with the domain objects over it, as openServices wires them. */
 function domain(db: Db) {
@@ -187,6 +189,20 @@ for (const backend of backends()) {
         assert.ok(titles.includes((current?.t[1]?.sg[0]?.m as { text?: string })?.text ?? ''), 'the current draft is the last edit');
       });
     });
+
+    if (backend.name === 'postgres') {
+      test('a pooled connection the server ends while idle is replaced: the process lives on and the next query works', async () => {
+        const { db, ledger, accounts } = domain(await backend.open());
+        const a = (await accounts.anonymousToken('client-idle')).accountId;
+        await Promise.all(Array.from({ length: 4 }, () => ledger.balance(db, a)));
+        const killer = await backend.open();
+        const { rows } = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+          where datname = ${await databaseName(db)} and pid <> pg_backend_pid()`.execute(killer);
+        assert.ok((rows[0]?.n ?? 0) >= 1, 'the pool had idle connections to end');
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(await ledger.balance(db, a), { available: 100, frozen: 0, total: 100 });
+      });
+    }
 
     describe('credit ledger', () => {
       test('grant, hold, adjustHold, settle, release and transferAll keep available = total − frozen', async () => {
