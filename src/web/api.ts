@@ -136,7 +136,12 @@ export async function uploadFile(sessionId: string, file: File, onProgress: (p: 
       const xhr = new XMLHttpRequest();
       xhr.open('POST', `/api/upload-video/${AGENT}/me/${encodeURIComponent(sessionId)}`);
       xhr.setRequestHeader('authorization', `Bearer ${t}`);
-      xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
+      // The request body is the file plus a little multipart framing: report in the file's own bytes.
+      xhr.upload.onprogress = (e) =>
+        onProgress({
+          loaded: e.lengthComputable && e.total > 0 ? Math.min(file.size, Math.round((e.loaded / e.total) * file.size)) : e.loaded,
+          total: file.size,
+        });
       xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
       xhr.onerror = () => reject(new ApiError(NETWORK_ERROR, 'upload failed'));
       xhr.onabort = () => reject(new DOMException('upload cancelled', 'AbortError'));

@@ -85,7 +85,7 @@ const en = {
   errSessionNotFound: 'This session does not exist any more. Start a new one.',
   errNoCredits: 'You are out of credits. Register to get more and keep this session.',
   errNoCreditsRegistered: 'You are out of credits. Ask your administrator to add credits.',
-  errUnsupported: '{name}is not a file vidscribe can use. Accepted formats: {formats}; pictures: {images}.',
+  errUnsupported: '{name}is not a file vidscribe can use. Accepted formats: {formats}.',
   errTooLarge: '{name}is over the {limit} limit. Trim or compress it (for example, keep only the part you need) and upload it again.',
   errNoAudio: '{name}has no sound to transcribe.',
   errEmpty: '{name}is empty.',
@@ -181,7 +181,7 @@ const zh: Record<MessageKey, string> = {
   errSessionNotFound: '这个会话已不存在。请新建一个。',
   errNoCredits: '点数不足。注册即可获得更多点数，并保留这个会话。',
   errNoCreditsRegistered: '点数不足。请联系管理员添加点数。',
-  errUnsupported: '{name}不是 vidscribe 能处理的文件。支持的格式：{formats}；图片：{images}。',
+  errUnsupported: '{name}不是 vidscribe 能处理的文件。支持的格式：{formats}。',
   errTooLarge: '{name}超过了 {limit} 的上限。请剪短或压缩（例如只保留需要的部分）后重新上传。',
   errNoAudio: '{name}没有可转写的声音。',
   errEmpty: '{name}是空文件。',
@@ -276,8 +276,8 @@ export function errorSentence(e: ApiErrorLike, lang: Lang, fileName?: string): E
       return registerUrl ? { text: t('errNoCredits'), registerUrl } : { text: t('errNoCreditsRegistered') };
     }
     case 4001: {
-      const formats = Array.isArray(e.data?.formats) ? (e.data.formats as string[]) : [...TRANSCRIBABLE_EXTENSIONS];
-      return { text: t('errUnsupported', { name: named, formats: formats.join(', '), images: IMAGE_EXTENSIONS.join(', ') }) };
+      const formats = Array.isArray(e.data?.formats) ? (e.data.formats as string[]) : [...TRANSCRIBABLE_EXTENSIONS, ...IMAGE_EXTENSIONS];
+      return { text: t('errUnsupported', { name: named, formats: formats.join(', ') }) };
     }
     case 4002: {
       const max = typeof e.data?.maxBytes === 'number' ? e.data.maxBytes : undefined;

@@ -41,7 +41,10 @@ describe('error codes as sentences', () => {
     assert.match(en, /mp4, mov, wav/);
     assert.match(errorSentence(e, 'zh').text, /支持的格式：mp4, mov, wav/);
     // Without data the shared list of formats is used.
-    assert.match(errorSentence({ code: 4001, message: 'nope' }, 'en').text, /mp4, mov, avi, webm, mkv, mp3, wav, m4a, aac, flac, ogg/);
+    assert.match(
+      errorSentence({ code: 4001, message: 'nope' }, 'en').text,
+      /mp4, mov, avi, webm, mkv, mp3, wav, m4a, aac, flac, ogg, jpg, jpeg, png, gif, webp/,
+    );
   });
 
   test('4002 says the limit and suggests trimming', () => {
