@@ -99,8 +99,9 @@ export class Sessions {
       id: newId('ses'),
       accountId,
       agent: input.agent,
-      taskName: input.taskName ?? 'project',
-      language: input.language ?? 'en',
+      // NUL is dropped: Postgres cannot store it in text, and a name has no use for it.
+      taskName: (input.taskName ?? 'project').replaceAll('\u0000', ''),
+      language: (input.language ?? 'en').replaceAll('\u0000', ''),
       createdAt: this.now(),
     };
     await this.db

@@ -137,6 +137,8 @@ for (const backend of backends()) {
         const s = await sessions.create(a.accountId, { agent: 'nemo_agent', taskName: 'Interview', language: 'en' });
         assert.equal((await sessions.get(a.accountId, s.id)).taskName, 'Interview');
         await rejectsWith(sessions.get(b.accountId, s.id), ErrorCode.SessionNotFound);
+        const odd = await sessions.create(a.accountId, { agent: 'nemo_agent', taskName: 'before\u0000after 采访 🎙', language: 'zh' });
+        assert.equal((await sessions.get(a.accountId, odd.id)).taskName, 'beforeafter 采访 🎙', 'stored alike on both (Postgres text cannot hold NUL)');
 
         await sessions.commitDraft(s.id, draft('one'));
         await sessions.commitDraft(s.id, draft('two'));
