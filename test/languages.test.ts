@@ -172,7 +172,7 @@ describe('the transcribe job says what it heard', { skip }, () => {
       sessionId: 'ses_1',
       price: 1,
       payload: { mediaId: 'med_1', storeKey: 'k', name: 'test_fr.wav', durationSec: 6.672, options: {} },
-    } as unknown as Job;
+    } as unknown as Job<'transcribe'>;
     const result = (await transcribeHandler(deps, pool)(job, { signal: new AbortController().signal, slot: 0, progress: () => {} })) as TranscribeJobResult;
     assert.equal(result.language, 'fr');
     assert.equal(result.model, 'base');
@@ -184,7 +184,7 @@ describe('the transcribe job says what it heard', { skip }, () => {
     const pid = (await pool.get(0)).pid;
     const uberi = readSpeechManifest().find((it) => it.id === 'uberi_english_one_two_three')!;
     audioFile = uberi.wav;
-    const named = { ...job, id: 'job_2', payload: { ...(job.payload as object), name: 'english.wav', durationSec: 2.745, model: 'base' } } as Job;
+    const named = { ...job, id: 'job_2', payload: { ...(job.payload as object), name: 'english.wav', durationSec: 2.745, model: 'base' } } as Job<'transcribe'>;
     const r2 = (await transcribeHandler(deps, pool)(named, { signal: new AbortController().signal, slot: 0, progress: () => {} })) as TranscribeJobResult;
     assert.equal(r2.model, 'base');
     assert.equal(r2.language, 'en');

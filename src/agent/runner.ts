@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { enqueueRender, enqueueTranscription, sourceOfMedia, type EnqueueDeps } from '../jobs/enqueue.ts';
-import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
-import type { Job } from '../jobs/queue.ts';
+import { resultOf, type Job } from '../jobs/queue.ts';
+import type { JobType } from '../jobs/types.ts';
 import { waitForJob } from '../jobs/wait.ts';
 import { draftFromMedia, parseDraft, setCaptions, timelineDuration, type Draft } from '../render/index.ts';
 import { draftForOneVideo } from '../render/operations.ts';
@@ -114,11 +114,11 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   };
 
   /** Waits for a job, turning its progress into text events (at most one per 10 %). */
-  const follow = async (job: Job, what: string): Promise<Job> => {
+  const follow = async <T extends JobType>(job: { id: string; type: T }, what: string): Promise<Job<T>> => {
     let shown = -1;
-    const finished = await waitForJob(deps.queue, job.id, {
+    const finished = await waitForJob(deps.queue, job, {
       signal: req.signal,
-      onEvent: ({ job: j }) => {
+      onEvent: (j) => {
         const step = Math.floor(j.progress * 10);
         if (j.state === 'running' && step > shown) {
           shown = step;
@@ -218,7 +218,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       say(t.transcribing(target.name, target.durationSec, job.price));
       const fin = await follow(job, t.transcribingWhat(target.name));
       spent += job.price;
-      const r = fin.result as TranscribeJobResult;
+      const r = resultOf(fin);
       return { transcript_id: r.transcriptId, language: r.language, words: r.words, credits: job.price };
     });
     return ok ? transcriptFor(target) : undefined;
@@ -232,7 +232,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   const exportEach = async (base: Draft) => {
     const videos = media.filter((m) => m.kind === 'video');
     const wantsCaptions = parsed.intents.some((i) => i.kind === 'captions');
-    const queued: { id: string; job: Job; video: MediaItem; d: Draft }[] = [];
+    const queued: { id: string; job: Job<'render'>; video: MediaItem; d: Draft }[] = [];
     for (const [n, video] of videos.entries()) {
       if (req.signal?.aborted) break;
       const v = video.info.video[0];
@@ -283,7 +283,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
       try {
         const fin = await follow(job, `${t.renderingWhat} (${video.name})`);
         spent += job.price;
-        const res = fin.result as RenderJobResult;
+        const res = resultOf(fin);
         const url = deps.downloadUrl(res.fileId);
         const response = {
           status: 'ok',
@@ -429,7 +429,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           say(t.transcribing(target.name, target.durationSec, job.price));
           const fin = await follow(job, t.transcribingWhat(target.name));
           spent += job.price;
-          const res = fin.result as TranscribeJobResult;
+          const res = resultOf(fin);
           const transcript = await deps.sessions.transcriptByJob(job.id);
           const text = transcript ? transcript.segments.map((s) => s.text.trim()).join(' ') : '';
           return {
@@ -465,7 +465,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           say(t.rendering(d.w, d.h, job.price));
           const fin = await follow(job, t.renderingWhat);
           spent += job.price;
-          const res = fin.result as RenderJobResult;
+          const res = resultOf(fin);
           return {
             render_id: job.id,
             file_id: res.fileId,

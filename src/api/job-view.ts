@@ -1,5 +1,4 @@
 /** How a job looks to a client: the seed's states, progress in %, and a signed link to its result. */
-import type { RenderJobResult, TranscribeJobResult } from '../jobs/handlers.ts';
 import { JobType, type Job } from '../jobs/queue.ts';
 
 /** The seed's render states: a running render is "rendering". */
@@ -17,11 +16,11 @@ export function jobView(j: Job, downloadUrl: (fileId: string) => string) {
     price: j.price,
     created_at: new Date(j.createdAt).toISOString(),
   };
-  const r = j.result as (TranscribeJobResult & RenderJobResult) | null;
+  const r = j.result;
   return {
     ...base,
     ...(r?.fileId ? { file_id: r.fileId, file_name: r.fileName, url: downloadUrl(r.fileId) } : {}),
-    ...(r?.transcriptId ? { transcript_id: r.transcriptId } : {}),
+    ...(j.type === JobType.Transcribe && j.result ? { transcript_id: j.result.transcriptId } : {}),
     ...(j.error ? { error: j.error } : {}),
   };
 }

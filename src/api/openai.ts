@@ -109,11 +109,11 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       );
       let done: Awaited<ReturnType<typeof waitForJob>>;
       try {
-        done = await waitForJob(svc.queue, job.id, { signal: gone.signal });
+        done = await waitForJob(svc.queue, job, { signal: gone.signal });
       } catch (e) {
         // The client hung up: a queued job is cancelled before it runs, a running one is aborted;
         // either way its hold is released and nothing is charged.
-        await cancelJob(svc.queue, svc.runner, job.id);
+        await cancelJob(svc.queue, job.id);
         throw e;
       }
       if (done.state !== 'completed')

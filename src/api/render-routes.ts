@@ -56,7 +56,7 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
   );
 
   /** The caller's own render, else 4104 (someone else's render is indistinguishable from none). */
-  const ownRender = async (req: FastifyRequest): Promise<Job> => {
+  const ownRender = async (req: FastifyRequest): Promise<Job<'render'>> => {
     const { id } = req.params as { id: string };
     const job = await svc.queue.get(id);
     if (!job || job.accountId !== h.caller(req).accountId || job.type !== JobType.Render) throw new VidscribeError(ErrorCode.NotFound, `No render ${id}`);
@@ -88,10 +88,9 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
       const id = job.id;
       if (job.state !== 'queued' && job.state !== 'running')
         throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}`);
-      if (!(await cancelJob(svc.queue, svc.runner, id))) {
-        throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} is running in another worker and cannot be cancelled from here`);
-      }
-      const done = await waitForJob(svc.queue, id);
+      // A running render is aborted by its worker, in this process or another.
+      if (!(await cancelJob(svc.queue, id))) throw new VidscribeError(ErrorCode.BadRequest, `Render ${id} has already ended`);
+      const done = await waitForJob(svc.queue, job);
       return ok({ render_id: id, status: statusOf(done) });
     },
   );

@@ -12,12 +12,13 @@ import { ChatCompletionsPlanner, type Planner } from '../agent/planner/index.ts'
 import { DEFAULT_MODEL } from '../asr/index.ts';
 import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { AsrPool, renderHandler, transcribeHandler } from '../jobs/handlers.ts';
+import { InProcessJobEvents, PostgresJobEvents } from '../jobs/events.ts';
 import { SqlJobQueue, type JobQueue } from '../jobs/queue.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { DEFAULT_MAX_BYTES } from '../media/index.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import { LocalBlobStore, type BlobStore } from '../storage/blob-store.ts';
-import { openDatabase, type Db } from '../storage/database.ts';
+import { dialectOf, openDatabase, type Db } from '../storage/database.ts';
 
 export interface ServiceConfig {
   /** Everything the server keeps: vidscribe.db, blobs/, tmp/, secret. */
@@ -100,7 +101,10 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const ledger = new CreditLedger(now);
   const accounts = new Accounts(db, ledger, prices, now);
   const sessions = new Sessions(db, now);
-  const queue = new SqlJobQueue(db, ledger, now);
+  // Job events reach every process sharing a Postgres database (LISTEN/NOTIFY); SQLite has one process.
+  const logError = (e: unknown, job?: { id: string }) => process.stderr.write(`vidscribe: job ${job?.id ?? '?'}: ${(e as Error)?.stack ?? String(e)}\n`);
+  const events = cfg.database && dialectOf(db) === 'postgres' ? await PostgresJobEvents.open(cfg.database, db, logError) : new InProcessJobEvents();
+  const queue = new SqlJobQueue(db, ledger, now, { events });
   const config = {
     ...cfg,
     dataDir,
@@ -122,7 +126,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     runner = new JobRunner(queue, {
       handlers: { transcribe: transcribeHandler(deps, asr), render: renderHandler(deps) },
       slots: { transcribe: cfg.asrSlots ?? Math.max(1, Math.floor(cpus().length / 2)), render: cfg.renderSlots ?? 1 },
-      onError: (e, job) => process.stderr.write(`vidscribe: job ${job?.id ?? '?'}: ${(e as Error)?.stack ?? String(e)}\n`),
+      onError: logError,
     });
     runner.start();
   }
@@ -142,6 +146,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     async close() {
       await runner?.stop();
       await asr.close();
+      await events.close();
       await db.destroy();
     },
   };

@@ -8,7 +8,7 @@ import { timelineDuration, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { MediaItem, Sessions } from '../sessions/sessions.ts';
 import type { ExportFormat } from '../transcript/index.ts';
-import type { RenderJobPayload, TranscribeJobPayload } from './handlers.ts';
+import type { TranscribeJobPayload } from './types.ts';
 import { JobType, type Job, type JobQueue } from './queue.ts';
 
 export interface EnqueueDeps {
@@ -33,7 +33,7 @@ export function enqueueTranscription(
   who: { accountId: string; sessionId: string | null },
   source: TranscriptionSource,
   opts: { options?: TranscribeJobPayload['options']; export?: { format: ExportFormat; timestamps: boolean }; model?: string; noCreditsMessage: string },
-): Promise<Job<TranscribeJobPayload>> {
+): Promise<Job<'transcribe'>> {
   const payload: TranscribeJobPayload = {
     ...source,
     perMinute: deps.prices.transcribePerMinute,
@@ -56,7 +56,7 @@ export async function enqueueRender(
   who: { accountId: string; sessionId: string },
   draft: Draft,
   noCreditsMessage: string,
-): Promise<Job<RenderJobPayload>> {
+): Promise<Job<'render'>> {
   const ms = timelineDuration(draft);
   if (ms <= 0) throw new VidscribeError(ErrorCode.InvalidDraft, 'Invalid draft: t: the draft has no segments, nothing to render');
   const media = await deps.sessions.media(who.sessionId);
@@ -78,7 +78,7 @@ export async function enqueueRender(
   }
   const first = media.find((m) => draft.t.some((t) => t.sg.some((s) => s.src === m.id)));
   const name = `${(first?.name ?? draft.id).replace(/\.[^.]+$/, '')}.${draft.w}x${draft.h}.mp4`;
-  return deps.queue.enqueue<RenderJobPayload>({
+  return deps.queue.enqueue({
     type: JobType.Render,
     accountId: who.accountId,
     sessionId: who.sessionId,

@@ -5,59 +5,18 @@
  */
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
-import { AsrWorker, prepareAudio, recogniseWithInfo, type AsrOptions } from '../asr/index.ts';
+import { AsrWorker, prepareAudio, recogniseWithInfo } from '../asr/index.ts';
 import { transcribePrice } from '../credits/ledger.ts';
-import { renderDraft, type Draft } from '../render/index.ts';
+import { renderDraft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type ExportFormat, type Transcript } from '../transcript/index.ts';
+import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type Transcript } from '../transcript/index.ts';
 import type { JobHandler } from './runner.ts';
 import type { Job, JobQueue } from './queue.ts';
+import type { RenderJobResult, TranscribeJobPayload, TranscribeJobResult } from './types.ts';
 
-export interface TranscribeJobPayload {
-  /** The session's media item, when the job belongs to a session. */
-  mediaId: string | null;
-  storeKey: string;
-  /** The file name the user gave it. */
-  name: string;
-  /** ffprobe's estimate (a container header's claim): the price is held on it, and settled on the decoded length. */
-  durationSec: number;
-  /** The price per started minute when it was queued; the decoded length is charged at this rate. */
-  perMinute?: number;
-  /** Model name (auto, bundled tiny.en / base, or a folder); default: the server's (auto: detect, English to tiny.en, the rest to base). */
-  model?: string;
-  options: Pick<AsrOptions, 'language' | 'task' | 'initialPrompt' | 'temperature'>;
-  /** Also write this export into the session's files. */
-  export?: { format: ExportFormat; timestamps: boolean };
-}
-
-export interface TranscribeJobResult {
-  transcriptId: string;
-  /** Spoken language, ISO 639-1: detected, or as given. */
-  language: string;
-  /** The model that decoded it (tiny.en for English and base for the rest, when none was chosen). */
-  model?: string;
-  /** The transcript's first lines (up to 3 sentences), for a reply to show. */
-  preview?: string;
-  durationSec: number;
-  words: number;
-  fileId?: string;
-  fileName?: string;
-}
-
-export interface RenderJobPayload {
-  draft: Draft;
-  /** Output file name, e.g. interview.mp4. */
-  name: string;
-}
-
-export interface RenderJobResult {
-  fileId: string;
-  fileName: string;
-  durationSec: number;
-  sizeBytes: number;
-}
+export type { RenderJobPayload, RenderJobResult, TranscribeJobPayload, TranscribeJobResult } from './types.ts';
 
 export interface HandlerDeps {
   sessions: Sessions;
@@ -76,7 +35,7 @@ const minutes = (sec: number) => `${(sec / 60).toFixed(1)} min`;
  * two differ beyond the margin: a header that lies about its length neither buys a cheap
  * transcription nor, the other way round, costs its owner more than the audio is worth.
  */
-async function settlePriceOnDecoded(deps: HandlerDeps, job: Job, p: TranscribeJobPayload, decodedSec: number): Promise<void> {
+async function settlePriceOnDecoded(deps: HandlerDeps, job: Job<'transcribe'>, p: TranscribeJobPayload, decodedSec: number): Promise<void> {
   const estimate = p.durationSec;
   if (Math.abs(decodedSec - estimate) <= Math.max(DURATION_MARGIN.sec, estimate * DURATION_MARGIN.fraction)) return;
   // Jobs queued before the rate was recorded: the held price is whole minutes at the rate of the day.
@@ -128,9 +87,9 @@ export function transcriptPreview(t: Transcript): string {
     .join('\n');
 }
 
-export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
-  return async (job: Job, ctx) => {
-    const p = job.payload as TranscribeJobPayload;
+export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler<'transcribe'> {
+  return async (job, ctx) => {
+    const p = job.payload;
     const path = await deps.blobs.localPath(p.storeKey);
     const worker = await asr.get(ctx.slot, p.model);
     ctx.progress(0.02, `Transcribing ${p.name}…`);
@@ -187,9 +146,9 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler {
   };
 }
 
-export function renderHandler(deps: HandlerDeps): JobHandler {
-  return async (job: Job, ctx) => {
-    const p = job.payload as RenderJobPayload;
+export function renderHandler(deps: HandlerDeps): JobHandler<'render'> {
+  return async (job, ctx) => {
+    const p = job.payload;
     const out = deps.blobs.scratchPath('mp4');
     ctx.progress(0.01, `Rendering ${p.name}…`);
     const r = await renderDraft(p.draft, {

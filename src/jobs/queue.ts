@@ -1,18 +1,27 @@
 /**
- * The persistent job queue. Jobs and their state live in the database (embedded default: the
- * same SQLite file), so a restarted server — even after kill -9 — finds what was queued or
- * running and carries on. A job's price is held in the same transaction that queues it.
- * A Redis/BullMQ queue implements the same JobQueue interface for the scaled deployment.
+ * The persistent job queue: the `jobs` table itself. Jobs and their state live in the database
+ * (SQLite by default, Postgres for several processes), so a job's credit hold and its enqueue are
+ * one transaction, and a restarted server — even after kill -9 — finds what was queued or running.
+ *
+ * A worker claims a job with a lease (Postgres: `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+ * never take the same row; SQLite serialises writers) and renews it while the job runs. A job whose
+ * lease expired (its worker died) is queued again by any worker's reaper, at most `max_attempts`
+ * times in all; then it fails with a clear error and its hold is released. Completing, failing and
+ * progress count only for the lease holder, so a worker that lost its lease can neither store a
+ * result nor charge: a job completes once and is charged once.
  */
-import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { CreditLedger } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { Db, JobsTable } from '../storage/database.ts';
+import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
+import { dialectOf, sql, type Database, type Db, type JobsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
+import { InProcessJobEvents, type JobEvent, type JobEvents } from './events.ts';
+import { isJobType, JobType, type PayloadOf, type ResultOf } from './types.ts';
 
-export const JobType = { Transcribe: 'transcribe', Render: 'render' } as const;
-export type JobType = (typeof JobType)[keyof typeof JobType];
+export { JobType };
+export type { JobEvent, JobEvents };
 export type JobState = JobsTable['state'];
 
 export interface JobError {
@@ -20,62 +29,101 @@ export interface JobError {
   message: string;
 }
 
-export interface Job<P = unknown, R = unknown> {
+interface JobBase {
   id: string;
-  type: JobType;
   accountId: string;
   sessionId: string | null;
   state: JobState;
   /** 0..1 */
   progress: number;
-  payload: P;
-  result: R | null;
   error: JobError | null;
   price: number;
+  /** Claims so far (a job whose worker died is claimed again, up to maxAttempts). */
   attempts: number;
+  maxAttempts: number;
+  /** The lease of the claim that runs it (one value per claim), while it runs. */
+  leaseOwner: string | null;
+  leaseUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export interface NewJob<P = unknown> {
-  type: JobType;
+/** A job of one type (or, unqualified, any job: a union the type narrows). */
+export type Job<T extends JobType = JobType> = T extends JobType ? JobBase & { type: T; payload: PayloadOf<T>; result: ResultOf<T> | null } : never;
+
+export interface NewJob<T extends JobType> {
+  type: T;
   accountId: string;
   sessionId: string | null;
-  payload: P;
+  payload: PayloadOf<T>;
   price: number;
   /** Shown with 2001 when the account cannot pay. */
   noCreditsMessage: string;
 }
 
-/** What listeners hear: every state change, and progress with a line a person can read. */
-export interface JobEvent {
-  job: Job;
-  message?: string;
-}
+/** What a lease renewal found: still ours, lost (expired and taken, or ended), or ours but a cancel was asked for. */
+export type LeaseState = 'held' | 'lost' | 'cancel';
 
 export interface JobQueue {
-  readonly events: EventEmitter<{ job: [JobEvent] }>;
-  enqueue<P>(job: NewJob<P>): Promise<Job<P>>;
-  /** Takes the oldest queued job of this type and marks it running, or undefined. */
-  claim(type: JobType): Promise<Job | undefined>;
-  /** A running job's progress, 0..1: every listener hears it; the database is updated now and then. */
+  /** State changes and progress, in every process sharing the database; cancel requests. */
+  readonly events: JobEvents;
+  /** This process's name in leases (host, pid and a random part). */
+  readonly workerId: string;
+  /** How long a claim lasts without renewal. */
+  readonly leaseMs: number;
+  enqueue<T extends JobType>(job: NewJob<T>): Promise<Job<T>>;
+  /** Takes the oldest queued job of this type, marks it running under a new lease, or undefined. */
+  claim<T extends JobType>(type: T): Promise<Job<T> | undefined>;
+  /** Extends a running job's lease; tells whether it is still the caller's. */
+  renew(job: Job): Promise<LeaseState>;
+  /** A running job's progress, 0..1: every listener hears it; the database is updated now and then (by the lease holder only). */
   progress(job: Job, progress: number, message?: string): Promise<void>;
-  complete(id: string, result: unknown): Promise<void>;
-  fail(id: string, error: JobError, state?: 'failed' | 'cancelled'): Promise<void>;
-  /** Cancels a job no worker has taken yet (its hold is released); false when it is not queued. */
-  cancelQueued(id: string): Promise<boolean>;
+  /** Stores the result and charges the hold, once; refused (and nothing stored) when the caller's lease was lost. */
+  complete<T extends JobType>(job: Job<T>, result: ResultOf<T>): Promise<void>;
+  /** Ends a job the caller holds as failed or cancelled, releasing its hold; refused when the lease was lost. */
+  fail(job: Job, error: JobError, state?: 'failed' | 'cancelled'): Promise<void>;
+  /** Gives a running job back to the queue without counting the attempt (a worker shutting down). */
+  requeue(job: Job): Promise<void>;
+  /**
+   * Cancels a job wherever it is: one not claimed (or whose worker died) at once, its hold released;
+   * a running one is asked to stop (its worker, wherever it is, aborts it). False when it has ended.
+   */
+  cancel(id: string): Promise<boolean>;
   /** A running job's true price, once known: its hold is raised (2001 when the account cannot cover it) or lowered. */
   reprice(id: string, price: number, noCreditsMessage: string): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   listForSession(sessionId: string): Promise<Job[]>;
-  /** After a restart: jobs left running by a dead process go back to the queue. Returns how many. */
+  /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
+  reap(): Promise<{ requeued: number; failed: number }>;
+  /**
+   * On start. SQLite (one process per database): every running job was this process's before it
+   * stopped, so each is reaped at once. Postgres: only expired leases (other nodes' jobs run on).
+   */
   recoverInterrupted(): Promise<number>;
 }
 
+export interface QueueOptions {
+  events?: JobEvents;
+  workerId?: string;
+  /** Default 30 s: a dead worker's job is taken by another within this plus the reaper's period. */
+  leaseMs?: number;
+  /** Default 3. */
+  maxAttempts?: number;
+  /**
+   * The clock leases run on (default Date.now): real time even when the service's clock is a
+   * test's (a token test moving days ahead must not expire a running job's lease).
+   */
+  leaseClock?: () => number;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
 function toJob(r: JobsTable): Job {
-  return {
+  if (!isJobType(r.type)) throw new VidscribeError(ErrorCode.Internal, `job ${r.id} has an unknown type ${r.type}`);
+  const job = {
     id: r.id,
-    type: r.type as JobType,
+    type: r.type,
     accountId: r.account_id,
     sessionId: r.session_id,
     state: r.state,
@@ -85,10 +133,31 @@ function toJob(r: JobsTable): Job {
     error: r.error === null ? null : JSON.parse(r.error),
     price: r.price,
     attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    leaseOwner: r.lease_owner,
+    leaseUntil: r.lease_until === null ? null : Number(r.lease_until),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
+  // The row's type names its payload and result: JSON written by enqueue and complete for that type.
+  return job as Job;
 }
+
+const eventOf = (j: Job, message?: string): JobEvent => ({
+  id: j.id,
+  type: j.type,
+  accountId: j.accountId,
+  state: j.state,
+  progress: j.progress,
+  ...(message ? { message } : {}),
+});
+
+/** The clear error of a job whose workers kept stopping under it. */
+export function attemptsExhausted(attempts: number): JobError {
+  return { code: ErrorCode.Internal, message: `failed after ${attempts} attempts: the worker stopped while running it` };
+}
+
+type JobsUpdate = UpdateQueryBuilder<Database, 'jobs', 'jobs', UpdateResult>;
 
 const jobsOfSession = new PreparedQuery<{ sessionId: string }, JobsTable>((db, p) =>
   db.selectFrom('jobs').selectAll().where('session_id', '=', p('sessionId')).orderBy('created_at'),
@@ -98,18 +167,33 @@ const jobsOfSession = new PreparedQuery<{ sessionId: string }, JobsTable>((db, p
 const PROGRESS_WRITE_MS = 1000;
 
 export class SqlJobQueue implements JobQueue {
-  readonly events = new EventEmitter<{ job: [JobEvent] }>();
+  readonly events: JobEvents;
+  readonly workerId: string;
+  readonly leaseMs: number;
+  private readonly maxAttempts: number;
   private readonly lastWrite = new Map<string, number>();
+  private readonly pg: boolean;
+  private readonly leaseClock: () => number;
 
   constructor(
     private readonly db: Db,
     private readonly ledger: CreditLedger,
     private readonly now: () => number = Date.now,
+    opts: QueueOptions = {},
   ) {
-    this.events.setMaxListeners(0);
+    this.events = opts.events ?? new InProcessJobEvents();
+    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.pg = dialectOf(db) === 'postgres';
+    this.leaseClock = opts.leaseClock ?? Date.now;
   }
 
-  async enqueue<P>(input: NewJob<P>): Promise<Job<P>> {
+  private publish(e: JobEvent): Promise<void> {
+    return this.events.publish(e);
+  }
+
+  async enqueue<T extends JobType>(input: NewJob<T>): Promise<Job<T>> {
     const id = `job_${randomUUID().replaceAll('-', '')}`;
     const now = this.now();
     const row: JobsTable = {
@@ -124,6 +208,10 @@ export class SqlJobQueue implements JobQueue {
       error: null,
       price: input.price,
       attempts: 0,
+      max_attempts: this.maxAttempts,
+      lease_owner: null,
+      lease_until: null,
+      cancel_requested_at: null,
       created_at: now,
       updated_at: now,
     };
@@ -131,59 +219,98 @@ export class SqlJobQueue implements JobQueue {
       await trx.insertInto('jobs').values(row).execute();
       await this.ledger.hold(trx, input.accountId, id, input.price, input.noCreditsMessage);
     });
-    const job = toJob(row) as Job<P>;
-    this.events.emit('job', { job });
+    const job = toJob(row) as Job<T>;
+    await this.publish(eventOf(job));
     return job;
   }
 
-  async claim(type: JobType): Promise<Job | undefined> {
-    const row = await this.db.transaction().execute(async (trx) => {
-      const next = await trx
-        .selectFrom('jobs')
-        .selectAll()
-        .where('state', '=', 'queued')
-        .where('type', '=', type)
-        .orderBy('created_at')
-        .orderBy('id')
-        .limit(1)
-        .executeTakeFirst();
-      if (!next) return undefined;
-      const now = this.now();
-      const claimed = await trx
-        .updateTable('jobs')
-        .set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
-        .where('id', '=', next.id)
-        .where('state', '=', 'queued')
-        .executeTakeFirst();
-      return Number(claimed.numUpdatedRows) === 1 ? { ...next, state: 'running' as const, attempts: next.attempts + 1, updated_at: now } : undefined;
-    });
+  async claim<T extends JobType>(type: T): Promise<Job<T> | undefined> {
+    const now = this.now();
+    const leaseUntil = this.leaseClock() + this.leaseMs;
+    const lease = `${this.workerId}/${randomBytes(4).toString('hex')}`;
+    // One statement: the oldest queued job of the type, locked and skipped by concurrent claimers on Postgres.
+    const row = await this.db
+      .updateTable('jobs')
+      .set({ state: 'running', attempts: sql<number>`attempts + 1`, lease_owner: lease, lease_until: leaseUntil, cancel_requested_at: null, updated_at: now })
+      .where('id', '=', (eb) => {
+        const next = eb.selectFrom('jobs').select('id').where('state', '=', 'queued').where('type', '=', type).orderBy('created_at').orderBy('id').limit(1);
+        return this.pg ? next.forUpdate().skipLocked() : next;
+      })
+      .where('state', '=', 'queued')
+      .returningAll()
+      .executeTakeFirst();
     if (!row) return undefined;
-    const job = toJob(row);
-    this.events.emit('job', { job });
+    const job = toJob(row) as Job<T>;
+    await this.publish(eventOf(job));
     return job;
+  }
+
+  async renew(job: Job): Promise<LeaseState> {
+    if (!job.leaseOwner) return 'lost';
+    const r = await this.db
+      .updateTable('jobs')
+      .set({ lease_until: this.leaseClock() + this.leaseMs })
+      .where('id', '=', job.id)
+      .where('state', '=', 'running')
+      .where('lease_owner', '=', job.leaseOwner)
+      .returning('cancel_requested_at')
+      .executeTakeFirst();
+    if (!r) return 'lost';
+    return r.cancel_requested_at === null ? 'held' : 'cancel';
   }
 
   async progress(job: Job, progress: number, message?: string): Promise<void> {
     const p = Math.max(0, Math.min(1, progress));
     const now = this.now();
-    this.events.emit('job', { job: { ...job, state: 'running', progress: p, updatedAt: now }, message });
-    if (now - (this.lastWrite.get(job.id) ?? 0) >= PROGRESS_WRITE_MS) {
+    await this.publish({ ...eventOf(job, message), state: 'running', progress: p });
+    if (now - (this.lastWrite.get(job.id) ?? 0) >= PROGRESS_WRITE_MS && job.leaseOwner) {
       this.lastWrite.set(job.id, now);
-      await this.db.updateTable('jobs').set({ progress: p, updated_at: now }).where('id', '=', job.id).where('state', '=', 'running').execute();
+      await this.db
+        .updateTable('jobs')
+        .set({ progress: p, updated_at: now })
+        .where('id', '=', job.id)
+        .where('state', '=', 'running')
+        .where('lease_owner', '=', job.leaseOwner)
+        .execute();
     }
   }
 
-  async complete(id: string, result: unknown): Promise<void> {
-    await this.finish(id, { state: 'completed', result: JSON.stringify(result ?? null), progress: 1 }, 'settle');
+  async complete<T extends JobType>(job: Job<T>, result: ResultOf<T>): Promise<void> {
+    await this.finish(job, { state: 'completed', result: JSON.stringify(result ?? null), progress: 1 }, 'settle');
   }
 
-  async fail(id: string, error: JobError, state: 'failed' | 'cancelled' = 'failed'): Promise<void> {
-    await this.finish(id, { state, error: JSON.stringify(error) }, 'release');
+  async fail(job: Job, error: JobError, state: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+    await this.finish(job, { state, error: JSON.stringify(error) }, 'release');
   }
 
-  async cancelQueued(id: string): Promise<boolean> {
-    const error: JobError = { code: ErrorCode.Cancelled, message: 'Cancelled before it started' };
-    return this.finish(id, { state: 'cancelled', error: JSON.stringify(error) }, 'release', ['queued']);
+  async requeue(job: Job): Promise<void> {
+    if (!job.leaseOwner) return;
+    this.lastWrite.delete(job.id);
+    const r = await this.db
+      .updateTable('jobs')
+      .set({ state: 'queued', attempts: sql<number>`attempts - 1`, lease_owner: null, lease_until: null, progress: 0, updated_at: this.now() })
+      .where('id', '=', job.id)
+      .where('state', '=', 'running')
+      .where('lease_owner', '=', job.leaseOwner)
+      .where('cancel_requested_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) await this.publish({ ...eventOf(job), state: 'queued', progress: 0 });
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const error = JSON.stringify({ code: ErrorCode.Cancelled, message: 'Cancelled before it started' } satisfies JobError);
+    const now = this.now();
+    const leaseNow = this.leaseClock();
+    // Not claimed, or its worker died (lease expired): nobody runs it, so it is cancelled here.
+    const unclaimed = await this.end(id, { state: 'cancelled', error }, 'release', (q) =>
+      q.where((eb) => eb.or([eb('state', '=', 'queued'), eb.and([eb('state', '=', 'running'), eb('lease_until', '<', leaseNow)])])),
+    );
+    if (unclaimed) return true;
+    // Running: the flag reaches its worker at the next renewal even if the event is missed.
+    const r = await this.db.updateTable('jobs').set({ cancel_requested_at: now }).where('id', '=', id).where('state', '=', 'running').executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await this.events.requestCancel(id);
+    return true;
   }
 
   async reprice(id: string, price: number, noCreditsMessage: string): Promise<void> {
@@ -194,15 +321,21 @@ export class SqlJobQueue implements JobQueue {
     });
   }
 
-  /** Moves a job to its final state and settles or releases its credits, in one transaction. */
-  private async finish(id: string, set: Partial<JobsTable>, credits: 'settle' | 'release', from: JobState[] = ['queued', 'running']): Promise<boolean> {
+  /** The lease holder ends its job; refused when the lease is no longer the caller's. */
+  private async finish(job: Job, set: Partial<JobsTable>, credits: 'settle' | 'release'): Promise<void> {
+    const owner = job.leaseOwner;
+    const done = owner !== null && (await this.end(job.id, set, credits, (q) => q.where('state', '=', 'running').where('lease_owner', '=', owner)));
+    if (!done)
+      throw new VidscribeError(ErrorCode.BadRequest, `job ${job.id} is no longer this worker's: it ended, or its lease expired and it was queued again`);
+  }
+
+  /** Moves a job to its final state and settles or releases its credits, in one transaction; false when `guard` matched nothing. */
+  private async end(id: string, set: Partial<JobsTable>, credits: 'settle' | 'release', guard: (q: JobsUpdate) => JobsUpdate): Promise<boolean> {
     this.lastWrite.delete(id);
     const done = await this.db.transaction().execute(async (trx) => {
-      const r = await trx
-        .updateTable('jobs')
-        .set({ ...set, updated_at: this.now() })
+      const r = await guard(trx.updateTable('jobs'))
+        .set({ ...set, lease_owner: null, lease_until: null, updated_at: this.now() })
         .where('id', '=', id)
-        .where('state', 'in', from)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
       if (credits === 'settle') {
@@ -218,12 +351,9 @@ export class SqlJobQueue implements JobQueue {
       } else await this.ledger.release(trx, id);
       return true;
     });
-    if (!done) {
-      if (from.includes('running')) throw new VidscribeError(ErrorCode.BadRequest, `job ${id} has already finished`);
-      return false;
-    }
+    if (!done) return false;
     const job = await this.get(id);
-    if (job) this.events.emit('job', { job });
+    if (job) await this.publish(eventOf(job));
     return true;
   }
 
@@ -237,8 +367,60 @@ export class SqlJobQueue implements JobQueue {
     return rows.map(toJob);
   }
 
-  async recoverInterrupted(): Promise<number> {
-    const r = await this.db.updateTable('jobs').set({ state: 'queued', updated_at: this.now() }).where('state', '=', 'running').executeTakeFirst();
-    return Number(r.numUpdatedRows);
+  async reap(): Promise<{ requeued: number; failed: number }> {
+    const now = this.now();
+    const leaseNow = this.leaseClock();
+    const changed = await this.db.transaction().execute(async (trx) => {
+      let expired = trx
+        .selectFrom('jobs')
+        .select(['id', 'attempts', 'max_attempts', 'cancel_requested_at'])
+        .where('state', '=', 'running')
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', leaseNow)]))
+        .orderBy('created_at')
+        .limit(100);
+      // Two reapers never handle the same job: each locks what it reaps and skips what another holds.
+      if (this.pg) expired = expired.forUpdate().skipLocked();
+      const rows = await expired.execute();
+      const out: { id: string; state: JobState }[] = [];
+      for (const r of rows) {
+        const cancelled = r.cancel_requested_at !== null;
+        if (cancelled || r.attempts >= r.max_attempts) {
+          const error: JobError = cancelled ? { code: ErrorCode.Cancelled, message: 'Cancelled' } : attemptsExhausted(r.attempts);
+          await trx
+            .updateTable('jobs')
+            .set({ state: cancelled ? 'cancelled' : 'failed', error: JSON.stringify(error), lease_owner: null, lease_until: null, updated_at: now })
+            .where('id', '=', r.id)
+            .execute();
+          await this.ledger.release(trx, r.id);
+          out.push({ id: r.id, state: cancelled ? 'cancelled' : 'failed' });
+        } else {
+          await trx
+            .updateTable('jobs')
+            .set({ state: 'queued', lease_owner: null, lease_until: null, progress: 0, updated_at: now })
+            .where('id', '=', r.id)
+            .execute();
+          out.push({ id: r.id, state: 'queued' });
+        }
+      }
+      return out;
+    });
+    for (const c of changed) {
+      const job = await this.get(c.id);
+      if (job) await this.publish(eventOf(job));
+    }
+    return { requeued: changed.filter((c) => c.state === 'queued').length, failed: changed.filter((c) => c.state !== 'queued').length };
   }
+
+  async recoverInterrupted(): Promise<number> {
+    if (!this.pg) await this.db.updateTable('jobs').set({ lease_until: null }).where('state', '=', 'running').execute();
+    const { requeued, failed } = await this.reap();
+    return requeued + failed;
+  }
+}
+
+/** A completed job's result (a completed job without one is a fault of ours). */
+export function resultOf<T extends JobType>(job: Job<T>): ResultOf<T> {
+  if (job.state !== 'completed' || job.result === null) throw new VidscribeError(ErrorCode.Internal, `job ${job.id} has no result (${job.state})`);
+  // TypeScript does not narrow a generic job's result through its type; Job<T> pairs them.
+  return job.result as ResultOf<T>;
 }

@@ -1,10 +1,12 @@
 /**
- * The in-process worker pool: a fixed number of slots per job type (ASR slots each own one
- * loaded model; render slots each run one ffmpeg), sized for the machine's cores. Slots take
- * jobs from the JobQueue, so the same runner serves the SQL queue and a Redis one.
+ * The worker pool of a process: a fixed number of slots per job type (ASR slots each own one
+ * loaded model; render slots each run one ffmpeg), sized for the machine's cores. Slots claim jobs
+ * from the JobQueue under a lease and renew it while a job runs; a reaper puts back the jobs of
+ * workers that died. Any number of processes may run one on the same database.
  */
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
-import type { Job, JobQueue, JobType } from './queue.ts';
+import type { Job, JobQueue } from './queue.ts';
+import type { JobType, ResultOf } from './types.ts';
 
 export interface JobContext {
   signal: AbortSignal;
@@ -14,13 +16,17 @@ export interface JobContext {
 }
 
 /** Returns the job's result (stored as JSON); throws a VidscribeError for an expected failure. */
-export type JobHandler = (job: Job, ctx: JobContext) => Promise<unknown>;
+export type JobHandler<T extends JobType = JobType> = (job: Job<T>, ctx: JobContext) => Promise<ResultOf<T>>;
+
+export type JobHandlers = { [T in JobType]?: JobHandler<T> };
 
 export interface RunnerOptions {
-  handlers: Partial<Record<JobType, JobHandler>>;
+  handlers: JobHandlers;
   slots: Partial<Record<JobType, number>>;
-  /** A safety net for wake-ups missed across processes; jobs queued here wake a slot at once. */
+  /** A safety net for wake-ups missed across processes; a job queued anywhere wakes a slot at once. */
   pollMs?: number;
+  /** How often this process looks for jobs whose worker died (default: a third of the lease). */
+  reapMs?: number;
   /**
    * Faults, and the full detail of every failed job (the job itself stores only a short,
    * client-safe reason): the runner never drops one silently.
@@ -28,11 +34,16 @@ export interface RunnerOptions {
   onError?: (e: unknown, job?: Job) => void;
 }
 
+/** Why a running job's handler was aborted. */
+type StopReason = 'cancel' | 'lost' | 'shutdown';
+
 export class JobRunner {
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, { ac: AbortController; reason?: StopReason }>();
   private readonly waiters = new Set<() => void>();
   private stopped = false;
   private loops: Promise<void>[] = [];
+  private unsubscribe: (() => void)[] = [];
+  private reaper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: JobQueue,
@@ -44,15 +55,21 @@ export class JobRunner {
   }
 
   start(): void {
-    this.queue.events.on('job', this.onJob);
+    this.unsubscribe.push(
+      this.queue.events.subscribe((e) => {
+        if (e.state === 'queued') this.wake();
+      }),
+      this.queue.events.onCancel((id) => this.abort(id, 'cancel')),
+    );
+    const reapMs = this.opts.reapMs ?? Math.max(50, Math.floor(this.queue.leaseMs / 3));
+    this.reaper = setInterval(() => {
+      this.queue.reap().catch((e) => this.opts.onError?.(e));
+    }, reapMs);
+    this.reaper.unref();
     for (const [type, n] of Object.entries(this.opts.slots) as [JobType, number][]) {
       for (let slot = 0; slot < n; slot++) this.loops.push(this.loop(type, slot));
     }
   }
-
-  private readonly onJob = ({ job }: { job: Job }) => {
-    if (job.state === 'queued') this.wake();
-  };
 
   private wake(): void {
     for (const w of [...this.waiters]) w();
@@ -87,49 +104,94 @@ export class JobRunner {
     }
   }
 
+  /** Runs a job with its own handler (the job's type picks both). */
+  private handle<T extends JobType>(job: Job<T>, ctx: JobContext): Promise<ResultOf<T>> {
+    const handler = this.opts.handlers[job.type] as JobHandler<T> | undefined;
+    if (!handler) throw new Error(`no handler for job type ${job.type}`);
+    return handler(job, ctx);
+  }
+
   private async run(job: Job, slot: number): Promise<void> {
-    const ac = new AbortController();
-    this.running.set(job.id, ac);
-    const handler = this.opts.handlers[job.type]!;
+    const entry: { ac: AbortController; reason?: StopReason } = { ac: new AbortController() };
+    const ac = entry.ac;
+    this.running.set(job.id, entry);
+    // The heartbeat: a lease renewed a few times per period survives a slow query; one that was
+    // lost (this process stalled past it and another worker took the job) stops the handler.
+    const heartbeat = setInterval(
+      () => {
+        this.queue.renew(job).then(
+          (lease) => {
+            if (lease === 'lost') this.abort(job.id, 'lost');
+            else if (lease === 'cancel') this.abort(job.id, 'cancel');
+          },
+          (e) => this.opts.onError?.(e, job),
+        );
+      },
+      Math.max(10, Math.floor(this.queue.leaseMs / 3)),
+    );
     try {
-      const result = await handler(job, {
-        signal: ac.signal,
-        slot,
-        progress: (f, message) => {
-          this.queue.progress(job, f, message).catch((e) => this.opts.onError?.(e, job));
-        },
-      });
-      await this.queue.complete(job.id, result);
-    } catch (e) {
-      if (this.stopped && ac.signal.aborted) return; // shutting down: the job stays running and is recovered on the next start
-      const err = isVidscribeError(e) ? e : new VidscribeError(ErrorCode.Internal, 'internal error', { cause: e });
-      const cancelled = err.code === ErrorCode.Cancelled;
-      if (!isVidscribeError(e)) this.opts.onError?.(e, job);
-      else if (!cancelled) {
-        const detail = `${job.type} job failed with ${err.code}: ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`;
-        this.opts.onError?.(new Error(detail, { cause: err }), job);
+      let result: ResultOf<JobType>;
+      try {
+        result = await this.handle(job, {
+          signal: ac.signal,
+          slot,
+          progress: (f, message) => {
+            this.queue.progress(job, f, message).catch((e) => this.opts.onError?.(e, job));
+          },
+        });
+      } catch (e) {
+        await this.failed(job, e, entry.reason);
+        return;
       }
-      await this.queue
-        .fail(job.id, { code: err.code, message: clientMessage(err.message) }, cancelled ? 'cancelled' : 'failed')
-        .catch((x) => this.opts.onError?.(x, job));
+      if (entry.reason === 'lost') {
+        this.opts.onError?.(new Error(`${job.type} job ${job.id} finished after its lease was lost: its result is dropped`), job);
+        return;
+      }
+      await this.queue.complete(job, result).catch((e) => this.opts.onError?.(e, job));
     } finally {
+      clearInterval(heartbeat);
       this.running.delete(job.id);
     }
   }
 
-  /** Cancels a running job (its handler sees the abort); returns false when it is not running here. */
-  cancel(jobId: string): boolean {
-    const ac = this.running.get(jobId);
-    if (!ac) return false;
-    ac.abort();
+  private async failed(job: Job, e: unknown, reason: StopReason | undefined): Promise<void> {
+    // Shutting down: the job goes back to the queue for this or another process.
+    if (reason === 'shutdown') return this.queue.requeue(job).catch((x) => this.opts.onError?.(x, job));
+    // Another worker has it now: nothing of this run is recorded.
+    if (reason === 'lost') return void this.opts.onError?.(new Error(`${job.type} job ${job.id}: its lease was lost while it ran`, { cause: e }), job);
+    const err = isVidscribeError(e) ? e : new VidscribeError(ErrorCode.Internal, 'internal error', { cause: e });
+    const cancelled = err.code === ErrorCode.Cancelled || reason === 'cancel';
+    if (!isVidscribeError(e) && !cancelled) this.opts.onError?.(e, job);
+    else if (!cancelled) {
+      const detail = `${job.type} job failed with ${err.code}: ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`;
+      this.opts.onError?.(new Error(detail, { cause: err }), job);
+    }
+    const shown = {
+      code: cancelled ? ErrorCode.Cancelled : err.code,
+      message: clientMessage(cancelled && err.code !== ErrorCode.Cancelled ? 'Cancelled' : err.message),
+    };
+    await this.queue.fail(job, shown, cancelled ? 'cancelled' : 'failed').catch((x) => this.opts.onError?.(x, job));
+  }
+
+  private abort(jobId: string, reason: StopReason): boolean {
+    const entry = this.running.get(jobId);
+    if (!entry) return false;
+    entry.reason ??= reason;
+    entry.ac.abort();
     return true;
   }
 
-  /** Stops taking jobs; running ones are aborted and left `running`, so the next start resumes them. */
+  /** Cancels a job running in this process (its handler sees the abort); false when it is not running here. */
+  cancel(jobId: string): boolean {
+    return this.abort(jobId, 'cancel');
+  }
+
+  /** Stops taking jobs; running ones are aborted and given back to the queue, for this or another process to run. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.queue.events.off('job', this.onJob);
-    for (const ac of this.running.values()) ac.abort();
+    for (const u of this.unsubscribe.splice(0)) u();
+    clearInterval(this.reaper);
+    for (const id of [...this.running.keys()]) this.abort(id, 'shutdown');
     this.wake();
     await Promise.allSettled(this.loops);
   }

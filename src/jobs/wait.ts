@@ -1,45 +1,64 @@
 import type { Job, JobEvent, JobQueue } from './queue.ts';
+import type { JobType } from './types.ts';
+
+/** A safety net for an event missed across processes (a LISTEN connection that was down): the job is re-read this often. */
+const RECHECK_MS = 5000;
+
+const isFinal = (state: Job['state']) => state === 'completed' || state === 'failed' || state === 'cancelled';
 
 /**
- * Resolves with the job once it has finished (completed, failed or cancelled), passing every
- * event on the way to `onEvent`. Listens before it looks, so a job finishing in between is not missed.
+ * Resolves with the job once it has finished (completed, failed or cancelled), wherever it ran,
+ * passing every event on the way to `onEvent`. Listens before it looks, so a job finishing in
+ * between is not missed.
  */
-export function waitForJob(queue: JobQueue, jobId: string, opts: { onEvent?: (e: JobEvent) => void; signal?: AbortSignal } = {}): Promise<Job> {
-  return new Promise<Job>((resolve, reject) => {
+export function waitForJob<T extends JobType>(
+  queue: Pick<JobQueue, 'events' | 'get'>,
+  job: { id: string; type: T },
+  opts: { onEvent?: (e: JobEvent) => void; signal?: AbortSignal } = {},
+): Promise<Job<T>> {
+  return new Promise<Job<T>>((resolve, reject) => {
     let done = false;
-    const finish = (job: Job | undefined, err?: unknown) => {
+    const finish = (j: Job | undefined, err?: unknown) => {
       if (done) return;
       done = true;
-      queue.events.off('job', listener);
+      unsubscribe();
+      clearInterval(recheck);
       opts.signal?.removeEventListener('abort', onAbort);
-      if (err || !job) reject(err ?? new Error(`job ${jobId} vanished`));
-      else resolve(job);
+      if (err || !j) reject(err ?? new Error(`job ${job.id} vanished`));
+      else if (!isOfType(j, job.type)) reject(new Error(`job ${job.id} is a ${j.type} job, not ${job.type}`));
+      else resolve(j);
     };
-    const isFinal = (j: Job) => j.state === 'completed' || j.state === 'failed' || j.state === 'cancelled';
+    const look = () =>
+      queue.get(job.id).then(
+        (j) => {
+          if (!j) finish(undefined);
+          else if (isFinal(j.state)) finish(j);
+        },
+        (e) => finish(undefined, e),
+      );
     const listener = (e: JobEvent) => {
-      if (e.job.id !== jobId) return;
+      if (e.id !== job.id || done) return;
       opts.onEvent?.(e);
-      if (isFinal(e.job)) finish(e.job);
+      if (isFinal(e.state)) look();
     };
     const onAbort = () => finish(undefined, opts.signal?.reason ?? new Error('aborted'));
+    const unsubscribe = queue.events.subscribe(listener);
+    const recheck = setInterval(look, RECHECK_MS);
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    queue.events.on('job', listener);
-    queue.get(jobId).then(
-      (j) => {
-        if (!j) finish(undefined);
-        else if (isFinal(j)) finish(j);
-      },
-      (e) => finish(undefined, e),
-    );
+    look();
   });
 }
 
+export function isOfType<T extends JobType>(job: Job, type: T): job is Job<T> {
+  return job.type === type;
+}
+
 /**
- * Cancels a job wherever it is: one not taken yet is cancelled in the queue; one running in this
- * process is aborted (its runner records the cancel and releases the hold). False when it runs
- * elsewhere or has already ended.
+ * Cancels a job wherever it is: one not taken yet (or whose worker died) is cancelled in the
+ * queue; a running one is asked to stop, and its worker, in this process or another, aborts it and
+ * releases the hold. False when it has already ended.
  */
-export async function cancelJob(queue: JobQueue, runner: { cancel(jobId: string): boolean } | undefined, jobId: string): Promise<boolean> {
-  return (await queue.cancelQueued(jobId)) || (runner?.cancel(jobId) ?? false);
+export function cancelJob(queue: Pick<JobQueue, 'cancel'>, jobId: string): Promise<boolean> {
+  return queue.cancel(jobId);
 }

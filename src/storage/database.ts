@@ -132,6 +132,13 @@ export interface JobsTable {
   error: string | null;
   price: number;
   attempts: number;
+  /** After this many attempts a job whose worker stopped is failed, not queued again (default 3). */
+  max_attempts: number;
+  /** The running job's lease: who holds it (one value per claim) and until when (epoch ms); renewed while it runs. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** Set when a cancel was asked for while it ran: its worker aborts it, or the reaper cancels it once the lease expires. */
+  cancel_requested_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -312,6 +319,20 @@ const migrations: Record<string, Migration> = {
         .alterTable('transcripts')
         .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
         .execute();
+    },
+  },
+  // Leases: a running job belongs to one worker until its lease expires; then another takes it, up to max_attempts.
+  '005_job_leases': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('jobs').addColumn('lease_owner', 'text').execute();
+      await db.schema.alterTable('jobs').addColumn('lease_until', 'bigint').execute();
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('max_attempts', 'integer', (c) => c.notNull().defaultTo(3))
+        .execute();
+      await db.schema.alterTable('jobs').addColumn('cancel_requested_at', 'bigint').execute();
+      await db.schema.createIndex('jobs_lease').on('jobs').columns(['state', 'lease_until']).execute();
     },
   },
 };

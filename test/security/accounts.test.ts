@@ -259,7 +259,7 @@ describe('accounts: binding, tokens, login', () => {
       storeKey: 'x'.repeat(64),
       sizeBytes: 1,
     });
-    await srv.svc.queue.complete(taken.id, { fileId: file.id, fileName: 'out.mp4', durationSec: 5, sizeBytes: 1 });
+    await srv.svc.queue.complete(taken, { fileId: file.id, fileName: 'out.mp4', durationSec: 5, sizeBytes: 1 });
     const done = await acct.call('GET', `/api/render/proxy/lambda/${taken.id}`);
     assert.equal(done.body.data.status, 'completed', JSON.stringify(done.body));
     assert.equal((await srv.svc.sessions.file(file.id))?.accountId, reg.body.data.account_id);

@@ -1,0 +1,292 @@
+/**
+ * The job queue contract, on the embedded SQLite and on a real Postgres 15: claim order, a job is
+ * claimed once however many workers claim at once, leases (a dead worker's job goes to another,
+ * at most max_attempts times, then fails with its hold released), a worker that lost its lease can
+ * neither complete nor charge, and events and cancels published by one process reach another.
+ *
+ * "Two processes" are two database connections (two pools) with a queue each, as two `serve`
+ * processes have. Their events travel over LISTEN/NOTIFY on Postgres; a SQLite database belongs to
+ * one process, so there the two queues share that process's in-process bus.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Accounts } from '../../src/accounts/accounts.ts';
+import { CreditLedger, DEFAULT_PRICES } from '../../src/credits/ledger.ts';
+import { InProcessJobEvents, PostgresJobEvents, type JobEvent, type JobEvents } from '../../src/jobs/events.ts';
+import { type Job, type QueueOptions, SqlJobQueue } from '../../src/jobs/queue.ts';
+import { JobRunner } from '../../src/jobs/runner.ts';
+import type { TranscribeJobPayload } from '../../src/jobs/types.ts';
+import { cancelJob, waitForJob } from '../../src/jobs/wait.ts';
+import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
+import { type Db, openDatabase } from '../../src/storage/database.ts';
+import { backends } from './backends.ts';
+
+const payload = (name: string): TranscribeJobPayload => ({ mediaId: null, storeKey: `key-${name}`, name, durationSec: 30, options: {} });
+const result = (n: number) => ({ transcriptId: `tr_${n}`, language: 'en', durationSec: 30, words: n });
+
+/** A clock the test moves: leases expire when the test says so, not after a wait. */
+function manualClock(start = 1_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+const codeOf = (e: unknown) => (e instanceof VidscribeError ? e.code : `not a VidscribeError: ${String(e)}`);
+
+for (const backend of backends()) {
+  describe(`queue contract: ${backend.name}`, () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'vidscribe-queue-contract-'));
+    const toClose: { close(): Promise<void> }[] = [];
+    after(async () => {
+      for (const c of toClose.splice(0).reverse()) await c.close();
+      await backend.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    /** One database seen by `n` processes: each has its own connection, bus and queue. */
+    async function deployment(n: number, opts: QueueOptions & { clock?: () => number } = {}) {
+      const url = await backend.url();
+      const shared = backend.name === 'sqlite' ? new InProcessJobEvents() : undefined;
+      const nodes: { db: Db; events: JobEvents; queue: SqlJobQueue }[] = [];
+      for (let i = 0; i < n; i++) {
+        const db = await openDatabase(url, scratch);
+        const events = shared ?? (await PostgresJobEvents.open(url, db));
+        toClose.push({ close: () => db.destroy() }, events);
+        const ledger = new CreditLedger();
+        nodes.push({ db, events, queue: new SqlJobQueue(db, ledger, opts.clock, { ...opts, events, workerId: `node${i}` }) });
+      }
+      const first = nodes[0]!;
+      const accounts = new Accounts(first.db, new CreditLedger(), DEFAULT_PRICES);
+      const { accountId } = await accounts.anonymousToken(`client-${Math.random()}`);
+      const ledger = new CreditLedger();
+      const balance = () => ledger.balance(first.db, accountId);
+      const enqueue = (queue: SqlJobQueue, name: string, price = 1) =>
+        queue.enqueue({ type: 'transcribe', accountId, sessionId: null, payload: payload(name), price, noCreditsMessage: 'no credits' });
+      return { nodes, accountId, balance, enqueue };
+    }
+
+    test('claim takes the oldest queued job of the asked type, under a lease, once', async () => {
+      const clock = manualClock();
+      const { nodes, enqueue, accountId } = await deployment(1, { clock: clock.now, leaseClock: clock.now, leaseMs: 10_000 });
+      const { queue } = nodes[0]!;
+      const ids: string[] = [];
+      for (const name of ['a', 'b', 'c']) {
+        ids.push((await enqueue(queue, name)).id);
+        clock.advance(1);
+      }
+      const render = await queue.enqueue({
+        type: 'render',
+        accountId,
+        sessionId: null,
+        payload: { draft: { id: 'd', version: 1, w: 640, h: 360, t: [] }, name: 'x.mp4' },
+        price: 1,
+        noCreditsMessage: 'no credits',
+      });
+      const first = await queue.claim('transcribe');
+      assert.equal(first?.id, ids[0]);
+      assert.equal(first?.state, 'running');
+      assert.equal(first?.attempts, 1);
+      assert.match(first?.leaseOwner ?? '', /^node0\//);
+      assert.equal(first?.leaseUntil, clock.now() + 10_000);
+      assert.equal((await queue.claim('transcribe'))?.id, ids[1]);
+      assert.equal((await queue.claim('render'))?.id, render.id);
+      assert.equal((await queue.claim('transcribe'))?.id, ids[2]);
+      assert.equal(await queue.claim('transcribe'), undefined);
+      assert.equal(await queue.claim('render'), undefined);
+    });
+
+    test('eight workers claiming at once on two connections: each of 30 jobs is claimed exactly once', async () => {
+      const { nodes, enqueue } = await deployment(2);
+      const jobs = [];
+      for (let i = 0; i < 30; i++) jobs.push(await enqueue(nodes[0]!.queue, `j${i}`));
+      const claimed: string[] = [];
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const queue = nodes[w % 2]!.queue;
+          for (let j = await queue.claim('transcribe'); j; j = await queue.claim('transcribe')) claimed.push(j.id);
+        }),
+      );
+      assert.equal(claimed.length, 30, 'every job claimed');
+      assert.equal(new Set(claimed).size, 30, 'no job claimed twice');
+      assert.deepEqual(new Set(claimed), new Set(jobs.map((j) => j.id)));
+    });
+
+    test("a dead worker's lease expires: another worker takes the job, the late finisher is refused, the job is charged once", async () => {
+      const clock = manualClock();
+      const { nodes, enqueue, balance } = await deployment(2, { leaseClock: clock.now, leaseMs: 1000 });
+      const [a, b] = [nodes[0]!.queue, nodes[1]!.queue];
+      const job = await enqueue(a, 'talk', 3);
+      const lost = await a.claim('transcribe');
+      assert.ok(lost);
+      assert.deepEqual(await b.reap(), { requeued: 0, failed: 0 }, 'a live lease is left alone');
+      assert.equal(await a.renew(lost), 'held');
+      clock.advance(1001);
+      assert.deepEqual(await b.reap(), { requeued: 1, failed: 0 });
+      assert.equal((await b.get(job.id))?.state, 'queued');
+      assert.equal(await a.renew(lost), 'lost', 'the old lease is gone');
+      const taken = await b.claim('transcribe');
+      assert.equal(taken?.id, job.id);
+      assert.equal(taken?.attempts, 2);
+      assert.notEqual(taken?.leaseOwner, lost.leaseOwner);
+
+      // The first worker wakes up and finishes: refused, nothing stored, nothing charged.
+      await assert.rejects(a.complete(lost, result(1)), (e) => codeOf(e) === ErrorCode.BadRequest);
+      await assert.rejects(a.fail(lost, { code: ErrorCode.AsrFailed, message: 'x' }), (e) => codeOf(e) === ErrorCode.BadRequest);
+      await a.progress(lost, 0.9);
+      let row = await b.get(job.id);
+      assert.equal(row?.state, 'running');
+      assert.equal(row?.result, null);
+      assert.equal(row?.progress, 0, "the lost worker's progress is not written");
+      assert.deepEqual(await balance(), { available: 97, frozen: 3, total: 100 }, 'still held, not charged');
+
+      await b.complete(taken!, result(2));
+      row = await b.get(job.id);
+      assert.equal(row?.state, 'completed');
+      assert.deepEqual(row?.result, result(2));
+      await assert.rejects(b.complete(taken!, result(3)), (e) => codeOf(e) === ErrorCode.BadRequest, 'a job completes once');
+      assert.deepEqual(await balance(), { available: 97, frozen: 0, total: 97 }, 'charged once');
+    });
+
+    test('a job whose workers keep dying fails after max attempts with a clear error, its hold released', async () => {
+      const clock = manualClock();
+      const { nodes, enqueue, balance } = await deployment(2, { leaseClock: clock.now, leaseMs: 1000, maxAttempts: 3 });
+      const [a, b] = [nodes[0]!.queue, nodes[1]!.queue];
+      const job = await enqueue(a, 'poison', 5);
+      const seen: JobEvent[] = [];
+      nodes[1]!.events.subscribe((e) => e.id === job.id && seen.push(e));
+      const done = waitForJob(b, job);
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const j = await (attempt % 2 ? a : b).claim('transcribe');
+        assert.equal(j?.attempts, attempt);
+        clock.advance(1001);
+        const reaped = await (attempt % 2 ? b : a).reap();
+        assert.deepEqual(reaped, attempt < 3 ? { requeued: 1, failed: 0 } : { requeued: 0, failed: 1 });
+      }
+      const failed = await done;
+      assert.equal(failed.state, 'failed');
+      assert.deepEqual(failed.error, { code: ErrorCode.Internal, message: 'failed after 3 attempts: the worker stopped while running it' });
+      assert.equal(await a.claim('transcribe'), undefined, 'not queued again');
+      assert.deepEqual(await balance(), { available: 100, frozen: 0, total: 100 }, 'hold released, nothing charged');
+      assert.ok(
+        seen.some((e) => e.state === 'failed'),
+        'the other process heard it fail',
+      );
+    });
+
+    test('progress and completion published by one process are heard by another', async () => {
+      const { nodes, enqueue } = await deployment(2);
+      const [worker, api] = [nodes[0]!.queue, nodes[1]!.queue];
+      const job = await enqueue(api, 'talk');
+      const heard: JobEvent[] = [];
+      const finished = waitForJob(api, job, { onEvent: (e) => heard.push(e) });
+      const running = await worker.claim('transcribe');
+      assert.ok(running);
+      await worker.progress(running, 0.5, 'Transcribing talk: 15 s of 30 s');
+      await worker.complete(running, result(7));
+      const done = await finished;
+      assert.equal(done.state, 'completed');
+      assert.equal(done.result?.transcriptId, 'tr_7', 'the result is typed by the job type, no cast');
+      const progress = heard.find((e) => e.state === 'running' && e.progress === 0.5);
+      assert.equal(progress?.message, 'Transcribing talk: 15 s of 30 s');
+      assert.ok(heard.some((e) => e.state === 'completed'));
+    });
+
+    test('a cancel asked on one process stops the job running on another; its hold is released', async () => {
+      const { nodes, enqueue, balance } = await deployment(2, { leaseMs: 60_000 });
+      const [worker, api] = [nodes[0]!.queue, nodes[1]!.queue];
+      const errors: unknown[] = [];
+      let started!: () => void;
+      const isRunning = new Promise<void>((r) => (started = r));
+      const runner = new JobRunner(worker, {
+        slots: { transcribe: 1 },
+        pollMs: 50,
+        handlers: {
+          transcribe: (_job: Job<'transcribe'>, ctx) =>
+            new Promise((_, reject) => {
+              started();
+              ctx.signal.addEventListener('abort', () => reject(new VidscribeError(ErrorCode.Cancelled, 'Transcription cancelled')));
+            }),
+        },
+        onError: (e) => errors.push(e),
+      });
+      runner.start();
+      toClose.push({ close: () => runner.stop() });
+      const job = await enqueue(api, 'long', 4);
+      await isRunning;
+      assert.deepEqual(await balance(), { available: 96, frozen: 4, total: 100 });
+      assert.equal(await cancelJob(api, job.id), true);
+      const done = await waitForJob(api, job);
+      assert.equal(done.state, 'cancelled');
+      assert.equal(done.error?.code, ErrorCode.Cancelled);
+      assert.deepEqual(await balance(), { available: 100, frozen: 0, total: 100 });
+      assert.equal(await cancelJob(api, job.id), false, 'an ended job cannot be cancelled');
+      await runner.stop();
+      assert.deepEqual(errors, []);
+    });
+
+    test("a running job whose cancel was missed is cancelled at its worker's next renewal, or by the reaper once its worker is gone", async () => {
+      const clock = manualClock();
+      const { nodes, enqueue, balance } = await deployment(2, { leaseClock: clock.now, leaseMs: 1000 });
+      const [a, b] = [nodes[0]!.queue, nodes[1]!.queue];
+      const job = await enqueue(a, 'x', 2);
+      const running = await a.claim('transcribe');
+      assert.ok(running);
+      assert.equal(await b.cancel(job.id), true);
+      assert.equal(await a.renew(running), 'cancel', 'the flag reaches the worker even without the event');
+      clock.advance(1001);
+      assert.deepEqual(await b.reap(), { requeued: 0, failed: 1 }, 'its worker died: cancelled, not run again');
+      assert.equal((await b.get(job.id))?.state, 'cancelled');
+      assert.deepEqual(await balance(), { available: 100, frozen: 0, total: 100 });
+    });
+
+    test('a worker that dies mid-job loses it to a running worker, which finishes it once', async () => {
+      // Real time here: the second worker's own reaper and heartbeat run; the first "dies" by never renewing.
+      const { nodes, enqueue, balance } = await deployment(2, { leaseMs: 300 });
+      const [dead, alive] = [nodes[0]!.queue, nodes[1]!.queue];
+      const job = await enqueue(alive, 'orphan', 2);
+      const orphan = await dead.claim('transcribe');
+      assert.equal(orphan?.id, job.id);
+      const ran: Job<'transcribe'>[] = [];
+      const errors: unknown[] = [];
+      const runner = new JobRunner(alive, {
+        slots: { transcribe: 1 },
+        pollMs: 50,
+        reapMs: 50,
+        handlers: {
+          transcribe: async (j) => {
+            ran.push(j);
+            return result(9);
+          },
+        },
+        onError: (e) => errors.push(e),
+      });
+      runner.start();
+      toClose.push({ close: () => runner.stop() });
+      const done = await waitForJob(alive, job);
+      await runner.stop();
+      assert.equal(done.state, 'completed');
+      assert.equal(done.attempts, 2);
+      assert.equal(ran.length, 1);
+      assert.deepEqual(errors, []);
+      await assert.rejects(dead.complete(orphan!, result(1)), (e) => codeOf(e) === ErrorCode.BadRequest);
+      assert.deepEqual(await balance(), { available: 98, frozen: 0, total: 98 }, 'charged once');
+    });
+
+    test(`on start, ${backend.name === 'sqlite' ? 'every running job (the one process stopped)' : 'only expired leases (other nodes run on)'} go back to the queue`, async () => {
+      const { nodes, enqueue } = await deployment(2, { leaseMs: 60_000 });
+      const [a, b] = [nodes[0]!.queue, nodes[1]!.queue];
+      const job = await enqueue(a, 'x');
+      await a.claim('transcribe');
+      const recovered = await b.recoverInterrupted();
+      if (backend.name === 'sqlite') {
+        assert.equal(recovered, 1);
+        assert.equal((await b.get(job.id))?.state, 'queued');
+      } else {
+        assert.equal(recovered, 0);
+        assert.equal((await b.get(job.id))?.state, 'running');
+      }
+    });
+  });
+}
