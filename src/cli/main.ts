@@ -60,6 +60,7 @@ program
   .option('--aspect <ratio>', '16:9, 9:16 or 1:1 (default 16:9)')
   .option('--fit <fit>', 'contain, cover or blur (default: contain, blur when the aspect changes)')
   .option('--captions', 'transcribe and burn in captions')
+  .option('--speaker-labels <how>', 'with --captions: find the speakers and show each one as a name prefix or a colour: name, color or none')
   .option('-m, --model <model>', 'speech model for --captions (default auto)')
   .option('-l, --language <code>', 'spoken language for --captions (default: detect)')
   .option('--title <text>', 'a title over the start')
