@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BlobStore } from '../storage/blob-store.ts';
 
 /** The byte span a Range header asks for (inclusive), 'unsatisfiable', or undefined to send the whole file. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
@@ -73,4 +74,31 @@ export async function sendFileRange(
     .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
     .header('content-length', range.end - range.start + 1)
     .send(createReadStream(file.path, { start: range.start, end: range.end }));
+}
+
+/**
+ * Like sendFileRange, for a stored blob read straight from the blob store (on S3, a ranged
+ * GetObject: nothing is copied to this node's disk). `key` is the blob's key (the strong ETag).
+ */
+export async function sendBlobRange(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  blobs: Pick<BlobStore, 'stat' | 'open'>,
+  file: { key: string; contentType: string },
+): Promise<FastifyReply> {
+  const { sizeBytes: size } = await blobs.stat(file.key);
+  const etag = `"${file.key.replace(/\..*$/, '')}"`;
+  reply.header('accept-ranges', 'bytes').header('etag', etag).header('content-type', file.contentType);
+  const ifRange = req.headers['if-range'];
+  const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, size) : undefined;
+  if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
+  if (!range) {
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.header('content-length', size).send((await blobs.open(file.key)).stream);
+  }
+  return reply
+    .code(206)
+    .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+    .header('content-length', range.end - range.start + 1)
+    .send((await blobs.open(file.key, range)).stream);
 }

@@ -5,6 +5,7 @@ import { JobType, type Job } from '../jobs/queue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { parseDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { sendBlobRange } from './byte-ranges.ts';
 import type { RouteHelpers } from './edge.ts';
 import { ok, verifyDownload } from './http.ts';
 import { jobView, statusOf } from './job-view.ts';
@@ -110,12 +111,9 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
       verifyDownload(svc.secret, id, q.expires, q.sig, svc.now());
       const f = await svc.sessions.file(id);
       if (!f) throw new VidscribeError(ErrorCode.NotFound, 'This file no longer exists');
-      const { stream, sizeBytes } = await svc.blobs.open(f.storeKey);
-      return reply
-        .header('content-type', f.contentType)
-        .header('content-length', sizeBytes)
-        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`)
-        .send(stream);
+      // One byte range when asked (206): a long render resumes or seeks instead of starting over.
+      reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`);
+      return sendBlobRange(req, reply, svc.blobs, { key: f.storeKey, contentType: f.contentType });
     },
   );
 }

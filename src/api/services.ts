@@ -1,7 +1,8 @@
 /**
- * The composition root: builds the embedded default (SQLite, local blob store, SQL job queue,
- * in-process runner) from a config. The CLI's `serve` and `credits add` both start here; a
- * scaled deployment swaps the storage, queue and blob store implementations in this one place.
+ * The composition root: builds the services from a config. The embedded default is SQLite, the
+ * local blob store, the SQL job queue and an in-process runner; `database: postgres://…`,
+ * `blobs: s3://…` and `role` choose the cluster pieces here, in this one place. The CLI's `serve`
+ * and `credits add` both start here.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,14 +18,25 @@ import { SqlJobQueue, type JobQueue } from '../jobs/queue.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { DEFAULT_MAX_BYTES } from '../media/index.ts';
 import { Sessions } from '../sessions/sessions.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { LocalBlobStore, type BlobStore } from '../storage/blob-store.ts';
 import { dialectOf, openDatabase, type Db } from '../storage/database.ts';
+import { S3BlobStore, parseS3Url } from '../storage/s3-blob-store.ts';
 
 export interface ServiceConfig {
   /** Everything the server keeps: vidscribe.db, blobs/, tmp/, secret. */
   dataDir: string;
   /** `postgres://…` to keep accounts, sessions, jobs and credits in Postgres; default: vidscribe.db in dataDir (also `sqlite:path`). */
   database?: string;
+  /**
+   * `s3://bucket[/prefix]?endpoint=…&region=…` to keep media and results in an S3-compatible store
+   * (credentials from the standard AWS environment variables); default: blobs/ in dataDir.
+   */
+  blobs?: string;
+  /** What this process does: `api` (HTTP, no jobs), `worker` (jobs, no API), `all` (both; the default). */
+  role?: Role;
+  /** Hex key for signed download links, the same on every API node; default: generated once per data folder. */
+  secret?: string;
   /** The speech model for every transcription (default auto: the language is detected, English goes to tiny.en, the rest to base). */
   model?: string;
   prices?: Partial<Prices>;
@@ -60,6 +72,8 @@ export interface ServiceConfig {
   llm?: { url: string; model: string; apiKey?: string; timeoutMs?: number };
 }
 
+export type Role = 'api' | 'worker' | 'all';
+
 export interface Services {
   config: Required<
     Pick<
@@ -84,7 +98,11 @@ export interface Services {
   close(): Promise<void>;
 }
 
-function loadSecret(dataDir: string): Buffer {
+function loadSecret(dataDir: string, given: string | undefined): Buffer {
+  if (given !== undefined) {
+    if (!/^(?:[0-9a-f]{2}){16,64}$/i.test(given)) throw new VidscribeError(ErrorCode.BadRequest, 'the download-link secret must be 32 to 128 hex digits');
+    return Buffer.from(given, 'hex');
+  }
   const p = join(dataDir, 'secret');
   if (!existsSync(p)) writeFileSync(p, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
   return Buffer.from(readFileSync(p, 'utf8').trim(), 'hex');
@@ -94,9 +112,10 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const dataDir = resolve(cfg.dataDir);
   const now = cfg.now ?? Date.now;
   const db = await openDatabase(cfg.database, dataDir);
-  const blobs = new LocalBlobStore(dataDir);
+  // Scratch and cached copies always stay in this node's own data folder, whatever the store.
+  const blobs = cfg.blobs ? new S3BlobStore(parseS3Url(cfg.blobs), dataDir) : new LocalBlobStore(dataDir);
   await blobs.init();
-  const secret = loadSecret(dataDir);
+  const secret = loadSecret(dataDir, cfg.secret);
   const prices = { ...DEFAULT_PRICES, ...cfg.prices, ...(cfg.signupCredits !== undefined ? { signupGrant: cfg.signupCredits } : {}) };
   const ledger = new CreditLedger(now);
   const accounts = new Accounts(db, ledger, prices, now);
@@ -118,9 +137,9 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   };
   let runner: JobRunner | undefined;
   const asr = new AsrPool({ model: config.model });
-  if (!cfg.noWorkers) {
-    // Scratch files are only ever in use by this process's jobs; what is there now is debris of a killed one.
-    await blobs.sweepScratch();
+  // Scratch files are only ever in use by this process (uploads, jobs); what is there now is debris of a killed one.
+  if (!cfg.noWorkers) await blobs.sweepScratch();
+  if (!cfg.noWorkers && cfg.role !== 'api') {
     await queue.recoverInterrupted();
     const deps = { sessions, blobs, queue };
     runner = new JobRunner(queue, {
@@ -148,6 +167,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
       await asr.close();
       await events.close();
       await db.destroy();
+      if (blobs instanceof S3BlobStore) blobs.close();
     },
   };
 }

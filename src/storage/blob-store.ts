@@ -5,7 +5,7 @@
  * real key and nothing already stored is overwritten by a failed upload.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -27,21 +27,86 @@ export interface BlobStore {
   put(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<StoredBlob>;
   /** Like put, but into a scratch file the caller inspects first, then passes to putFile (with its hash) or discards. */
   receive(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<{ path: string; sizeBytes: number; sha256: string }>;
-  /** Moves a finished local scratch file (a checked upload, a render) into the store. */
+  /** Moves a finished local scratch file (a checked upload, a render) into the store; the scratch file is gone afterwards. */
   putFile(path: string, opts: { ext: string; sha256?: string }): Promise<StoredBlob>;
   discard(scratchPath: string): Promise<void>;
-  /** A local path ffmpeg can read (a cache copy for remote stores). */
+  /** A local path ffmpeg can read (for a remote store, a copy in this node's cache folder). */
   localPath(key: string): Promise<string>;
-  open(key: string): Promise<{ stream: ReadStream; sizeBytes: number }>;
-  /** A scratch file path for work in progress (downloads, renders) on the same disk as the store. */
+  /** The stored size; 4104 (NotFound) for a key that is not stored. */
+  stat(key: string): Promise<{ sizeBytes: number }>;
+  /** Streams the stored bytes, or only `range` (inclusive byte offsets) of them; `sizeBytes` is the whole blob's size. */
+  open(key: string, range?: ByteRange): Promise<{ stream: Readable; sizeBytes: number }>;
+  /** A scratch file path for work in progress (downloads, renders), in this node's own scratch folder. */
   scratchPath(ext: string): string;
-  /** Removes scratch files a killed process left behind. */
+  /** Removes scratch files a killed process left behind (this node's folder only). */
   sweepScratch(): Promise<void>;
+}
+
+/** Inclusive byte offsets, as in an HTTP Range header. */
+export interface ByteRange {
+  start: number;
+  end: number;
 }
 
 const KEY_RE = /^[0-9a-f]{64}\.[a-z0-9]{1,8}$/;
 
-function safeExt(ext: string): string {
+/** Refuses anything that is not a key this store hands out (`<sha256>.<ext>`), so no key names a path or another prefix. */
+export function checkKey(key: string): string {
+  if (!KEY_RE.test(key)) throw new VidscribeError(ErrorCode.NotFound, `no stored file ${key.slice(0, 80)}`);
+  return key;
+}
+
+export function keyOf(sha256: string, ext: string): string {
+  return `${sha256}.${safeExt(ext)}`;
+}
+
+/** Streams `source` into the file `tmp`, counting and hashing; past maxBytes it fails with 4002 and removes the file. */
+export async function receiveInto(
+  tmp: string,
+  source: Readable,
+  opts: { maxBytes: number; name?: string },
+): Promise<{ path: string; sizeBytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > opts.maxBytes) {
+        const mb = (opts.maxBytes / 1024 / 1024).toFixed(0);
+        cb(new VidscribeError(ErrorCode.FileTooLarge, `${opts.name ?? 'the file'} is larger than the ${mb} MB limit`, { data: { maxBytes: opts.maxBytes } }));
+        return;
+      }
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, counter, createWriteStream(tmp));
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  return { path: tmp, sizeBytes: size, sha256: hash.digest('hex') };
+}
+
+/** The sha256 and size of a local file. */
+export async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  await pipeline(
+    createReadStream(path),
+    new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        size += chunk.length;
+        hash.update(chunk);
+        cb();
+      },
+    }),
+  );
+  return { sha256: hash.digest('hex'), sizeBytes: size };
+}
+
+export function safeExt(ext: string): string {
   const e = ext.toLowerCase().replace(/^\./, '');
   return /^[a-z0-9]{1,8}$/.test(e) ? e : 'bin';
 }
@@ -78,49 +143,17 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async receive(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<{ path: string; sizeBytes: number; sha256: string }> {
-    const tmp = this.scratchPath(opts.ext);
-    const hash = createHash('sha256');
-    let size = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > opts.maxBytes) {
-          const mb = (opts.maxBytes / 1024 / 1024).toFixed(0);
-          cb(new VidscribeError(ErrorCode.FileTooLarge, `${opts.name ?? 'the file'} is larger than the ${mb} MB limit`, { data: { maxBytes: opts.maxBytes } }));
-          return;
-        }
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    try {
-      await pipeline(source, counter, createWriteStream(tmp));
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    return { path: tmp, sizeBytes: size, sha256: hash.digest('hex') };
+    return receiveInto(this.scratchPath(opts.ext), source, opts);
   }
 
   async putFile(path: string, opts: { ext: string; sha256?: string }): Promise<StoredBlob> {
     if (opts.sha256) return this.commit(path, opts.sha256, (await stat(path)).size, opts.ext);
-    const hash = createHash('sha256');
-    let size = 0;
-    await pipeline(
-      createReadStream(path),
-      new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          size += chunk.length;
-          hash.update(chunk);
-          cb();
-        },
-      }),
-    );
-    return this.commit(path, hash.digest('hex'), size, opts.ext);
+    const h = await hashFile(path);
+    return this.commit(path, h.sha256, h.sizeBytes, opts.ext);
   }
 
   private async commit(tmp: string, sha256: string, sizeBytes: number, ext: string): Promise<StoredBlob> {
-    const key = `${sha256}.${safeExt(ext)}`;
+    const key = keyOf(sha256, ext);
     const dest = this.pathOf(key);
     await mkdir(join(this.root, key.slice(0, 2)), { recursive: true });
     const existing = await stat(dest).catch(() => undefined);
@@ -130,7 +163,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   private pathOf(key: string): string {
-    if (!KEY_RE.test(key)) throw new VidscribeError(ErrorCode.NotFound, `no stored file ${key}`);
+    checkKey(key);
     return join(this.root, key.slice(0, 2), key);
   }
 
@@ -142,9 +175,14 @@ export class LocalBlobStore implements BlobStore {
     return p;
   }
 
-  async open(key: string): Promise<{ stream: ReadStream; sizeBytes: number }> {
+  async stat(key: string): Promise<{ sizeBytes: number }> {
+    const { size } = await stat(await this.localPath(key));
+    return { sizeBytes: size };
+  }
+
+  async open(key: string, range?: ByteRange): Promise<{ stream: Readable; sizeBytes: number }> {
     const p = await this.localPath(key);
     const { size } = await stat(p);
-    return { stream: createReadStream(p), sizeBytes: size };
+    return { stream: createReadStream(p, range ? { start: range.start, end: range.end } : {}), sizeBytes: size };
   }
 }
