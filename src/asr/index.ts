@@ -1,4 +1,12 @@
-export { AsrWorker, type AsrOptions, type AsrWorkerOptions, type AsrProgress, type AsrResult, type AsrRunOptions } from './worker-client.ts';
+export {
+  AsrWorker,
+  type AsrOptions,
+  type DiarizeOptions,
+  type AsrWorkerOptions,
+  type AsrProgress,
+  type AsrResult,
+  type AsrRunOptions,
+} from './worker-client.ts';
 export {
   transcribeFile,
   transcribeEach,

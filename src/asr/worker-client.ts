@@ -7,6 +7,14 @@ import type { TranscriptSegment } from '../transcript/types.ts';
 import { baseLanguage } from '../transcript/languages.ts';
 import { AUTO_MULTILINGUAL_MODEL, WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
 
+/** Speaker diarization wanted: a count, or a range; nothing given = counted automatically. */
+export interface DiarizeOptions {
+  /** Exactly this many speakers. */
+  speakers?: number;
+  minSpeakers?: number;
+  maxSpeakers?: number;
+}
+
 /** Options of one transcription, mapped onto faster-whisper's `transcribe()` by the worker. */
 export interface AsrOptions {
   /**
@@ -34,6 +42,8 @@ export interface AsrOptions {
   batchSize?: number;
   temperature?: number;
   conditionOnPreviousText?: boolean;
+  /** Find who speaks when; absent = no diarization, the output exactly as without it. */
+  diarize?: DiarizeOptions;
 }
 
 export interface AsrWorkerOptions {
