@@ -110,5 +110,10 @@ describe('vidscribe convert', () => {
     assert.match(r.stderr, /\[400\] --bgm-volume must be between 0 and 1/);
     assert.match(vidscribe('convert', 'talk.mp4', '--aspect', '4:3').stderr, /\[400\] --aspect must be one of 16:9, 9:16, 1:1/);
     assert.match(vidscribe('convert', 'nothing.mp4').stderr, /\[4006\]/);
+    assert.match(
+      vidscribe('convert', 'talk.mp4', '--captions', '--speaker-labels', 'bold').stderr,
+      /\[400\] --speaker-labels must be one of name, color, none/,
+    );
+    assert.match(vidscribe('convert', 'talk.mp4', '--speaker-labels', 'name').stderr, /\[400\] --speaker-labels labels captions: add --captions/);
   });
 });

@@ -8,6 +8,7 @@ import { AsrWorker, transcribeFile } from '../asr/index.ts';
 import { probeMedia } from '../media/index.ts';
 import {
   ASPECTS,
+  CAPTION_SPEAKERS,
   RESOLUTIONS,
   addBackgroundMusic,
   addTitle,
@@ -16,6 +17,7 @@ import {
   setCaptions,
   timelineDuration,
   type Aspect,
+  type CaptionSpeakers,
   type Draft,
   type Fit,
   type RenderResult,
@@ -36,6 +38,8 @@ export interface ConvertCommandOptions {
   aspect?: string;
   fit?: string;
   captions?: boolean;
+  /** With --captions: find the speakers and show them as a name prefix or a colour (name|color|none). */
+  speakerLabels?: string;
   model?: string;
   language?: string;
   title?: string;
@@ -114,6 +118,8 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
   const aspect = oneOf(o.aspect, ASPECTS, '--aspect') as Aspect | undefined;
   const fit = oneOf(o.fit, ['contain', 'cover', 'blur'] as const, '--fit') as Fit | undefined;
   const titleSec = seconds(o.titleDuration, '--title-duration') ?? 3;
+  const speakerLabels = oneOf(o.speakerLabels, CAPTION_SPEAKERS, '--speaker-labels') as CaptionSpeakers | undefined;
+  if (speakerLabels && !o.captions) throw new VidscribeError(ErrorCode.BadRequest, '--speaker-labels labels captions: add --captions');
   const timeout = seconds(o.timeout, '--timeout');
   let bgmVolume = 0.35;
   if (o.bgmVolume !== undefined) {
@@ -137,10 +143,15 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
         const transcript = await transcribeFile(worker, src, {
           language: o.language,
           media: info,
+          // Diarize only when the speakers will be shown: it costs time and adds nothing otherwise.
+          ...(speakerLabels && speakerLabels !== 'none' ? { diarize: {} } : {}),
           signal,
           onProgress: (p) => bar.update(0, p.stage, p.doneSec, p.totalSec),
         });
-        draft = setCaptions(draft, transcript);
+        if (speakerLabels && speakerLabels !== 'none' && transcript.speakers === undefined) {
+          throw new VidscribeError(ErrorCode.AsrFailed, 'Speaker diarization did not run: the transcript came back without speakers');
+        }
+        draft = setCaptions(draft, transcript, speakerLabels ? { speakers: speakerLabels } : {});
       } finally {
         bar.stop();
         await worker.close();

@@ -49,6 +49,10 @@ export {
   type UploadedMedia,
   type FromMediaOptions,
   type CaptionOptions,
+  type CaptionSpeakers,
+  CAPTION_SPEAKERS,
+  SPEAKER_COLORS,
+  speakerColor,
   type TextOptions,
   type MusicOptions,
 } from './operations.ts';

@@ -3,7 +3,7 @@
  * so the service can diff, undo and store versions. Ids are derived from what is already there.
  */
 import type { MediaInfo } from '../media/index.ts';
-import { buildCues, type Cue, type CueOptions, type Transcript } from '../transcript/index.ts';
+import { buildCues, hasSpeakers, type Cue, type CueOptions, type Transcript } from '../transcript/index.ts';
 import type { AudioMeta, AudioSegment, Corner, Draft, Fit, TextMeta, TextSegment, TextStyle, TextTrack, Track, VideoSegment, VideoTrack } from './draft.ts';
 import { canvasFor, timelineDuration, type Aspect, type Resolution } from './timeline.ts';
 
@@ -70,11 +70,25 @@ export function setAspect(draft: Draft, aspect: Aspect, resolution: Resolution =
   return bump(draft, draft.t, canvasFor(aspect, resolution));
 }
 
+/** How burned-in captions show who speaks (diarized transcripts): "[Ana] " on the first caption after each change, a colour per speaker, or nothing. */
+export type CaptionSpeakers = 'name' | 'color' | 'none';
+export const CAPTION_SPEAKERS: readonly CaptionSpeakers[] = ['name', 'color', 'none'];
+
+/**
+ * Caption colours by speaker, in order of first appearance: white first (the usual caption), then
+ * hues far apart that stay light enough to read on the translucent black box.
+ */
+export const SPEAKER_COLORS = ['#FFFFFF', '#FFD84D', '#6FE3FF', '#9BF07A', '#FF9EDB', '#FFB36B', '#C4A8FF', '#A8FFE0'] as const;
+
+export const speakerColor = (id: number): string => SPEAKER_COLORS[((id % SPEAKER_COLORS.length) + SPEAKER_COLORS.length) % SPEAKER_COLORS.length]!;
+
 export interface CaptionOptions extends CueOptions {
   /** Added to every cue time: where the transcribed media's 0 s sits on the timeline (ms). */
   offsetMs?: number;
   position?: 'top' | 'center' | 'bottom';
   style?: TextStyle;
+  /** How captions show the speaker; default 'name' for a diarized transcript (nothing to show otherwise). 'color' overrides style.color. */
+  speakers?: CaptionSpeakers;
 }
 
 /**
@@ -83,9 +97,13 @@ export interface CaptionOptions extends CueOptions {
  * Replaces any captions the draft had; cues outside the timeline are dropped or cut to it.
  */
 export function setCaptions(draft: Draft, source: Transcript | readonly Cue[], opts: CaptionOptions = {}): Draft {
-  const { offsetMs = 0, position = 'bottom', style, ...cueOpts } = opts;
+  const { offsetMs = 0, position = 'bottom', style, speakers, ...cueOpts } = opts;
   const vertical = draft.h > draft.w;
-  const cues = Array.isArray(source) ? (source as readonly Cue[]) : buildCues(source as Transcript, { maxLineChars: vertical ? 28 : 42, ...cueOpts });
+  const diarized = Array.isArray(source) ? (source as readonly Cue[]).some((c) => c.speaker) : hasSpeakers(source as Transcript);
+  const show = speakers ?? (diarized ? 'name' : 'none');
+  const cues = Array.isArray(source)
+    ? namedCues(source as readonly Cue[], show === 'name')
+    : buildCues(source as Transcript, { maxLineChars: vertical ? 28 : 42, ...cueOpts, speakerPrefix: show === 'name' });
   const end = timelineDuration({ ...draft, t: withoutCaptions(draft.t) }) || Infinity;
   const segments: TextSegment[] = [];
   for (const cue of cues) {
@@ -94,11 +112,24 @@ export function setCaptions(draft: Draft, source: Transcript | readonly Cue[], o
     if (e <= s) continue;
     const m: TextMeta = { text: cue.lines.join('\n'), kind: 'caption', position };
     if (style) m.style = style;
+    if (show === 'color' && cue.speaker) m.style = { ...style, color: speakerColor(cue.speaker.id) };
     segments.push({ id: `cue-${segments.length + 1}`, s, d: e - s, m });
   }
   const t = withoutCaptions(draft.t);
   if (segments.length) t.push({ id: freshCaptionTrackId(t), tt: 7, name: 'Captions', sg: segments });
   return bump(draft, t);
+}
+
+/** Ready-made cues with "[Name] " opening the first cue after each change of speaker (as buildCues does when it lays them out). */
+function namedCues(cues: readonly Cue[], names: boolean): readonly Cue[] {
+  if (!names) return cues;
+  let last: number | undefined;
+  return cues.map((c) => {
+    if (!c.speaker || c.speaker.id === last) return c;
+    last = c.speaker.id;
+    const [first = '', ...rest] = c.lines;
+    return { ...c, lines: [`[${c.speaker.name.replace(/\s+/g, ' ').trim()}] ${first}`, ...rest] };
+  });
 }
 
 function freshCaptionTrackId(t: Track[]): string {
