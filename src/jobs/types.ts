@@ -18,7 +18,8 @@ export interface TranscribeJobPayload {
   perMinute?: number;
   /** Model name (auto, bundled tiny.en / base, or a folder); default: the server's (auto: detect, English to tiny.en, the rest to base). */
   model?: string;
-  options: Pick<AsrOptions, 'language' | 'task' | 'initialPrompt' | 'temperature'>;
+  // diarize: who speaks when (issue 13); absent = none.
+  options: Pick<AsrOptions, 'language' | 'task' | 'initialPrompt' | 'temperature' | 'diarize'>;
   /** Also write this export into the session's files. */
   export?: { format: ExportFormat; timestamps: boolean };
 }
