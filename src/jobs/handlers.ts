@@ -43,7 +43,7 @@ async function settlePriceOnDecoded(deps: HandlerDeps, job: Job<'transcribe'>, p
   const price = transcribePrice(decodedSec, { transcribePerMinute: perMinute });
   if (price === job.price) return;
   await deps.queue.reprice(
-    job.id,
+    job,
     price,
     `Not enough credits: ${p.name} is ${minutes(decodedSec)} long once decoded (its header claims ${minutes(estimate)}), so transcribing it costs ${price} credits`,
   );

@@ -89,8 +89,8 @@ export interface JobQueue {
    * a running one is asked to stop (its worker, wherever it is, aborts it). False when it has ended.
    */
   cancel(id: string): Promise<boolean>;
-  /** A running job's true price, once known: its hold is raised (2001 when the account cannot cover it) or lowered. */
-  reprice(id: string, price: number, noCreditsMessage: string): Promise<void>;
+  /** A running job's true price, once known (by its lease holder): its hold is raised (2001 when the account cannot cover it) or lowered. */
+  reprice(job: Job, price: number, noCreditsMessage: string): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   listForSession(sessionId: string): Promise<Job[]>;
   /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
@@ -276,7 +276,18 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async complete<T extends JobType>(job: Job<T>, result: ResultOf<T>): Promise<void> {
-    await this.finish(job, { state: 'completed', result: JSON.stringify(result ?? null), progress: 1 }, 'settle');
+    try {
+      await this.finish(job, { state: 'completed', result: JSON.stringify(result ?? null), progress: 1 }, 'settle');
+    } catch (e) {
+      // Refused: what this run stored (its transcript, its file) is not the job's result; the run that owns the job makes its own.
+      const made: { transcriptId?: string; fileId?: string } = { ...result };
+      const kept: { transcriptId?: string; fileId?: string } = (await this.get(job.id))?.result ?? {};
+      if (made.transcriptId === kept.transcriptId) delete made.transcriptId;
+      if (made.fileId === kept.fileId) delete made.fileId;
+      if (made.transcriptId) await this.db.deleteFrom('transcripts').where('id', '=', made.transcriptId).where('job_id', '=', job.id).execute();
+      if (made.fileId) await this.db.deleteFrom('files').where('id', '=', made.fileId).where('job_id', '=', job.id).execute();
+      throw e;
+    }
   }
 
   async fail(job: Job, error: JobError, state: 'failed' | 'cancelled' = 'failed'): Promise<void> {
@@ -313,11 +324,17 @@ export class SqlJobQueue implements JobQueue {
     return true;
   }
 
-  async reprice(id: string, price: number, noCreditsMessage: string): Promise<void> {
+  async reprice(job: Job, price: number, noCreditsMessage: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await this.ledger.adjustHold(trx, id, price, noCreditsMessage);
-      const r = await trx.updateTable('jobs').set({ price, updated_at: this.now() }).where('id', '=', id).where('state', '=', 'running').executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new VidscribeError(ErrorCode.BadRequest, `job ${id} is not running`);
+      await this.ledger.adjustHold(trx, job.id, price, noCreditsMessage);
+      const r = await trx
+        .updateTable('jobs')
+        .set({ price, updated_at: this.now() })
+        .where('id', '=', job.id)
+        .where('state', '=', 'running')
+        .where('lease_owner', '=', job.leaseOwner ?? '')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new VidscribeError(ErrorCode.BadRequest, `job ${job.id} is not running under this worker's lease`);
     });
   }
 

@@ -131,8 +131,19 @@ for (const backend of backends()) {
       assert.equal(taken?.attempts, 2);
       assert.notEqual(taken?.leaseOwner, lost.leaseOwner);
 
-      // The first worker wakes up and finishes: refused, nothing stored, nothing charged.
+      // The first worker wakes up and finishes: refused, nothing stored (the transcript it made is dropped), nothing charged.
+      const { db, accountId } = { db: nodes[0]!.db, accountId: job.accountId };
+      const transcript = { session_id: null, account_id: accountId, media_id: null, job_id: job.id, language: 'en', text: 't', body: '{}', created_at: 1 };
+      await db
+        .insertInto('transcripts')
+        .values({ ...transcript, id: 'tr_1' })
+        .execute();
       await assert.rejects(a.complete(lost, result(1)), (e) => codeOf(e) === ErrorCode.BadRequest);
+      assert.equal(await db.selectFrom('transcripts').select('id').where('id', '=', 'tr_1').executeTakeFirst(), undefined, "the lost run's transcript is gone");
+      await db
+        .insertInto('transcripts')
+        .values({ ...transcript, id: 'tr_2' })
+        .execute();
       await assert.rejects(a.fail(lost, { code: ErrorCode.AsrFailed, message: 'x' }), (e) => codeOf(e) === ErrorCode.BadRequest);
       await a.progress(lost, 0.9);
       let row = await b.get(job.id);
@@ -145,7 +156,11 @@ for (const backend of backends()) {
       row = await b.get(job.id);
       assert.equal(row?.state, 'completed');
       assert.deepEqual(row?.result, result(2));
-      await assert.rejects(b.complete(taken!, result(3)), (e) => codeOf(e) === ErrorCode.BadRequest, 'a job completes once');
+      await assert.rejects(b.complete(taken!, result(2)), (e) => codeOf(e) === ErrorCode.BadRequest, 'a job completes once');
+      assert.ok(
+        await db.selectFrom('transcripts').select('id').where('id', '=', 'tr_2').executeTakeFirst(),
+        "a refused second completion leaves the job's own transcript",
+      );
       assert.deepEqual(await balance(), { available: 97, frozen: 0, total: 97 }, 'charged once');
     });
 
