@@ -9,9 +9,13 @@
  * one process, so there the two queues share that process's in-process bus.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Accounts } from '../../src/accounts/accounts.ts';
 import { CreditLedger, DEFAULT_PRICES } from '../../src/credits/ledger.ts';
@@ -23,6 +27,8 @@ import { cancelJob, waitForJob } from '../../src/jobs/wait.ts';
 import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
 import { type Db, openDatabase } from '../../src/storage/database.ts';
 import { backends } from './backends.ts';
+
+const CRASHING_WORKER = fileURLToPath(new URL('./crashing-worker.ts', import.meta.url));
 
 const payload = (name: string): TranscribeJobPayload => ({ mediaId: null, storeKey: `key-${name}`, name, durationSec: 30, options: {} });
 const result = (n: number) => ({ transcriptId: `tr_${n}`, language: 'en', durationSec: 30, words: n });
@@ -64,7 +70,7 @@ for (const backend of backends()) {
       const balance = () => ledger.balance(first.db, accountId);
       const enqueue = (queue: SqlJobQueue, name: string, price = 1) =>
         queue.enqueue({ type: 'transcribe', accountId, sessionId: null, payload: payload(name), price, noCreditsMessage: 'no credits' });
-      return { nodes, accountId, balance, enqueue };
+      return { nodes, accountId, balance, enqueue, url };
     }
 
     test('claim takes the oldest queued job of the asked type, under a lease, once', async () => {
@@ -287,6 +293,32 @@ for (const backend of backends()) {
       assert.deepEqual(errors, []);
       await assert.rejects(dead.complete(orphan!, result(1)), (e) => codeOf(e) === ErrorCode.BadRequest);
       assert.deepEqual(await balance(), { available: 98, frozen: 0, total: 98 }, 'charged once');
+    });
+
+    test('a poison job (its worker process is killed every time it runs it) ends failed after 3 attempts, its hold released', async () => {
+      const { nodes, enqueue, balance, url } = await deployment(1, { leaseMs: 400 });
+      const { queue } = nodes[0]!;
+      const job = await enqueue(queue, 'poison', 3);
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const worker = spawn(process.execPath, ['--import', 'tsx', CRASHING_WORKER, url, '400'], { stdio: ['ignore', 'ignore', 'inherit'] });
+        const [, signal] = await once(worker, 'exit');
+        assert.equal(signal, 'SIGKILL', 'the worker died on the job');
+        const died = await queue.get(job.id);
+        assert.equal(died?.state, 'running');
+        assert.equal(died?.attempts, attempt);
+        // This node's reaper (as every worker runs it) notices once the dead worker's lease has expired.
+        let reaped = { requeued: 0, failed: 0 };
+        for (let tries = 0; reaped.requeued + reaped.failed === 0; tries++) {
+          assert.ok(tries < 300, 'reaped within 30 s of a 0.4 s lease');
+          await setTimeout(100);
+          reaped = await queue.reap();
+        }
+        assert.deepEqual(reaped, attempt < 3 ? { requeued: 1, failed: 0 } : { requeued: 0, failed: 1 });
+      }
+      const failed = await queue.get(job.id);
+      assert.equal(failed?.state, 'failed');
+      assert.equal(failed?.error?.message, 'failed after 3 attempts: the worker stopped while running it');
+      assert.deepEqual(await balance(), { available: 100, frozen: 0, total: 100 });
     });
 
     test(`on start, ${backend.name === 'sqlite' ? 'every running job (the one process stopped)' : 'only expired leases (other nodes run on)'} go back to the queue`, async () => {
