@@ -209,9 +209,12 @@ export class Accounts {
           .executeTakeFirst();
         if (!live) throw new VidscribeError(ErrorCode.BadToken, 'bind: the anonymous token is no longer valid (already registered, logged out or expired)');
         const anon = binder.accountId;
-        moved = (await this.ledger.transferAll(trx, anon, accountId)).available;
+        // The credits' lock order (credits/ledger.ts): the accounts, then the jobs, then their holds. A job
+        // finishing meanwhile holds its row, then its hold: this waits for it rather than deadlocking.
+        await this.ledger.lockAccounts(trx, [anon, accountId]);
         const jobs = await trx.updateTable('jobs').set({ account_id: accountId }).where('account_id', '=', anon).executeTakeFirst();
         movedJobs = Number(jobs.numUpdatedRows);
+        moved = (await this.ledger.transferAll(trx, anon, accountId)).available;
         for (const table of OWNED_TABLES) await trx.updateTable(table).set({ account_id: accountId }).where('account_id', '=', anon).execute();
         // The anonymous tokens stop here: whoever else holds one must not reach the registered account.
         revoked = (await trx.selectFrom('tokens').select('token').where('account_id', '=', anon).where('revoked_at', 'is', null).execute()).map((t) => t.token);

@@ -7,13 +7,18 @@
  * How that holds on each engine. SQLite runs one writing transaction at a time, so a check and
  * its insert can never interleave with another's. Postgres runs them side by side (READ
  * COMMITTED, its default), so every step that spends (hold, adjustHold, transferAll) first locks
- * the account's row (`SELECT … FOR UPDATE`): a second spender on the same account waits there
+ * the account's row (`SELECT … FOR NO KEY UPDATE`): a second spender on the same account waits there
  * until the first commits or rolls back. READ COMMITTED is then enough, and SERIALIZABLE would
  * only add retries: each statement reads what was committed when it starts, and the balance is
  * read by a statement after the lock is granted, so it sees the first spender's hold. Steps that
  * only free credits (release) or move them without changing what is available (settle: −amount
  * in the ledger and the hold closed, in one commit) take no lock; the balance is one statement,
  * so it never sees half of a settle.
+ *
+ * Lock order, so two transactions never wait for each other: an account's row, then its jobs'
+ * rows, then their holds. A transaction that changes a job and its credits takes the account
+ * lock first (`lockAccounts`, `lockAccountOfJob`) or takes no account lock at all (settle and
+ * release after the job's row, as the queue's finish does).
  */
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { type Db, dialectOf } from '../storage/database.ts';
@@ -83,11 +88,23 @@ const balanceQuery = new PreparedQuery<{ accountId: string }, { total: number | 
 async function lockAccount(trx: Db, accountId: string): Promise<void> {
   if (dialectOf(trx) !== 'postgres') return;
   if (!trx.isTransaction) throw new Error('credits: a hold must run inside a transaction (its account lock would end with the statement)');
-  await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().execute();
+  // NO KEY UPDATE, not UPDATE: rows that only reference the account (a ledger entry, a hold, a token)
+  // take a KEY SHARE lock on it, which this one lets through; two spenders still queue here.
+  await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
 }
 
 export class CreditLedger {
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** Locks these accounts for the rest of the transaction (Postgres; SQLite needs no lock), always in the same order. */
+  async lockAccounts(trx: Db, accountIds: readonly string[]): Promise<void> {
+    for (const id of [...new Set(accountIds)].sort()) await lockAccount(trx, id);
+  }
+
+  /** Locks the account a job's credits are held on (Postgres): the first step of a transaction that changes the job's row and then its hold. */
+  async lockAccountOfJob(trx: Db, jobId: string): Promise<void> {
+    await this.lockedHold(trx, jobId);
+  }
 
   async balance(db: Db, accountId: string): Promise<Balance> {
     const r = await balanceQuery.first(db, { accountId });
@@ -169,8 +186,7 @@ export class CreditLedger {
    * charges or frees credits on the new account. Returns what became available there.
    */
   async transferAll(trx: Db, from: string, to: string): Promise<{ available: number; frozen: number }> {
-    // Both accounts, always in the same order, so two transfers between them cannot deadlock.
-    for (const id of [from, to].sort()) await lockAccount(trx, id);
+    await this.lockAccounts(trx, [from, to]);
     const { available, frozen, total } = await this.balance(trx, from);
     const now = this.now();
     if (total !== 0) {

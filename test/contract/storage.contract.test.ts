@@ -129,6 +129,33 @@ for (const backend of backends()) {
       });
     });
 
+    test('a bind while a job of the account finishes: both go through (no deadlock), the charge lands on the new account', async () => {
+      const { db, accounts, ledger, queue } = domain(await backend.open());
+      const anon = await accounts.anonymousToken('client-bind-finish');
+      const job = await queue.enqueue({
+        type: 'transcribe',
+        accountId: anon.accountId,
+        sessionId: null,
+        payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
+        price: 3,
+        noCreditsMessage: 'out of credits',
+      });
+      const binder = await accounts.authenticate(anon.token);
+      let registered: Promise<{ accountId: string }> | undefined;
+      // A job's end as the queue does it: its row first, then (a moment later, while the bind is under way) its hold.
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('jobs').set({ state: 'completed', updated_at: Date.now() }).where('id', '=', job.id).execute();
+        registered = accounts.register({ email: email(), password: PASSWORD, bind: anon.accountId }, binder);
+        registered.catch(() => {});
+        await new Promise((r) => setTimeout(r, 300));
+        await ledger.settle(trx, job.id);
+      });
+      const reg = await registered!;
+      assert.deepEqual(await ledger.balance(db, reg.accountId), { available: 197, frozen: 0, total: 197 });
+      assert.deepEqual(await ledger.balance(db, anon.accountId), { available: 0, frozen: 0, total: 0 });
+      assert.equal((await db.selectFrom('jobs').select('account_id').where('id', '=', job.id).executeTakeFirst())?.account_id, reg.accountId);
+    });
+
     describe('sessions and draft versions', () => {
       test('a session is its account’s only; edits are versions that undo and redo restore exactly', async () => {
         const { accounts, sessions } = domain(await backend.open());
