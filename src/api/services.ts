@@ -15,7 +15,7 @@ import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts'
 import { AsrPool, renderHandler, transcribeHandler } from '../jobs/handlers.ts';
 import { InProcessJobEvents, PostgresJobEvents } from '../jobs/events.ts';
 import { SqlJobQueue, type JobQueue } from '../jobs/queue.ts';
-import { JobRunner } from '../jobs/runner.ts';
+import { type JobHandler, JobRunner } from '../jobs/runner.ts';
 import { DEFAULT_MAX_BYTES } from '../media/index.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
@@ -37,6 +37,10 @@ export interface ServiceConfig {
   role?: Role;
   /** Hex key for signed download links, the same on every API node; default: generated once per data folder. */
   secret?: string;
+  /** How long a worker's claim on a job lasts without renewal (default 30 s): a dead worker's job moves on after about this long. */
+  leaseMs?: number;
+  /** Runs of one job before it fails for good (default 3): a job that kills its worker every time stops there. */
+  maxAttempts?: number;
   /** The speech model for every transcription (default auto: the language is detected, English goes to tiny.en, the rest to base). */
   model?: string;
   prices?: Partial<Prices>;
@@ -108,6 +112,20 @@ function loadSecret(dataDir: string, given: string | undefined): Buffer {
   return Buffer.from(readFileSync(p, 'utf8').trim(), 'hex');
 }
 
+/**
+ * TEST ONLY: with VIDSCRIBE_TEST_CRASH_ON set, a worker kills its own process (SIGKILL) when it
+ * starts a transcription whose file name contains that text: the cluster test's poison job, which
+ * must end failed after the attempt cap with its credits released. Unset, the handler is unchanged.
+ */
+function crashOnPoison(handler: JobHandler<'transcribe'>): JobHandler<'transcribe'> {
+  const marker = process.env.VIDSCRIBE_TEST_CRASH_ON;
+  if (!marker) return handler;
+  return (job, ctx) => {
+    if (job.payload.name.includes(marker)) process.kill(process.pid, 'SIGKILL');
+    return handler(job, ctx);
+  };
+}
+
 export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const dataDir = resolve(cfg.dataDir);
   const now = cfg.now ?? Date.now;
@@ -123,7 +141,11 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   // Job events reach every process sharing a Postgres database (LISTEN/NOTIFY); SQLite has one process.
   const logError = (e: unknown, job?: { id: string }) => process.stderr.write(`vidscribe: job ${job?.id ?? '?'}: ${(e as Error)?.stack ?? String(e)}\n`);
   const events = cfg.database && dialectOf(db) === 'postgres' ? await PostgresJobEvents.open(cfg.database, db, logError) : new InProcessJobEvents();
-  const queue = new SqlJobQueue(db, ledger, now, { events });
+  const queue = new SqlJobQueue(db, ledger, now, {
+    events,
+    ...(cfg.leaseMs !== undefined ? { leaseMs: cfg.leaseMs } : {}),
+    ...(cfg.maxAttempts !== undefined ? { maxAttempts: cfg.maxAttempts } : {}),
+  });
   const config = {
     ...cfg,
     dataDir,
@@ -143,7 +165,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     await queue.recoverInterrupted();
     const deps = { sessions, blobs, queue };
     runner = new JobRunner(queue, {
-      handlers: { transcribe: transcribeHandler(deps, asr), render: renderHandler(deps) },
+      handlers: { transcribe: crashOnPoison(transcribeHandler(deps, asr)), render: renderHandler(deps) },
       slots: { transcribe: cfg.asrSlots ?? Math.max(1, Math.floor(cpus().length / 2)), render: cfg.renderSlots ?? 1 },
       onError: logError,
     });

@@ -76,7 +76,7 @@ program
 
 program
   .command('serve')
-  .description('Serve the HTTP API (seed-compatible, OpenAI-compatible) on the embedded defaults: SQLite, local files, in-process workers')
+  .description('Serve the HTTP API (seed-compatible, OpenAI-compatible); by default on the embedded SQLite, local files and in-process workers')
   .option('-p, --port <port>', 'port', '8787')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('-d, --data <dir>', 'where the database and files live (env VIDSCRIBE_DATA)', DEFAULT_DATA_DIR)
@@ -102,6 +102,17 @@ program
     "an OpenAI-compatible chat-completions API (llama.cpp, Ollama, vLLM: e.g. http://127.0.0.1:8080/v1) that plans requests the agent's parser does not understand (env VIDSCRIBE_LLM_URL; key from VIDSCRIBE_LLM_KEY)",
   )
   .option('--llm-model <name>', 'the model name to ask for on --llm-url (env VIDSCRIBE_LLM_MODEL)')
+  .option(
+    '--database <url>',
+    'postgres://user@host:port/db to keep accounts, sessions, jobs and credits in Postgres (env VIDSCRIBE_DATABASE; default SQLite in --data)',
+  )
+  .option(
+    '--blobs <url>',
+    's3://bucket[/prefix]?endpoint=http://host:port&region=… to keep media and results in S3-compatible storage, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (env VIDSCRIBE_BLOBS; default files in --data)',
+  )
+  .option('--role <role>', 'api (HTTP only), worker (jobs only, /healthz on --port), or all (env VIDSCRIBE_ROLE)', undefined)
+  .option('--lease-seconds <n>', "how long a worker's claim on a job lasts unrenewed: a dead worker's job moves on after about this long", '30')
+  .option('--max-attempts <n>', 'runs of one job before it fails for good (a job that crashes its worker every time)', '3')
   .action(async (opts) => {
     await runServe(opts);
   });

@@ -1,9 +1,11 @@
 /**
- * `vidscribe serve` (the API on the embedded defaults) and `vidscribe credits add` (admin).
+ * `vidscribe serve` (the API and workers: embedded defaults, or cluster pieces and a role) and
+ * `vidscribe credits add` (admin).
  */
+import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { buildApp } from '../api/app.ts';
-import { openServices } from '../api/services.ts';
+import { openServices, type Role, type Services } from '../api/services.ts';
 import { DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { reapOrphans, recordChildrenIn } from '../shared/process.ts';
@@ -27,6 +29,39 @@ export interface ServeOptions {
   signupCredits?: string;
   llmUrl?: string;
   llmModel?: string;
+  database?: string;
+  blobs?: string;
+  role?: string;
+  leaseSeconds?: string;
+  maxAttempts?: string;
+}
+
+export interface ClusterConfig {
+  database?: string;
+  blobs?: string;
+  role: Role;
+  secret?: string;
+}
+
+/**
+ * `--database`, `--blobs`, `--role` (or VIDSCRIBE_DATABASE, VIDSCRIBE_BLOBS, VIDSCRIBE_ROLE; a flag
+ * wins) and VIDSCRIBE_SECRET (env only: it signs download links). None of them: the embedded
+ * defaults. A process with only one role shares its work with others, so it needs the shared
+ * pieces: Postgres (SQLite is one process's) and S3 (a local folder is one node's).
+ */
+export function clusterConfig(o: Pick<ServeOptions, 'database' | 'blobs' | 'role'>, env: NodeJS.ProcessEnv = process.env): ClusterConfig {
+  const database = o.database ?? (env.VIDSCRIBE_DATABASE || undefined);
+  const blobs = o.blobs ?? (env.VIDSCRIBE_BLOBS || undefined);
+  const role = o.role ?? (env.VIDSCRIBE_ROLE || 'all');
+  if (role !== 'api' && role !== 'worker' && role !== 'all')
+    throw new VidscribeError(ErrorCode.BadRequest, `--role must be api, worker or all, got "${role.slice(0, 40)}"`);
+  if (database !== undefined && !/^(postgres(ql)?:\/\/|sqlite:)/.test(database))
+    throw new VidscribeError(ErrorCode.BadRequest, '--database must be a postgres://… URL (or sqlite:path)');
+  if (blobs !== undefined && !blobs.startsWith('s3://'))
+    throw new VidscribeError(ErrorCode.BadRequest, '--blobs must be an s3://bucket?endpoint=…&region=… URL');
+  if (role !== 'all' && (!database?.startsWith('postgres') || !blobs))
+    throw new VidscribeError(ErrorCode.BadRequest, `--role ${role} shares the work with other processes: it needs --database postgres://… and --blobs s3://…`);
+  return { database, blobs, role, ...(env.VIDSCRIBE_SECRET ? { secret: env.VIDSCRIBE_SECRET } : {}) };
 }
 
 /**
@@ -102,7 +137,9 @@ export async function runServe(o: ServeOptions): Promise<void> {
   if (stopped.length > 0)
     process.stderr.write(`vidscribe: stopped ${stopped.length} process group(s) a previous server left running (${stopped.join(', ')})\n`);
   recordChildrenIn(children);
+  const cluster = clusterConfig(o);
   const svc = await openServices({
+    ...cluster,
     dataDir: o.data,
     model: o.model,
     publicUrl: o.publicUrl,
@@ -118,13 +155,16 @@ export async function runServe(o: ServeOptions): Promise<void> {
     anonymousTokensPerHour: positiveInt(o.tokensPerHour, '--tokens-per-hour'),
     registrationsPerHour: positiveInt(o.registrationsPerHour, '--registrations-per-hour'),
     signupCredits: positiveInt(o.signupCredits, '--signup-credits'),
+    leaseMs: o.leaseSeconds === undefined ? undefined : Math.max(1, wholeNumber(o.leaseSeconds, '--lease-seconds', 86_400)) * 1000,
+    maxAttempts: o.maxAttempts === undefined ? undefined : Math.max(1, wholeNumber(o.maxAttempts, '--max-attempts', 100)),
     llm: llmConfig(o),
   });
+  if (cluster.role === 'worker') return serveWorker(svc, port, o.host);
   // Warnings and faults only, as JSON lines on stderr: a request's own errors are answered, not logged.
   const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr } });
   const address = await app.listen({ port, host: o.host });
   process.stderr.write(
-    `vidscribe: serving on ${address} (data in ${svc.config.dataDir}, model ${svc.config.model}${svc.config.llm ? `, planner ${svc.config.llm.model}` : ''}); API docs at ${address}/docs\n`,
+    `vidscribe: serving on ${address} (${cluster.role === 'api' ? 'API only, ' : ''}data in ${svc.config.dataDir}, model ${svc.config.model}${svc.config.llm ? `, planner ${svc.config.llm.model}` : ''}); API docs at ${address}/docs\n`,
   );
   // Ready line on stdout for scripts and tests that start the server.
   process.stdout.write(`listening ${address}\n`);
@@ -137,10 +177,38 @@ export async function runServe(o: ServeOptions): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
+/**
+ * A worker runs jobs and serves no API: only GET /healthz (role and worker id, so a load balancer
+ * or an operator can see it is up and match it to the jobs' lease owners).
+ */
+async function serveWorker(svc: Services, port: number, host: string): Promise<void> {
+  const workerId = svc.queue.workerId;
+  const http = createServer((req, res) => {
+    const healthy = req.method === 'GET' && req.url === '/healthz';
+    res.writeHead(healthy ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(healthy ? { ok: true, role: 'worker', workerId } : { code: ErrorCode.NotFound, message: 'a worker serves only /healthz' }));
+  });
+  await new Promise<void>((ok, fail) => {
+    http.once('error', fail);
+    http.listen(port, host, () => ok());
+  });
+  const a = http.address() as { address: string; port: number };
+  const address = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  process.stderr.write(`vidscribe: worker ${workerId} running jobs (data in ${svc.config.dataDir}); health at ${address}/healthz\n`);
+  process.stdout.write(`listening ${address}\n`);
+  const shutdown = async () => {
+    http.close();
+    await svc.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
 export async function runCreditsAdd(accountOrToken: string, amount: string, o: { data: string }): Promise<void> {
   const n = wholeNumber(amount, 'N (credits to add)', MAX_CREDITS, true);
   if (n === 0) throw new VidscribeError(ErrorCode.BadRequest, 'N (credits to add) must not be 0');
-  const svc = await openServices({ dataDir: o.data, noWorkers: true });
+  const svc = await openServices({ dataDir: o.data, noWorkers: true, database: process.env.VIDSCRIBE_DATABASE || undefined });
   try {
     const accountId = await svc.accounts.resolveAccount(accountOrToken);
     await svc.ledger.grant(svc.db, accountId, n, 'admin');
