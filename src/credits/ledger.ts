@@ -158,15 +158,17 @@ export class CreditLedger {
   }
 
   /**
-   * A job's hold, read after its account is locked. A registration (bind) can move the hold to
-   * another account meanwhile; then that account is locked and the hold read again. The account
-   * lock is taken before any hold row's, the order transferAll takes them in: no deadlock.
+   * A job's hold, read after its account and then the job's row are locked (Postgres): the lock
+   * order above, so a job ending meanwhile (its row, then its hold) is waited for, and a caller
+   * that changes the job's row next (the queue's reprice) already holds it. A registration (bind)
+   * can move the hold to another account meanwhile; then that account is locked and the hold read again.
    */
   private async lockedHold(trx: Db, jobId: string) {
     let hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
     if (dialectOf(trx) !== 'postgres') return hold;
     for (let tries = 0; hold && tries < 5; tries++) {
       await lockAccount(trx, hold.account_id);
+      await trx.selectFrom('jobs').select('id').where('id', '=', jobId).forNoKeyUpdate().execute();
       const again = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
       if (again?.account_id === hold.account_id) return again;
       hold = again;

@@ -156,6 +156,34 @@ for (const backend of backends()) {
       assert.equal((await db.selectFrom('jobs').select('account_id').where('id', '=', job.id).executeTakeFirst())?.account_id, reg.accountId);
     });
 
+    test('a reprice while the job ends: the end goes through, the reprice is refused (400, the job has finished), no deadlock', async () => {
+      const { db, accounts, ledger, queue } = domain(await backend.open());
+      const anon = await accounts.anonymousToken('client-reprice-end');
+      const job = await queue.enqueue({
+        type: 'transcribe',
+        accountId: anon.accountId,
+        sessionId: null,
+        payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
+        price: 3,
+        noCreditsMessage: 'out of credits',
+      });
+      await db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
+      let repriced: Promise<unknown> | undefined;
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('jobs').set({ state: 'completed', updated_at: Date.now() }).where('id', '=', job.id).execute();
+        // The queue's reprice: the hold, then the job's row.
+        repriced = db.transaction().execute(async (t2) => {
+          await ledger.adjustHold(t2, job.id, 5, 'out of credits');
+          await t2.updateTable('jobs').set({ price: 5 }).where('id', '=', job.id).where('state', '=', 'running').execute();
+        });
+        repriced.catch(() => {});
+        await new Promise((r) => setTimeout(r, 300));
+        await ledger.settle(trx, job.id);
+      });
+      await rejectsWith(repriced!, ErrorCode.BadRequest);
+      assert.deepEqual(await ledger.balance(db, anon.accountId), { available: 97, frozen: 0, total: 97 });
+    });
+
     describe('sessions and draft versions', () => {
       test('a session is its account’s only; edits are versions that undo and redo restore exactly', async () => {
         const { accounts, sessions } = domain(await backend.open());
