@@ -181,11 +181,6 @@ export class JobRunner {
     return true;
   }
 
-  /** Cancels a job running in this process (its handler sees the abort); false when it is not running here. */
-  cancel(jobId: string): boolean {
-    return this.abort(jobId, 'cancel');
-  }
-
   /** Stops taking jobs; running ones are aborted and given back to the queue, for this or another process to run. */
   async stop(): Promise<void> {
     this.stopped = true;

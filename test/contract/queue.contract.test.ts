@@ -4,9 +4,10 @@
  * at most max_attempts times, then fails with its hold released), a worker that lost its lease can
  * neither complete nor charge, and events and cancels published by one process reach another.
  *
- * "Two processes" are two database connections (two pools) with a queue each, as two `serve`
- * processes have. Their events travel over LISTEN/NOTIFY on Postgres; a SQLite database belongs to
- * one process, so there the two queues share that process's in-process bus.
+ * "Two processes" are, on Postgres, two database connections (two pools) with a queue and a bus
+ * each, as two `serve` processes have; their events travel over LISTEN/NOTIFY. A SQLite database
+ * belongs to one process, so there the queues share its connection and in-process bus (the poison
+ * job test runs real separate worker processes on both).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -54,12 +55,14 @@ for (const backend of backends()) {
     /** One database seen by `n` processes: each has its own connection, bus and queue. */
     async function deployment(n: number, opts: QueueOptions & { clock?: () => number } = {}) {
       const url = await backend.url();
-      const shared = backend.name === 'sqlite' ? new InProcessJobEvents() : undefined;
+      // SQLite: one process, one connection (better-sqlite3 waits for a lock synchronously, so two in one process would wait on each other).
+      const sqlite = backend.name === 'sqlite' ? { db: await openDatabase(url, scratch), events: new InProcessJobEvents() } : undefined;
+      if (sqlite) toClose.push({ close: () => sqlite.db.destroy() }, sqlite.events);
       const nodes: { db: Db; events: JobEvents; queue: SqlJobQueue }[] = [];
       for (let i = 0; i < n; i++) {
-        const db = await openDatabase(url, scratch);
-        const events = shared ?? (await PostgresJobEvents.open(url, db));
-        toClose.push({ close: () => db.destroy() }, events);
+        const db = sqlite?.db ?? (await openDatabase(url, scratch));
+        const events = sqlite?.events ?? (await PostgresJobEvents.open(url, db));
+        if (!sqlite) toClose.push({ close: () => db.destroy() }, events);
         const ledger = new CreditLedger();
         nodes.push({ db, events, queue: new SqlJobQueue(db, ledger, opts.clock, { ...opts, events, workerId: `node${i}` }) });
       }
@@ -103,7 +106,7 @@ for (const backend of backends()) {
       assert.equal(await queue.claim('render'), undefined);
     });
 
-    test('eight workers claiming at once on two connections: each of 30 jobs is claimed exactly once', async () => {
+    test('eight workers claiming at once on two nodes: each of 30 jobs is claimed exactly once', async () => {
       const { nodes, enqueue } = await deployment(2);
       const jobs = [];
       for (let i = 0; i < 30; i++) jobs.push(await enqueue(nodes[0]!.queue, `j${i}`));
@@ -245,6 +248,48 @@ for (const backend of backends()) {
       assert.equal(await cancelJob(api, job.id), false, 'an ended job cannot be cancelled');
       await runner.stop();
       assert.deepEqual(errors, []);
+    });
+
+    test('the credits race, run: 2N jobs enqueued at once on two nodes with credits for N, two runners: exactly N run, each charged once', async () => {
+      const N = 5;
+      const { nodes, enqueue, balance } = await deployment(2);
+      const settled = await Promise.allSettled(Array.from({ length: 2 * N }, (_, i) => enqueue(nodes[i % 2]!.queue, `r${i}`, 100 / N)));
+      const queued = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      assert.equal(queued.length, N);
+      for (const r of settled) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.NoCredits);
+      const ran: string[] = [];
+      const errors: unknown[] = [];
+      const runners = nodes.map(
+        ({ queue }) =>
+          new JobRunner(queue, {
+            slots: { transcribe: 2 },
+            pollMs: 50,
+            handlers: {
+              transcribe: async (j) => {
+                ran.push(j.id);
+                assert.ok((await balance()).available >= 0);
+                return result(1);
+              },
+            },
+            onError: (e) => errors.push(e),
+          }),
+      );
+      for (const r of runners) {
+        r.start();
+        toClose.push({ close: () => r.stop() });
+      }
+      const done = await Promise.all(queued.map((j) => waitForJob(nodes[1]!.queue, j)));
+      for (const r of runners) await r.stop();
+      assert.deepEqual(
+        done.map((j) => j.state),
+        Array(N).fill('completed'),
+      );
+      assert.equal(ran.length, N, 'each ran once');
+      assert.equal(new Set(ran).size, N);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(await balance(), { available: 0, frozen: 0, total: 0 });
+      const charges = await nodes[0]!.db.selectFrom('ledger').select(['job_id', 'delta']).where('reason', '=', 'job').execute();
+      assert.equal(charges.length, N, 'one charge per job');
     });
 
     test("a running job whose cancel was missed is cancelled at its worker's next renewal, or by the reaper once its worker is gone", async () => {
