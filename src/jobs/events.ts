@@ -23,7 +23,7 @@ export interface JobEvent {
 }
 
 export interface JobEvents {
-  /** Tells every listener in every process. Resolves once it is sent (in-process: delivered). */
+  /** Tells every listener in every process. Resolves once it is sent (in-process: delivered); never rejects. */
   publish(e: JobEvent): Promise<void>;
   /** Returns the unsubscribe function. */
   subscribe(listener: (e: JobEvent) => void): () => void;
@@ -132,17 +132,22 @@ export class PostgresJobEvents implements JobEvents {
     }
   }
 
+  /**
+   * Never rejects: the change it tells of is already committed, so a failed notification is
+   * reported, and listeners catch up by re-reading (workers poll, waitForJob re-reads the job).
+   */
   async publish(e: JobEvent): Promise<void> {
     const small: JobEvent = e.message && e.message.length > MESSAGE_MAX_CHARS ? { ...e, message: `${e.message.slice(0, MESSAGE_MAX_CHARS - 1)}…` } : e;
-    await sql`select pg_notify(${JOB_CHANNEL}, ${JSON.stringify(small)})`.execute(this.db);
+    await sql`select pg_notify(${JOB_CHANNEL}, ${JSON.stringify(small)})`.execute(this.db).catch(this.onError);
   }
 
   subscribe(listener: (e: JobEvent) => void): () => void {
     return on(this.bus, 'job', listener);
   }
 
+  /** Never rejects either: the cancel is also recorded on the job, and its worker reads it at the next lease renewal. */
   async requestCancel(jobId: string): Promise<void> {
-    await sql`select pg_notify(${CANCEL_CHANNEL}, ${jobId})`.execute(this.db);
+    await sql`select pg_notify(${CANCEL_CHANNEL}, ${jobId})`.execute(this.db).catch(this.onError);
   }
 
   onCancel(listener: (jobId: string) => void): () => void {

@@ -292,6 +292,35 @@ for (const backend of backends()) {
       assert.equal(charges.length, N, 'one charge per job');
     });
 
+    test('a worker shutting down gives its running job back to the queue, the attempt not counted, the hold kept', async () => {
+      const { nodes, enqueue, balance } = await deployment(1);
+      const { queue } = nodes[0]!;
+      let started!: () => void;
+      const isRunning = new Promise<void>((r) => (started = r));
+      const runner = new JobRunner(queue, {
+        slots: { transcribe: 1 },
+        pollMs: 50,
+        handlers: {
+          transcribe: (_j, ctx) =>
+            new Promise((_, reject) => {
+              started();
+              ctx.signal.addEventListener('abort', () => reject(new VidscribeError(ErrorCode.Cancelled, 'stopped')));
+            }),
+        },
+      });
+      runner.start();
+      toClose.push({ close: () => runner.stop() });
+      const job = await enqueue(queue, 'x', 2);
+      await isRunning;
+      await runner.stop();
+      const back = await queue.get(job.id);
+      assert.equal(back?.state, 'queued');
+      assert.equal(back?.attempts, 0);
+      assert.equal(back?.leaseOwner, null);
+      assert.deepEqual(await balance(), { available: 98, frozen: 2, total: 100 });
+      assert.equal((await queue.claim('transcribe'))?.id, job.id, 'the next worker takes it');
+    });
+
     test("a running job whose cancel was missed is cancelled at its worker's next renewal, or by the reaper once its worker is gone", async () => {
       const clock = manualClock();
       const { nodes, enqueue, balance } = await deployment(2, { leaseClock: clock.now, leaseMs: 1000 });
