@@ -131,10 +131,17 @@ export class CreditLedger {
 
   /** The job succeeded: its hold becomes a charge. Idempotent. */
   async settle(trx: Db, jobId: string): Promise<void> {
-    const hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
-    if (!hold || hold.state !== 'held') return;
     const now = this.now();
-    await trx.updateTable('holds').set({ state: 'settled', updated_at: now }).where('job_id', '=', jobId).execute();
+    // One statement decides, with the hold's amount and account as they are now: of two settles
+    // racing (on Postgres they can), one charges and the other finds nothing held.
+    const hold = await trx
+      .updateTable('holds')
+      .set({ state: 'settled', updated_at: now })
+      .where('job_id', '=', jobId)
+      .where('state', '=', 'held')
+      .returning(['account_id', 'amount'])
+      .executeTakeFirst();
+    if (!hold) return;
     if (hold.amount > 0) {
       await trx.insertInto('ledger').values({ account_id: hold.account_id, delta: -hold.amount, reason: 'job', job_id: jobId, created_at: now }).execute();
     }

@@ -184,6 +184,23 @@ for (const backend of backends()) {
       assert.deepEqual(await ledger.balance(db, anon.accountId), { available: 97, frozen: 0, total: 97 });
     });
 
+    test('two settles racing on one job charge it once', async () => {
+      const { db, accounts, ledger } = domain(await backend.open());
+      const a = (await accounts.anonymousToken('client-settle-twice')).accountId;
+      await db.transaction().execute((trx) => ledger.hold(trx, a, 'job_twice', 7, 'out of credits'));
+      let second: Promise<void> | undefined;
+      await db.transaction().execute(async (trx) => {
+        await ledger.settle(trx, 'job_twice');
+        // Another settle starts while this one is not yet committed.
+        second = db.transaction().execute((t2) => ledger.settle(t2, 'job_twice'));
+        second.catch(() => {});
+        await new Promise((r) => setTimeout(r, 200));
+      });
+      await second;
+      assert.deepEqual(await ledger.balance(db, a), { available: 93, frozen: 0, total: 93 });
+      assert.equal((await db.selectFrom('ledger').select('id').where('job_id', '=', 'job_twice').execute()).length, 1);
+    });
+
     describe('sessions and draft versions', () => {
       test('a session is its account’s only; edits are versions that undo and redo restore exactly', async () => {
         const { accounts, sessions } = domain(await backend.open());
