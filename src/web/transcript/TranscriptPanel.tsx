@@ -5,7 +5,7 @@
  * as a versioned PATCH (a stale version, 4009, says another tab changed it). Only the paragraphs
  * near the viewport are in the DOM, so an hour of speech (10 000 words) opens and scrolls at once.
  */
-import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
 import type { TranscriptPatch, TranscriptPatchResult, TranscriptView } from '../../api/views.ts';
 import type { Speaker } from '../../transcript/types.ts';
 import { AGENT } from '../api.ts';
@@ -135,7 +135,10 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
   // ── the windowed list ──
   const scrollerRef = useRef<HTMLDivElement>(null);
   const windowRef = useRef<HTMLDivElement>(null);
-  const [viewport, setViewport] = useState({ top: 0, height: 600, width: 600 });
+  const [viewport, setViewport] = useState({ height: 600, width: 600 });
+  // The scroll position lives in a ref: a scroll redraws only when it changes which paragraphs are drawn.
+  const scrollTop = useRef(0);
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
   const measured = useRef<Float64Array>(new Float64Array(0));
   const [measures, setMeasures] = useState(0);
   const pendingReveal = useRef<Reveal | null>(null);
@@ -187,7 +190,19 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
     const heights = paragraphs.map((_, i) => measured.current[i] || estimateHeight(loaded?.chars[i] ?? 0, viewport.width));
     return prefixOffsets(heights);
   }, [paragraphs, loaded, viewport.width, measures]);
-  const range = visibleRange(offsets, viewport.top, viewport.height, viewport.height);
+  const range = visibleRange(offsets, scrollTop.current, viewport.height, viewport.height);
+  const drawn = useRef({ range, offsets, height: viewport.height });
+  drawn.current = { range, offsets, height: viewport.height };
+
+  /** After any scroll: redraw when the paragraphs to draw are no longer the ones drawn. */
+  const scrolled = useCallback(() => {
+    const box = scrollerRef.current;
+    if (!box) return;
+    scrollTop.current = box.scrollTop;
+    const d = drawn.current;
+    const r = visibleRange(d.offsets, box.scrollTop, d.height, d.height);
+    if (r.start !== d.range.start || r.end !== d.range.end) redraw();
+  }, []);
 
   const reveal = useCallback(
     (word: number, mode: Reveal['mode'], focus = false) => {
@@ -199,8 +214,9 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
         // Not drawn: jump to its estimated place; the layout pass puts the word exactly.
         const top = Math.max(0, offsets[w.paragraph]! - box.clientHeight / 3);
         box.scrollTop = top;
-        setViewport((v) => ({ ...v, top: box.scrollTop }));
-      } else setMeasures((n) => n + 1);
+        scrollTop.current = box.scrollTop;
+      }
+      redraw();
     },
     [words, range.start, range.end, offsets],
   );
@@ -222,11 +238,11 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
     const inView = r.mode === 'follow' ? y >= h * 0.1 && y + rect.height <= h * 0.75 : y >= 0 && y + rect.height <= h;
     if (!inView) {
       box.scrollTop += y - (r.mode === 'follow' ? h * 0.3 : h / 2 - rect.height / 2);
-      setViewport((v) => ({ ...v, top: box.scrollTop }));
+      scrolled();
     }
     // Never take the caret out of a field the reader is typing in.
     if (r.focus && !isTyping(document.activeElement)) el.focus({ preventScroll: true });
-  }, []);
+  }, [scrolled]);
 
   // After each render: measure the drawn paragraphs (a changed height redraws once more), then place a pending reveal.
   useLayoutEffect(() => {
@@ -254,7 +270,8 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
       setViewport((v) => {
         const width = box.clientWidth;
         if (Math.abs(width - v.width) > 1) measured.current = new Float64Array(measured.current.length);
-        return { top: box.scrollTop, height: box.clientHeight, width };
+        scrollTop.current = box.scrollTop;
+        return { height: box.clientHeight, width };
       });
     });
     ro.observe(box);
@@ -272,9 +289,9 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
     if (scrollFrame.current) return;
     scrollFrame.current = requestAnimationFrame(() => {
       scrollFrame.current = 0;
-      setViewport((v) => (v.top === box.scrollTop ? v : { ...v, top: box.scrollTop }));
+      scrolled();
     });
-  }, []);
+  }, [scrolled]);
   const markUserScroll = useCallback(() => {
     userScrolledAt.current = performance.now();
   }, []);
@@ -627,7 +644,7 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
             </span>
           </p>
           <div className="vt-review">
-            <span>{uncertain.length ? t('uncertainCount', { count: uncertain.length }) : t('uncertainNone')}</span>
+            <span>{uncertain.length === 1 ? t('uncertainOne') : uncertain.length ? t('uncertainCount', { count: uncertain.length }) : t('uncertainNone')}</span>
             <button type="button" className="vt-small" onClick={() => jumpUncertain(-1)} disabled={!uncertain.length} aria-label={t('uncertainPrev')}>
               ↑ N
             </button>
