@@ -529,7 +529,7 @@ export interface NewMedia {
  * one writer at a time already makes it.
  */
 async function lockSession(trx: Db, sessionId: string): Promise<void> {
-  if (dialectOf(trx) === 'postgres') await trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forUpdate().execute();
+  if (dialectOf(trx) === 'postgres') await trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forNoKeyUpdate().execute();
 }
 
 function rowToMedia(r: MediaTable): MediaItem {

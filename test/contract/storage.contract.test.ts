@@ -13,7 +13,7 @@ import { SqlJobQueue } from '../../src/jobs/queue.ts';
 import type { Draft } from '../../src/render/index.ts';
 import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
 import { Sessions } from '../../src/sessions/sessions.ts';
-import { type Db, sql } from '../../src/storage/database.ts';
+import { type Db, openDatabase, sql } from '../../src/storage/database.ts';
 import { backends } from './backends.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -265,6 +265,19 @@ for (const backend of backends()) {
     });
 
     if (backend.name === 'postgres') {
+      test('processes starting together on an empty database migrate it once', async () => {
+        const url = await backend.url();
+        const dbs = await Promise.all(Array.from({ length: 4 }, () => openDatabase(url, '/nonexistent')));
+        try {
+          const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(dbs[0]!);
+          const names = rows.map((r) => r.name);
+          assert.equal(new Set(names).size, names.length, 'each migration recorded once');
+          assert.ok(names.includes('001_initial') && names.includes('003_draft_versions'), names.join());
+        } finally {
+          for (const db of dbs) await db.destroy();
+        }
+      });
+
       test('a pooled connection the server ends while idle is replaced: the process lives on and the next query works', async () => {
         const { db, ledger, accounts } = domain(await backend.open());
         const a = (await accounts.anonymousToken('client-idle')).accountId;
