@@ -12,13 +12,27 @@ import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { toSrt, toVerboseJson, toVtt, transcriptText, whisperLanguageName } from '../transcript/index.ts';
+import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
+import type { DiarizeOptions } from '../asr/index.ts';
+import {
+  MAX_SPEAKERS,
+  cleanSpeakerName,
+  hasSpeakers,
+  renameSpeakers,
+  speakerCountHint,
+  toSrt,
+  toVerboseJson,
+  toVtt,
+  transcriptText,
+  whisperLanguageName,
+  type Transcript,
+} from '../transcript/index.ts';
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
 import { cleanFileName } from './uploads.ts';
 
-const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
+const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 
 interface Fields {
@@ -28,6 +42,72 @@ interface Fields {
   response_format?: string;
   temperature?: string;
   granularities: string[];
+  /** OpenAI's `known_speaker_names[]`: here applied in order of first appearance (no voice samples are matched). */
+  knownSpeakerNames: string[];
+  /** Our own hints: exactly N speakers, or a range. */
+  speakers?: string;
+  min_speakers?: string;
+  max_speakers?: string;
+  known_speaker_references?: string;
+}
+
+const SCALAR_FIELDS = new Set(['model', 'language', 'prompt', 'response_format', 'temperature', 'speakers', 'min_speakers', 'max_speakers']);
+
+/** OpenAI's diarizing model: asking for it asks for speakers. */
+const DIARIZE_MODEL = 'gpt-4o-transcribe-diarize';
+/** Formats that can show speakers; for json and text, diarization would cost time and show nothing. */
+const SPEAKER_FORMATS: readonly ResponseFormat[] = ['diarized_json', 'verbose_json', 'srt', 'vtt'];
+
+/** The diarization a request asks for (undefined: none): diarized_json, the diarizing model, speaker names or a count. */
+function diarizeFor(fields: Fields, format: ResponseFormat): DiarizeOptions | undefined {
+  const hint = speakerCountHint({ speakers: fields.speakers, minSpeakers: fields.min_speakers, maxSpeakers: fields.max_speakers }, (k) =>
+    k === 'speakers' ? 'speakers' : k === 'minSpeakers' ? 'min_speakers' : 'max_speakers',
+  );
+  if (fields.known_speaker_references !== undefined) {
+    throw new VidscribeError(
+      ErrorCode.BadRequest,
+      'known_speaker_references is not supported: voices are not matched to samples here; known_speaker_names[] names the speakers in order of first appearance',
+    );
+  }
+  if (fields.knownSpeakerNames.length > MAX_SPEAKERS)
+    throw new VidscribeError(ErrorCode.BadRequest, `known_speaker_names[] holds at most ${MAX_SPEAKERS} names`);
+  if (hint.speakers !== undefined && fields.knownSpeakerNames.length > hint.speakers) {
+    throw new VidscribeError(ErrorCode.BadRequest, `known_speaker_names[] gives ${fields.knownSpeakerNames.length} names for speakers=${hint.speakers}`);
+  }
+  if (new Set(fields.knownSpeakerNames.map((n) => n.toLocaleLowerCase())).size < fields.knownSpeakerNames.length) {
+    throw new VidscribeError(ErrorCode.BadRequest, 'known_speaker_names[] must not name two speakers alike');
+  }
+  const asked = format === 'diarized_json' || fields.model === DIARIZE_MODEL || fields.knownSpeakerNames.length > 0 || Object.keys(hint).length > 0;
+  return asked && SPEAKER_FORMATS.includes(format) ? hint : undefined;
+}
+
+/** OpenAI's labels when no names are known: A, B, … Z, then AA, AB… */
+function letterLabel(id: number): string {
+  let n = id;
+  let out = '';
+  do {
+    out = String.fromCharCode(65 + (n % 26)) + out;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return out;
+}
+
+/** OpenAI's `diarized_json`: speaker-labelled segments (`transcript.text.segment`), the full text and the duration. */
+function toDiarizedJson(t: Transcript, named: boolean): Omit<TranscriptionDiarized, 'task'> & { task: 'transcribe' | 'translate' } {
+  const r3 = (n: number): number => Math.round(n * 1000) / 1000;
+  const label = (id: number | undefined): string => {
+    const sp = id === undefined ? undefined : t.speakers?.find((s) => s.id === id);
+    return named && sp ? sp.name : letterLabel(id ?? 0);
+  };
+  return {
+    task: t.task ?? 'transcribe',
+    duration: r3(t.duration),
+    text: transcriptText(t),
+    segments: t.segments
+      .filter((s) => s.text.trim())
+      .map((s, i) => ({ type: 'transcript.text.segment', id: `seg_${i}`, start: r3(s.start), end: r3(s.end), text: s.text.trim(), speaker: label(s.speaker) })),
+    usage: { type: 'duration', seconds: Math.ceil(t.duration) },
+  };
 }
 
 /** OpenAI model names map to the server's model; a bundled model may be named directly. */
@@ -55,7 +135,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
     try {
       const caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
       if (!req.isMultipart()) throw new VidscribeError(ErrorCode.BadRequest, 'Send multipart/form-data with a "file" field');
-      const fields: Fields = { granularities: [] };
+      const fields: Fields = { granularities: [], knownSpeakerNames: [] };
       let fileName: string | undefined;
       for await (const part of req.parts()) {
         if (part.type === 'file') {
@@ -70,7 +150,14 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         } else {
           const v = String((part as { value: unknown }).value ?? '');
           if (part.fieldname === 'timestamp_granularities[]' || part.fieldname === 'timestamp_granularities') fields.granularities.push(v);
-          else (fields as unknown as Record<string, string>)[part.fieldname] = v;
+          else if (part.fieldname === 'known_speaker_names[]' || part.fieldname === 'known_speaker_names') {
+            // Bounded as they arrive: a flood of names is refused before the file is looked at.
+            if (fields.knownSpeakerNames.length >= MAX_SPEAKERS)
+              throw new VidscribeError(ErrorCode.BadRequest, `known_speaker_names[] holds at most ${MAX_SPEAKERS} names`);
+            fields.knownSpeakerNames.push(cleanSpeakerName(v));
+          } else if (part.fieldname === 'known_speaker_references[]' || part.fieldname === 'known_speaker_references') fields.known_speaker_references = '';
+          // Only the scalar fields we read: a field named like one of our arrays must not replace it.
+          else if (SCALAR_FIELDS.has(part.fieldname)) (fields as unknown as Record<string, string>)[part.fieldname] = v;
         }
       }
       if (!scratch || !fileName) throw new VidscribeError(ErrorCode.BadRequest, 'The "file" field is required');
@@ -85,6 +172,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       const temperature = fields.temperature === undefined ? undefined : Number(fields.temperature);
       if (temperature !== undefined && !(temperature >= 0 && temperature <= 1))
         throw new VidscribeError(ErrorCode.BadRequest, 'temperature must be between 0 and 1');
+      const diarize = diarizeFor(fields, format);
 
       // Judge the file by its content; it must carry audio.
       const { info } = await identifyUpload(scratch, fileName);
@@ -103,6 +191,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
             ...(fields.language ? { language: fields.language } : {}),
             ...(fields.prompt ? { initialPrompt: fields.prompt } : {}),
             ...(temperature !== undefined ? { temperature } : {}),
+            ...(diarize ? { diarize } : {}),
           },
           noCreditsMessage: 'Not enough credits to transcribe this file',
         },
@@ -118,9 +207,15 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       }
       if (done.state !== 'completed')
         throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
-      const t = await svc.sessions.transcriptByJob(job.id);
-      if (!t) throw new VidscribeError(ErrorCode.AsrFailed, 'the transcript was not stored');
+      const stored = await svc.sessions.transcriptByJob(job.id);
+      if (!stored) throw new VidscribeError(ErrorCode.AsrFailed, 'the transcript was not stored');
+      // Asked for speakers and got none: an error, not output that silently lacks them.
+      if (diarize && stored.speakers === undefined) throw new VidscribeError(ErrorCode.AsrFailed, 'speaker diarization did not run');
+      const names = fields.knownSpeakerNames;
+      const t = names.length && hasSpeakers(stored) ? renameSpeakers(stored, names) : stored;
       switch (format) {
+        case 'diarized_json':
+          return reply.send(toDiarizedJson(t, names.length > 0));
         case 'text':
           return reply.type('text/plain; charset=utf-8').send(transcriptText(t) + '\n');
         case 'srt':
