@@ -10,8 +10,8 @@ import type { ExportFormat } from '../transcript/index.ts';
 export type MediaSelector = { by: 'ordinal'; index: number; kind?: 'video' | 'audio' } | { by: 'name'; name: string };
 
 export type Intent =
-  | { kind: 'transcribe'; format: ExportFormat; timestamps: boolean; language?: string; translateTo?: string; media?: MediaSelector }
-  | { kind: 'captions'; media?: MediaSelector }
+  | { kind: 'transcribe'; format: ExportFormat; timestamps: boolean; language?: string; translateTo?: string; media?: MediaSelector; diarize?: true }
+  | { kind: 'captions'; media?: MediaSelector; speakers?: true }
   | { kind: 'aspect'; aspect: Aspect }
   | { kind: 'resolution'; resolution: Resolution }
   | { kind: 'title'; text: string; startMs: number; durationMs: number; position?: 'top' | 'center' | 'bottom' }
@@ -545,9 +545,32 @@ function findLanguage(text: string, rules: readonly RegExp[]): string | undefine
 
 const TIMESTAMPS_RE = /(\bwith(?:out)?\s+|\bno\s+|不要|不带|去掉|不需要|无)?(?:time[- ]?stamps?|time[- ]?codes?|timestamped|时间戳|时间码|时间轴|时间标记)/i;
 
+// Who speaks: "who said what", "label the speakers", "区分说话人". Each alternative is a fixed phrase
+// with bounded gaps, so the scan stays linear (see intent.fuzz.test.ts).
+const DIARIZE_RE = new RegExp(
+  [
+    String.raw`\bwho (?:said|says|spoke|speaks|is speaking|was speaking|is talking|was talking|talks) (?:what|when)\b`,
+    String.raw`\bwho(?:'s| is) (?:speaking|talking)\b`,
+    String.raw`\b(?:label|identify|name|mark|tag|separate|distinguish|split|tell apart)(?: the| each| every| all| different)? (?:speakers?|voices?)\b`,
+    String.raw`\bspeakers? (?:labels?|names?|tags?|identification|diari[sz]ation|turns?)\b`,
+    String.raw`\b(?:by|per|for each) speaker\b`,
+    String.raw`\bdiari[sz](?:e|ed|ing|ation)\b`,
+    '(?:区分|识别|标注|标出|标记|分辨|分开|区别)(?:不同的?|每个|各个)?(?:说话人|说话者|发言人|讲话人|发言者)',
+    '(?:说话人|发言人|讲话人)(?:标签|标注|识别|区分|分离|名字|名称)',
+    '谁说了什么',
+    '谁说的',
+    '谁在说话',
+    '谁在讲话',
+    '谁讲了什么',
+  ].join('|'),
+  'i',
+);
+
 type TranscribeIntent = Extract<Intent, { kind: 'transcribe' }>;
 function findTranscribe(text: string, captions: boolean): TranscribeIntent | undefined {
-  if (!TRANSCRIBE_RE.test(text) && (captions || !SUBTITLE_WORD_RE.test(text))) return undefined;
+  const diarize = DIARIZE_RE.test(text);
+  // "who said what in this interview?" asks for a transcript with speakers, even without "transcribe".
+  if (!TRANSCRIBE_RE.test(text) && (captions || !SUBTITLE_WORD_RE.test(text)) && !(diarize && !captions)) return undefined;
   const ts = TIMESTAMPS_RE.exec(text);
   const intent: TranscribeIntent = {
     kind: 'transcribe',
@@ -558,6 +581,7 @@ function findTranscribe(text: string, captions: boolean): TranscribeIntent | und
   const translateTo = findLanguage(text, TARGET_RULES);
   if (language) intent.language = language;
   if (translateTo && translateTo !== language) intent.translateTo = translateTo;
+  if (diarize) intent.diarize = true;
   return intent;
 }
 
@@ -937,7 +961,7 @@ export function parseRequest(message: string): ParsedRequest {
   const withMedia = <I extends Intent>(intent: I, sel: MediaSelector | undefined): I => (sel ? { ...intent, media: sel } : intent);
 
   const captions = burnsCaptions(p.text) || CAPTIONS_RULES.some((re) => re.test(p.text));
-  if (captions) intents.push(withMedia({ kind: 'captions' }, videoSel));
+  if (captions) intents.push(withMedia(DIARIZE_RE.test(p.text) ? { kind: 'captions', speakers: true } : { kind: 'captions' }, videoSel));
   const title = findTitle(p);
   if (title) intents.push(title);
   if (music) intents.push(music);

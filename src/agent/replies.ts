@@ -27,7 +27,8 @@ export interface Replies {
   onlyIntoEnglish(language: string): string;
   describe(intent: Intent): string;
   captioned(cues: number): string;
-  transcribed(name: string, file: string, words: number, credits: number, url: string, excerpt: string): string;
+  /** `speakers`: how many voices diarization found, when it was asked for. */
+  transcribed(name: string, file: string, words: number, credits: number, url: string, excerpt: string, speakers?: number): string;
   rendered(file: string, seconds: number, credits: number, url: string): string;
   /** A batch export that ran out of credits part-way: these videos got no render (the others stand). */
   notQueued(names: string[], why: string): string;
@@ -110,8 +111,8 @@ export const ENGLISH: Replies = {
     }
   },
   captioned: (n) => `burned in captions (${n} cues)`,
-  transcribed: (name, file, words, c, url, excerpt) =>
-    `transcribed ${name} into ${file} (${plural(words, 'word')}, ${plural(c, 'credit')}): ${url}\n\n${excerpt || '(no speech was heard)'}`,
+  transcribed: (name, file, words, c, url, excerpt, speakers) =>
+    `transcribed ${name} into ${file} (${plural(words, 'word')}, ${speakers === undefined ? '' : `${plural(speakers, 'speaker')}, `}${plural(c, 'credit')}): ${url}\n\n${excerpt || '(no speech was heard)'}`,
   rendered: (file, s, c, url) => `rendered ${file} (${s.toFixed(1)} s, ${plural(c, 'credit')}): ${url}`,
   notQueued: (names, why) => `${names.join(', ')} ${names.length === 1 ? 'was' : 'were'} not rendered: ${why}`,
   done: (items) => `Done: ${items.length === 1 ? items[0] : '\n' + items.map((d) => `• ${d}`).join('\n')}`,
@@ -193,7 +194,8 @@ export const CHINESE: Replies = {
     }
   },
   captioned: (n) => `加上了字幕（${n} 条）`,
-  transcribed: (name, file, words, c, url, excerpt) => `已把 ${name} 转写为 ${file}（${words} 词，${c} 积分）：${url}\n\n${excerpt || '（没有听到语音）'}`,
+  transcribed: (name, file, words, c, url, excerpt, speakers) =>
+    `已把 ${name} 转写为 ${file}（${words} 词，${speakers === undefined ? '' : `${speakers} 位说话人，`}${c} 积分）：${url}\n\n${excerpt || '（没有听到语音）'}`,
   rendered: (file, s, c, url) => `已渲染 ${file}（${s.toFixed(1)} 秒，${c} 积分）：${url}`,
   notQueued: (names, why) => `${names.join('、')} 没有渲染：${why}`,
   done: (items) => `完成：${items.length === 1 ? items[0] : '\n' + items.map((d) => `• ${d}`).join('\n')}`,

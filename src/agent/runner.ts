@@ -9,6 +9,7 @@ import { enqueueRender, enqueueTranscription, sourceOfMedia, type EnqueueDeps } 
 import { resultOf, type Job } from '../jobs/queue.ts';
 import type { JobType } from '../jobs/types.ts';
 import { waitForJob } from '../jobs/wait.ts';
+import { hasSpeakers, toTxt } from '../transcript/index.ts';
 import { draftFromMedia, parseDraft, setCaptions, timelineDuration, type Draft } from '../render/index.ts';
 import { draftForOneVideo } from '../render/operations.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
@@ -209,12 +210,19 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
   // In a batch ("add captions to each video and export them separately") captions go on each
   // video's own draft from its own transcript, not on the session draft.
 
-  /** The video's transcript, transcribing it first (a paid tool call) when it has none; undefined if that failed. */
-  const ensureTranscript = async (target: MediaItem) => {
+  /**
+   * The video's transcript, transcribing it first (a paid tool call) when it has none, or none with
+   * speakers when they are wanted; undefined if that failed.
+   */
+  const ensureTranscript = async (target: MediaItem, speakers = false) => {
     const had = await transcriptFor(target);
-    if (had) return had;
-    const ok = await tool(TOOL_NAMES.transcribe, { media_id: target.id, name: target.name }, async () => {
-      const job = await enqueueTranscription(deps, who, sourceOfMedia(target), { noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`) });
+    if (had && (!speakers || had.speakers !== undefined)) return had;
+    const args = { media_id: target.id, name: target.name, ...(speakers ? { diarize: true } : {}) };
+    const ok = await tool(TOOL_NAMES.transcribe, args, async () => {
+      const job = await enqueueTranscription(deps, who, sourceOfMedia(target), {
+        ...(speakers ? { options: { diarize: {} } } : {}),
+        noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`),
+      });
       say(t.transcribing(target.name, target.durationSec, job.price));
       const fin = await follow(job, t.transcribingWhat(target.name));
       spent += job.price;
@@ -389,7 +397,7 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
         await flushEdits();
         if (!draft || batch) break;
         const target = mediaOfDraft;
-        const transcript = await ensureTranscript(target);
+        const transcript = await ensureTranscript(target, intent.speakers === true);
         if (!transcript) break;
         const clip = draft.t.find((t) => t.tt !== 7)?.sg.find((s) => s.src === target.id);
         const offsetMs = clip ? clip.s - (clip.in ?? 0) : 0;
@@ -419,10 +427,11 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           timestamps: intent.timestamps,
           task,
           ...(intent.language ? { language: intent.language } : {}),
+          ...(intent.diarize ? { diarize: true } : {}),
         };
         const r = await tool(TOOL_NAMES.transcribe, args, async () => {
           const job = await enqueueTranscription(deps, who, sourceOfMedia(target), {
-            options: { task, ...(intent.language ? { language: intent.language } : {}) },
+            options: { task, ...(intent.language ? { language: intent.language } : {}), ...(intent.diarize ? { diarize: {} } : {}) },
             export: { format: intent.format, timestamps: intent.timestamps },
             noCreditsMessage: deps.noCreditsMessage(`transcribe ${target.name}`),
           });
@@ -431,7 +440,8 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
           spent += job.price;
           const res = resultOf(fin);
           const transcript = await deps.sessions.transcriptByJob(job.id);
-          const text = transcript ? transcript.segments.map((s) => s.text.trim()).join(' ') : '';
+          // With speakers, the excerpt reads like the TXT export: "Speaker 1: …" paragraphs.
+          const text = !transcript ? '' : hasSpeakers(transcript) ? toTxt(transcript).trim() : transcript.segments.map((s) => s.text.trim()).join(' ');
           return {
             transcript_id: res.transcriptId,
             file_id: res.fileId,
@@ -441,11 +451,12 @@ export async function runAgent(req: AgentRequest, deps: AgentDeps, emit: (e: Adk
             words: res.words,
             credits: job.price,
             text,
+            ...(intent.diarize && transcript?.speakers ? { speakers: transcript.speakers.length } : {}),
           };
         });
         if (r) {
           const excerpt = String(r.text).length > 600 ? String(r.text).slice(0, 600) + '…' : String(r.text);
-          done.push(t.transcribed(target.name, String(r.file_name), r.words, r.credits, String(r.url), excerpt));
+          done.push(t.transcribed(target.name, String(r.file_name), r.words, r.credits, String(r.url), excerpt, r.speakers));
         }
         break;
       }
