@@ -43,3 +43,12 @@ fi
 
 # 4. Bundled models (from the packages just installed; no network).
 .venv/bin/python src/asr/worker/install_models.py models
+
+# 5. The web app (src/web → dist/web, served by `vidscribe serve` at /), rebuilt only when its
+#    sources, the shared module it bundles (media formats), the Vite config or the lockfile changed.
+web_sum=$( (find src/web -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum src/media/formats.ts vite.config.ts package-lock.json) | sha256sum | cut -d' ' -f1)
+if [ ! -f dist/web/index.html ] || [ ! -f dist/web/.vidscribe-build ] || [ "$(cat dist/web/.vidscribe-build)" != "$web_sum" ]; then
+  log "building the web app (dist/web)"
+  node_modules/.bin/vite build --logLevel warn >&2
+  echo "$web_sum" > dist/web/.vidscribe-build
+fi
