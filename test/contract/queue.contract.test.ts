@@ -26,7 +26,7 @@ import { JobRunner } from '../../src/jobs/runner.ts';
 import type { TranscribeJobPayload } from '../../src/jobs/types.ts';
 import { cancelJob, waitForJob } from '../../src/jobs/wait.ts';
 import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
-import { type Db, openDatabase } from '../../src/storage/database.ts';
+import { type Db, openDatabase, sql } from '../../src/storage/database.ts';
 import { backends } from './backends.ts';
 
 const CRASHING_WORKER = fileURLToPath(new URL('./crashing-worker.ts', import.meta.url));
@@ -394,6 +394,32 @@ for (const backend of backends()) {
       assert.equal(failed?.error?.message, 'failed after 3 attempts: the worker stopped while running it');
       assert.deepEqual(await balance(), { available: 100, frozen: 0, total: 100 });
     });
+
+    if (backend.name === 'postgres') {
+      test('the LISTEN connection, when the server ends it, is reconnected and hears events again; a long message is cut to fit NOTIFY', async () => {
+        const { nodes, url } = await deployment(2);
+        const [sender, listener] = [nodes[0]!, nodes[1]!];
+        const reported: unknown[] = [];
+        const events = await PostgresJobEvents.open(url, listener.db, (e) => reported.push(e));
+        toClose.push(events);
+        const heard: JobEvent[] = [];
+        events.subscribe((e) => heard.push(e));
+        const listening = async () =>
+          (await sql<{ pid: number }>`select pid from pg_stat_activity where query like 'LISTEN%' and datname = current_database()`.execute(listener.db)).rows;
+        const before = await listening();
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where query like 'LISTEN%' and datname = current_database()`.execute(listener.db);
+        const event: JobEvent = { id: 'job_x', type: 'render', accountId: 'a', state: 'running', progress: 0.5, message: 'é'.repeat(5000) };
+        for (let tries = 0; !heard.length; tries++) {
+          assert.ok(tries < 300, 'heard again within 30 s');
+          await setTimeout(100);
+          await sender.events.publish(event);
+        }
+        assert.ok(before.length >= 3, 'every bus was listening');
+        assert.ok(reported.length >= 1, 'the lost connection was reported');
+        assert.equal(heard[0]?.id, 'job_x');
+        assert.ok((heard[0]?.message?.length ?? 0) <= 1000);
+      });
+    }
 
     test(`on start, ${backend.name === 'sqlite' ? 'every running job (the one process stopped)' : 'only expired leases (other nodes run on)'} go back to the queue`, async () => {
       const { nodes, enqueue } = await deployment(2, { leaseMs: 60_000 });
