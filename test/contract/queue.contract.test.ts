@@ -321,6 +321,49 @@ for (const backend of backends()) {
       assert.equal((await queue.claim('transcribe'))?.id, job.id, 'the next worker takes it');
     });
 
+    test('a worker whose lease was taken while it ran stops the job and records nothing', async () => {
+      const { nodes, enqueue, balance } = await deployment(1, { leaseMs: 300 });
+      const { queue, db } = nodes[0]!;
+      const errors: string[] = [];
+      let started!: () => void;
+      const isRunning = new Promise<void>((r) => (started = r));
+      let aborted!: () => void;
+      const stopped = new Promise<void>((r) => (aborted = r));
+      const runner = new JobRunner(queue, {
+        slots: { transcribe: 1 },
+        pollMs: 50,
+        reapMs: 60_000,
+        handlers: {
+          transcribe: (_j, ctx) =>
+            new Promise((_, reject) => {
+              started();
+              ctx.signal.addEventListener('abort', () => {
+                aborted();
+                reject(new VidscribeError(ErrorCode.Cancelled, 'stopped'));
+              });
+            }),
+        },
+        onError: (e) => errors.push(String(e)),
+      });
+      runner.start();
+      toClose.push({ close: () => runner.stop() });
+      const job = await enqueue(queue, 'x', 2);
+      await isRunning;
+      // Another worker has it now (as after this one stalled past its lease and the reaper gave it away).
+      await db.updateTable('jobs').set({ lease_owner: 'other/1' }).where('id', '=', job.id).execute();
+      await stopped;
+      await runner.stop();
+      const row = await queue.get(job.id);
+      assert.equal(row?.state, 'running');
+      assert.equal(row?.leaseOwner, 'other/1');
+      assert.equal(row?.error, null, 'no failure recorded by the worker that lost it');
+      assert.deepEqual(await balance(), { available: 98, frozen: 2, total: 100 });
+      assert.ok(
+        errors.some((e) => /lease was lost/.test(e)),
+        errors.join('\n'),
+      );
+    });
+
     test("a running job whose cancel was missed is cancelled at its worker's next renewal, or by the reaper once its worker is gone", async () => {
       const clock = manualClock();
       const { nodes, enqueue, balance } = await deployment(2, { leaseClock: clock.now, leaseMs: 1000 });
