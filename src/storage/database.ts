@@ -361,6 +361,11 @@ export async function openPostgres(url: string, opts: { max?: number } = {}): Pr
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
+    // A node that stops answering mid-transaction (frozen, cut off) must not hold an account's or a
+    // job's row lock for ever: Postgres ends such a transaction after a minute (ours take
+    // milliseconds), and TCP keep-alives notice a peer that is gone.
+    idle_in_transaction_session_timeout: 60_000,
+    keepAlive: true,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
