@@ -7,7 +7,7 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 const api = process.env.VIDSCRIBE_API ?? 'http://127.0.0.1:8787';
-const proxy = Object.fromEntries(['/api', '/run_sse', '/register', '/register.js'].map((p) => [p, { target: api, changeOrigin: false }]));
+const proxy = Object.fromEntries(['/api/', '/run_sse', '/register', '/register.js'].map((p) => [p, { target: api, changeOrigin: false }]));
 
 export default defineConfig({
   root: 'src/web',
