@@ -722,6 +722,7 @@ export function TranscriptPanel(props: TranscriptPanelProps) {
           <div
             ref={scrollerRef}
             className="vt-scroll"
+            lang={loaded.view.language}
             onScroll={onScroll}
             onWheel={markUserScroll}
             onTouchMove={markUserScroll}
