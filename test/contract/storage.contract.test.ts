@@ -265,6 +265,18 @@ for (const backend of backends()) {
     });
 
     if (backend.name === 'postgres') {
+      test('a token logged out through one API node is refused at once by another (no per-process token cache on Postgres)', async () => {
+        const db = await backend.open();
+        const ledger = new CreditLedger();
+        const [nodeA, nodeB] = [new Accounts(db, ledger), new Accounts(db, ledger)];
+        const t = await nodeA.anonymousToken('client-two-nodes');
+        const reg = await nodeA.register({ email: email(), password: PASSWORD, bind: t.accountId }, await nodeA.authenticate(t.token));
+        assert.equal((await nodeB.authenticate(reg.token)).accountId, reg.accountId, 'node B has looked it up (and would have cached it)');
+        await nodeA.logout(await nodeA.authenticate(reg.token));
+        await rejectsWith(nodeB.authenticate(reg.token), ErrorCode.BadToken);
+        await rejectsWith(nodeB.authenticate(t.token), ErrorCode.BadToken);
+      });
+
       test('processes starting together on an empty database migrate it once', async () => {
         const url = await backend.url();
         const dbs = await Promise.all(Array.from({ length: 4 }, () => openDatabase(url, '/nonexistent')));
