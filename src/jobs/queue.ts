@@ -14,7 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CreditLedger } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
+import type { RawBuilder, UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { dialectOf, sql, type Database, type Db, type JobsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 import { InProcessJobEvents, type JobEvent, type JobEvents } from './events.ts';
@@ -110,8 +110,9 @@ export interface QueueOptions {
   /** Default 3. */
   maxAttempts?: number;
   /**
-   * The clock leases run on (default Date.now): real time even when the service's clock is a
-   * test's (a token test moving days ahead must not expire a running job's lease).
+   * The clock leases run on. Default: the database server's on Postgres (nodes whose clocks
+   * disagree still agree on when a lease ends), Date.now on SQLite; real time even when the
+   * service's clock is a test's (a token test moving days ahead must not expire a running job's lease).
    */
   leaseClock?: () => number;
 }
@@ -173,7 +174,7 @@ export class SqlJobQueue implements JobQueue {
   private readonly maxAttempts: number;
   private readonly lastWrite = new Map<string, number>();
   private readonly pg: boolean;
-  private readonly leaseClock: () => number;
+  private readonly leaseClock: (() => number) | undefined;
 
   constructor(
     private readonly db: Db,
@@ -186,7 +187,17 @@ export class SqlJobQueue implements JobQueue {
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.pg = dialectOf(db) === 'postgres';
-    this.leaseClock = opts.leaseClock ?? Date.now;
+    this.leaseClock = opts.leaseClock ?? (this.pg ? undefined : Date.now);
+  }
+
+  /** Now, in epoch ms, on the lease clock: a value, or the database server's clock read in the statement. */
+  private leaseNow(): number | RawBuilder<number> {
+    return this.leaseClock ? this.leaseClock() : sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+  }
+
+  private leaseEnd(): number | RawBuilder<number> {
+    const now = this.leaseNow();
+    return typeof now === 'number' ? now + this.leaseMs : sql<number>`${now} + ${this.leaseMs}`;
   }
 
   private publish(e: JobEvent): Promise<void> {
@@ -226,7 +237,7 @@ export class SqlJobQueue implements JobQueue {
 
   async claim<T extends JobType>(type: T): Promise<Job<T> | undefined> {
     const now = this.now();
-    const leaseUntil = this.leaseClock() + this.leaseMs;
+    const leaseUntil = this.leaseEnd();
     const lease = `${this.workerId}/${randomBytes(4).toString('hex')}`;
     // One statement: the oldest queued job of the type, locked and skipped by concurrent claimers on Postgres.
     const row = await this.db
@@ -249,7 +260,7 @@ export class SqlJobQueue implements JobQueue {
     if (!job.leaseOwner) return 'lost';
     const r = await this.db
       .updateTable('jobs')
-      .set({ lease_until: this.leaseClock() + this.leaseMs })
+      .set({ lease_until: this.leaseEnd() })
       .where('id', '=', job.id)
       .where('state', '=', 'running')
       .where('lease_owner', '=', job.leaseOwner)
@@ -311,7 +322,7 @@ export class SqlJobQueue implements JobQueue {
   async cancel(id: string): Promise<boolean> {
     const error = JSON.stringify({ code: ErrorCode.Cancelled, message: 'Cancelled before it started' } satisfies JobError);
     const now = this.now();
-    const leaseNow = this.leaseClock();
+    const leaseNow = this.leaseNow();
     // Not claimed, or its worker died (lease expired): nobody runs it, so it is cancelled here.
     const unclaimed = await this.end(id, { state: 'cancelled', error }, 'release', (q) =>
       q.where((eb) => eb.or([eb('state', '=', 'queued'), eb.and([eb('state', '=', 'running'), eb('lease_until', '<', leaseNow)])])),
@@ -386,7 +397,7 @@ export class SqlJobQueue implements JobQueue {
 
   async reap(): Promise<{ requeued: number; failed: number }> {
     const now = this.now();
-    const leaseNow = this.leaseClock();
+    const leaseNow = this.leaseNow();
     const changed = await this.db.transaction().execute(async (trx) => {
       let expired = trx
         .selectFrom('jobs')
