@@ -128,15 +128,23 @@ export function App() {
     return () => clearInterval(tick);
   }, [busy]);
 
+  /** The current session, else a new one; an upload and a message at the same moment share one. */
+  const creating = useRef<Promise<string>>(undefined);
   const ensureSession = useCallback(
-    async (name: string): Promise<string> => {
-      if (sessionRef.current) return sessionRef.current;
-      const s = await request<{ session_id: string }>('POST', `/api/tasks/me/with-session/${AGENT}`, { task_name: name.slice(0, 200), language: lang });
-      setSessionId(s.session_id);
-      void loadSessions();
-      return s.session_id;
+    (name: string): Promise<string> => {
+      if (sessionRef.current) return Promise.resolve(sessionRef.current);
+      creating.current ??= request<{ session_id: string }>('POST', `/api/tasks/me/with-session/${AGENT}`, { task_name: name.slice(0, 200) })
+        .then((s) => {
+          setSessionId(s.session_id);
+          void loadSessions();
+          return s.session_id;
+        })
+        .finally(() => {
+          creating.current = undefined;
+        });
+      return creating.current;
     },
-    [lang, setSessionId, loadSessions],
+    [setSessionId, loadSessions],
   );
 
   const send = useCallback(
