@@ -264,6 +264,33 @@ for (const backend of backends()) {
       });
     });
 
+    test('the schema: SQLite’s tables exactly as before Postgres existed (old databases need no rebuild); Postgres with its own integer widths', async () => {
+      const db = await backend.open();
+      if (backend.name === 'sqlite') {
+        const { rows } = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'table'`.execute(db);
+        const ddl = Object.fromEntries(rows.map((r) => [r.name, r.sql]));
+        assert.equal(
+          ddl.ledger,
+          'CREATE TABLE "ledger" ("id" integer primary key autoincrement, "account_id" text not null references "accounts" ("id"), "delta" integer not null, "reason" text not null, "job_id" text, "created_at" bigint not null)',
+        );
+        assert.match(ddl.media ?? '', /"size_bytes" integer not null/);
+        assert.match(ddl.files ?? '', /"size_bytes" integer not null/);
+        assert.match(ddl.jobs ?? '', /"progress" real default 0 not null/);
+      } else {
+        const { rows } = await sql<{ t: string; c: string; type: string; identity: string }>`select table_name as t, column_name as c, data_type as type,
+          is_identity as identity from information_schema.columns where table_schema = 'public'`.execute(db);
+        const col = (t: string, c: string) => rows.find((r) => r.t === t && r.c === c);
+        assert.deepEqual([col('ledger', 'id')?.type, col('ledger', 'id')?.identity], ['bigint', 'YES']);
+        assert.equal(col('media', 'size_bytes')?.type, 'bigint');
+        assert.equal(col('files', 'size_bytes')?.type, 'bigint');
+        assert.equal(col('jobs', 'progress')?.type, 'double precision');
+        assert.ok(
+          rows.filter((r) => r.c.endsWith('_at')).every((r) => r.type === 'bigint'),
+          'times are bigint epoch ms',
+        );
+      }
+    });
+
     if (backend.name === 'postgres') {
       test('a token logged out through one API node is refused at once by another (no per-process token cache on Postgres)', async () => {
         const db = await backend.open();
