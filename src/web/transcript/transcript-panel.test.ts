@@ -139,6 +139,7 @@ describe('search', () => {
     assert.equal(findMatches(words, 'york,').length, 3);
     assert.deepEqual(findMatches(words, 'new').length, 4);
     assert.deepEqual(findMatches(words, '   '), []);
+    assert.deepEqual(findMatches(words, '!?'), [], 'punctuation alone matches nothing');
     assert.deepEqual(findMatches(words, 'boston'), []);
   });
 
