@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# 1. Debian packages (g++ and make build better-sqlite3; chromium runs the web app's browser tests;
+# 1. Debian packages (g++ and make build better-sqlite3; chromium runs the web app's browser tests, and
+#    fonts-wqy-microhei gives it Chinese glyphs;
 #    postgresql is the cluster mode's database, started per test run in a throwaway folder).
-APT_PACKAGES=(ffmpeg fonts-dejavu-core tesseract-ocr g++ make chromium postgresql)
+APT_PACKAGES=(ffmpeg fonts-dejavu-core fonts-wqy-microhei tesseract-ocr g++ make chromium postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
