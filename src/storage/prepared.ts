@@ -10,16 +10,20 @@ import type { Db } from './database.ts';
 const SENTINEL = '\u0000vidscribe-param:';
 
 export class PreparedQuery<V extends Record<string, unknown>, R> {
-  /** Compiled by each database's own dialect (SQLite, Postgres), once. */
-  private readonly compiled = new WeakMap<Db, CompiledQuery<R>>();
+  /**
+   * Compiled by each database's own dialect (SQLite, Postgres), once: keyed by its adapter, which
+   * a database's transactions share, so a query run inside a transaction is not compiled again.
+   */
+  private readonly compiled = new WeakMap<object, CompiledQuery<R>>();
 
   constructor(private readonly build: (db: Db, param: <K extends keyof V & string>(name: K) => V[K]) => Compilable<R>) {}
 
   async execute(db: Db, values: V): Promise<R[]> {
-    let compiled = this.compiled.get(db);
+    const adapter = db.getExecutor().adapter;
+    let compiled = this.compiled.get(adapter);
     if (!compiled) {
       compiled = this.build(db, ((name: string) => `${SENTINEL}${name}`) as never).compile();
-      this.compiled.set(db, compiled);
+      this.compiled.set(adapter, compiled);
     }
     const parameters = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(SENTINEL) ? values[p.slice(SENTINEL.length)] : p));
     const r = await db.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<R>);
