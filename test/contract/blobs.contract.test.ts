@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,11 +183,30 @@ for (const make of [localSubject, s3Subject]) {
       assert.equal(await s.store.localPath(blob.key), p, 'a second call reuses the copy');
     });
 
-    test('sweepScratch removes scratch debris', async () => {
+    test('sweepScratch removes scratch debris and this node’s cached copies; the stored blobs stay', async () => {
+      const blob = await s.store.put(Readable.from([randomBytes(100)]), { ext: 'wav', maxBytes: 1e6 });
+      await s.store.localPath(blob.key);
       writeFileSync(s.store.scratchPath('mp4'), 'debris');
       await s.store.sweepScratch();
       assert.deepEqual(await readdir(join(s.dir, 'tmp')), []);
+      assert.deepEqual(await readdir(join(s.dir, 'cache')).catch(() => []), []);
+      assert.equal((await s.store.stat(blob.key)).sizeBytes, 100);
+      assert.equal(readFileSync(await s.store.localPath(blob.key)).length, 100);
     });
+
+    // The local store reads its blobs in place: it keeps no cache to sweep.
+    if (make === s3Subject)
+      test('the periodic cache sweep removes copies unused for the age given and keeps the rest', async () => {
+        const store = s.store as S3BlobStore;
+        const [a, b] = await Promise.all([1, 2].map((n) => store.put(Readable.from([randomBytes(50 + n)]), { ext: 'wav', maxBytes: 1e6 })));
+        const old = await store.localPath(a!.key);
+        const fresh = await store.localPath(b!.key);
+        const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+        utimesSync(old, twoHoursAgo, twoHoursAgo);
+        await store.sweepCache(3600_000);
+        assert.ok(!existsSync(old), 'the copy unused for two hours is gone');
+        assert.ok(existsSync(fresh), 'the fresh copy stays');
+      });
   });
 }
 
