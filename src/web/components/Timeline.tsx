@@ -24,6 +24,9 @@ export function Timeline({ draft, mediaNames }: { draft: Draft | null; mediaName
 
   return (
     <div className="timeline" data-testid="timeline" data-duration-ms={duration}>
+      <p className="muted small canvas">
+        {draft.w}×{draft.h} · {formatTime(duration)}
+      </p>
       <div className="timeline-row">
         <span className="track-name" aria-hidden="true" />
         <div className="ruler" ref={ruler} aria-hidden="true">
