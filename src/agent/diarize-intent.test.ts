@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRequest, type Intent } from './intent.ts';
 import { CHINESE as chinese, ENGLISH as english } from './replies.ts';
+import { validateIntents } from './validate.ts';
 
 const speakers = (extra: Partial<Extract<Intent, { kind: 'transcribe' }>> = {}): Intent => ({
   kind: 'transcribe',
@@ -34,6 +35,12 @@ describe('speaker diarization requests', () => {
   for (const [message, intents] of CASES) {
     it(message, () => assert.deepEqual(parseRequest(message), { intents, unknown: false }));
   }
+
+  it('the intents pass validation (the schema the planner is held to as well)', () => {
+    const ctx = { media: [{ name: 'interview.mp4', kind: 'video' as const }], hasDraft: true };
+    for (const [message, intents] of CASES) assert.deepEqual(validateIntents(parseRequest(message).intents, ctx), { ok: true, intents }, message);
+    assert.equal(validateIntents([{ kind: 'transcribe', format: 'txt', timestamps: false, diarize: 'yes' }], ctx).ok, false);
+  });
 
   it('plain requests do not ask for speakers', () => {
     for (const message of ['transcribe the spoken dialogue into a text document', '转写成文字', 'add captions', 'the speaker is loud, transcribe it']) {

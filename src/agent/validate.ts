@@ -28,9 +28,11 @@ const intentSchema = z.discriminatedUnion('kind', [
       language: lang.optional(),
       translateTo: lang.optional(),
       media: selector.optional(),
+      // Who said what (speaker diarization).
+      diarize: z.literal(true).optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('captions'), media: selector.optional() }).strict(),
+  z.object({ kind: z.literal('captions'), media: selector.optional(), speakers: z.literal(true).optional() }).strict(),
   z.object({ kind: z.literal('aspect'), aspect: z.enum(ASPECTS as [string, ...string[]]) }).strict(),
   z.object({ kind: z.literal('resolution'), resolution: z.enum(RESOLUTIONS as [string, ...string[]]) }).strict(),
   z
