@@ -4,8 +4,6 @@
  * (200), which RFC 9110 allows. Stored blobs are content-addressed and never change, so the key
  * doubles as a strong ETag and If-Range needs no date logic.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BlobStore } from '../storage/blob-store.ts';
 
@@ -51,34 +49,9 @@ export function contentTypeOfKey(key: string): string {
 }
 
 /**
- * Sends the file at `path` (a blob's local path), whole or the one range asked for. `etag` is the
- * blob's key (content-addressed). Headers the caller set before (Content-Disposition) are kept.
- */
-export async function sendFileRange(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  file: { path: string; etag: string; contentType: string },
-): Promise<FastifyReply> {
-  const { size } = await stat(file.path);
-  const etag = `"${file.etag}"`;
-  reply.header('accept-ranges', 'bytes').header('etag', etag).header('content-type', file.contentType);
-  const ifRange = req.headers['if-range'];
-  const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, size) : undefined;
-  if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
-  if (!range) {
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.header('content-length', size).send(createReadStream(file.path));
-  }
-  return reply
-    .code(206)
-    .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
-    .header('content-length', range.end - range.start + 1)
-    .send(createReadStream(file.path, { start: range.start, end: range.end }));
-}
-
-/**
- * Like sendFileRange, for a stored blob read straight from the blob store (on S3, a ranged
- * GetObject: nothing is copied to this node's disk). `key` is the blob's key (the strong ETag).
+ * Sends a stored blob, whole or the one range asked for, read straight from the blob store (on S3
+ * a ranged GetObject: nothing is copied to this node's disk). The key's hash is the strong ETag.
+ * Headers the caller set before (Content-Disposition) are kept.
  */
 export async function sendBlobRange(
   req: FastifyRequest,

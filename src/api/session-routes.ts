@@ -8,7 +8,7 @@ import type { MediaItem } from '../sessions/sessions.ts';
 import { TRANSCRIPT_EDIT_LIMITS } from '../sessions/transcript-edits.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, exportTranscript, isExportFormat } from '../transcript/index.ts';
-import { contentTypeOfKey, sendFileRange } from './byte-ranges.ts';
+import { contentTypeOfKey, sendBlobRange } from './byte-ranges.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
 import { ok, verifyDownload } from './http.ts';
 import { jobView } from './job-view.ts';
@@ -73,9 +73,9 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
       verifyDownload(svc.secret, `media.${id}`, q.expires, q.sig, svc.now());
       const m = await svc.sessions.mediaItem(id);
       if (!m) throw new VidscribeError(ErrorCode.NotFound, 'This media item no longer exists');
-      const path = await svc.blobs.localPath(m.storeKey);
       reply.header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(m.name)}`).header('cache-control', 'private, max-age=3600');
-      return sendFileRange(req, reply, { path, etag: m.storeKey.replace(/\..*$/, ''), contentType: contentTypeOfKey(m.storeKey) });
+      // Straight from the blob store (on S3 a ranged read): a player's seeks copy nothing to this node's disk.
+      return sendBlobRange(req, reply, svc.blobs, { key: m.storeKey, contentType: contentTypeOfKey(m.storeKey) });
     },
   );
   app.post(
