@@ -111,12 +111,18 @@ export function App() {
   const running = state?.jobs.some((j) => j.status === 'queued' || j.status === 'running' || j.status === 'rendering');
   // biome-ignore lint/correctness/useExhaustiveDependencies: each new state re-arms the timer, so polling goes on while a job runs
   useEffect(() => {
-    if (!running) return;
+    if (!running || busy) return;
     const timer = setTimeout(() => {
       void refresh().then(() => loadCredits());
     }, POLL_MS);
     return () => clearTimeout(timer);
-  }, [running, state, refresh, loadCredits]);
+  }, [running, busy, state, refresh, loadCredits]);
+  // While the agent replies, its jobs start and move: the export's progress and the draft show as they happen.
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setInterval(() => void refresh(), POLL_MS);
+    return () => clearInterval(timer);
+  }, [busy, refresh]);
 
   // "Still working…": the reply stream has been quiet for a while.
   useEffect(() => {
