@@ -10,8 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startCluster, watchLeases, workerOf, type Cluster, type NodeProcess } from '../helpers/cluster.ts';
 import { FIXTURES, SAMPLE_MP4 } from '../helpers/media.ts';
@@ -88,6 +88,25 @@ describe('a cluster: Postgres + S3, one API process and two worker processes', (
     const token = (await (await fetch(`${c.api.url}/api/auth/anonymous-token`, { method: 'POST', headers: { 'x-client-id': 'roles-test' } })).json()) as any;
     assert.equal(token.code, 0);
     assert.notEqual(c.workers[0]!.workerId, c.workers[1]!.workerId);
+  });
+
+  test('an upload through the API is stored in the bucket, not on the API node; its media plays back with one byte range (206)', async () => {
+    const u = await newUser(c.api.url);
+    const mediaId = await uploadToSession(c.api.url, u.api.token!, u.sessionId, SAMPLE_MP4);
+    const [m] = await c.query<{ store_key: string }>('select store_key from media where id = $1', [mediaId]);
+    assert.ok(
+      c.s3.writes.some((w) => w.key === m?.store_key),
+      'written to S3',
+    );
+    assert.deepEqual(readdirSync(join(c.api.dataDir, 'tmp')), [], 'no scratch left on the API node');
+    assert.ok(!existsSync(join(c.api.dataDir, 'blobs')), 'no local blob store on the API node');
+    const st = (await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.data;
+    const whole = readFileSync(SAMPLE_MP4);
+    const part = await fetch(st.media[0].url, { headers: { range: 'bytes=1000-1999' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes 1000-1999/${whole.length}`);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(1000, 2000)));
+    assert.ok(!existsSync(join(c.api.dataDir, 'cache', m?.store_key ?? '')), 'served from the bucket, not copied to the API node');
   });
 
   test('several transcriptions through the API are spread over both workers, each run and charged once', async () => {
