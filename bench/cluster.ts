@@ -7,11 +7,12 @@
  *    SQLite (the embedded default, one process) measured in the same run as the baseline.
  * 2. Throughput: the same real transcriptions (real model) through a real cluster (API process +
  *    1 worker process, then + 2 worker processes), one ASR slot per worker.
- * 3. Soak: short jobs (a 5–30 ms handler, no ASR) on 3 worker processes of the real job engine,
+ * 3. Soak: short jobs (a 10–60 ms handler, no ASR) on 4 worker processes of the real job engine,
  *    a running one SIGKILLed and replaced at random every BENCH_KILL_MS; at the end every job must
  *    have completed once and been charged once: lost, completed twice and charged twice are counted.
  *
- * BENCH_DISPATCH_JOBS (200), BENCH_ASR_JOBS (4), BENCH_SOAK_JOBS (1000), BENCH_KILL_MS (400).
+ * BENCH_DISPATCH_JOBS (200), BENCH_ASR_JOBS (4), BENCH_SOAK_JOBS (1000), BENCH_KILL_MS (400);
+ * BENCH_ONLY=dispatch|throughput|soak runs one part.
  * With `--soak-worker <postgres url>` this file is one soak worker process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -174,10 +175,13 @@ async function v1(base: string, token: string, path: string): Promise<number> {
   return r.status;
 }
 
+/** Worker processes in the soak: a replacement takes seconds to start here, so several stay up while others start. */
+const SOAK_WORKERS = 4;
+
 async function soakBench(): Promise<void> {
   const n = num('BENCH_SOAK_JOBS', 1000);
   const killMs = num('BENCH_KILL_MS', 400);
-  say(`\n3. soak: ${n} short jobs on 3 worker processes, one SIGKILLed and replaced every ~${killMs} ms (lease 2 s)`);
+  say(`\n3. soak: ${n} short jobs on ${SOAK_WORKERS} worker processes, one SIGKILLed and replaced every ~${killMs} ms (lease 2 s)`);
   const server = await startPostgres();
   const dir = mkdtempSync(join(tmpdir(), 'vidscribe-bench-soak-'));
   const workers: ChildProcess[] = [];
@@ -198,8 +202,8 @@ async function soakBench(): Promise<void> {
       workers.push(w);
       return w;
     };
-    for (let i = 0; i < 3; i++) spawnWorker();
-    while (ready.size < 3) await sleep(100);
+    for (let i = 0; i < SOAK_WORKERS; i++) spawnWorker();
+    while (ready.size < SOAK_WORKERS) await sleep(100);
     const t0 = performance.now();
     for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => q.enqueue(fakeJob(account))));
     let kills = 0;
@@ -273,7 +277,7 @@ async function soakWorker(url: string, index: number): Promise<void> {
   const runner = new JobRunner(q, {
     handlers: {
       transcribe: async () => {
-        await sleep(5 + Math.random() * 25);
+        await sleep(10 + Math.random() * 50);
         return FAKE_RESULT;
       },
     },
@@ -294,9 +298,11 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')})`,
   );
-  await dispatchBench();
-  if (process.env.BENCH_SKIP_ASR !== '1') await throughputBench();
-  await soakBench();
+  // BENCH_ONLY=dispatch|throughput|soak runs one part.
+  const only = process.env.BENCH_ONLY;
+  if (!only || only === 'dispatch') await dispatchBench();
+  if (!only || only === 'throughput') await throughputBench();
+  if (!only || only === 'soak') await soakBench();
 }
 
 const at = process.argv.indexOf('--soak-worker');
