@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -72,7 +73,7 @@ describe('a cluster: Postgres + S3, one API process and two worker processes', (
   before(async () => {
     c = await startCluster({
       workers: 2,
-      args: ['--lease-seconds', '5', '--max-attempts', '3'],
+      args: ['--lease-seconds', '5', '--max-attempts', '3', '--max-upload-mb', '5'],
       workerArgs: ['--asr-slots', '1', '--render-slots', '1'],
       // TEST ONLY (see crashOnPoison in src/api/services.ts): a worker kills itself on a file named so.
       workerEnv: { VIDSCRIBE_TEST_CRASH_ON: POISON },
@@ -107,6 +108,29 @@ describe('a cluster: Postgres + S3, one API process and two worker processes', (
     assert.equal(part.headers.get('content-range'), `bytes 1000-1999/${whole.length}`);
     assert.ok(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(1000, 2000)));
     assert.ok(!existsSync(join(c.api.dataDir, 'cache', m?.store_key ?? '')), 'served from the bucket, not copied to the API node');
+  });
+
+  test('an upload that is too large or not media is refused and leaves nothing in the bucket or on the API node', async () => {
+    const u = await newUser(c.api.url);
+    const writes = c.s3.writes.length;
+    for (const [bytes, code] of [
+      [randomBytes(6 * 1024 * 1024), 4002],
+      [randomBytes(50_000), undefined],
+    ] as const) {
+      const fd = new FormData();
+      fd.append('file', new Blob([new Uint8Array(bytes)]), 'clip.mp4');
+      const r = (await (
+        await fetch(`${c.api.url}/api/upload-video/nemo_agent/me/${u.sessionId}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.api.token}` },
+          body: fd,
+        })
+      ).json()) as any;
+      assert.notEqual(r.code, 0, JSON.stringify(r));
+      if (code) assert.equal(r.code, code, JSON.stringify(r));
+    }
+    assert.equal(c.s3.writes.length, writes, 'nothing written to the bucket');
+    assert.deepEqual(readdirSync(join(c.api.dataDir, 'tmp')), [], 'no scratch left on the API node');
   });
 
   test('several transcriptions through the API are spread over both workers, each run and charged once', async () => {
