@@ -235,6 +235,8 @@ describe('web API: sessions, transcript edits, exports, media playback', () => {
   test('media plays through a signed link without a bearer token, and answers Range requests so a player can seek', async () => {
     const whole = readFileSync(SAMPLE);
     assert.ok(mediaUrl.startsWith(`${srv.url}/api/media/`), mediaUrl);
+    // The state, read again, hands out the same link: a polling page does not reload its player.
+    assert.equal((await state(a.api, a.sessionId)).media[0]!.url, mediaUrl);
     const full = await fetch(mediaUrl);
     assert.equal(full.status, 200);
     assert.equal(full.headers.get('accept-ranges'), 'bytes');
