@@ -175,6 +175,51 @@ describe('the web app in a real browser, with the real model', () => {
       await screenshot(page, '07-rendered');
       assert.deepEqual(app.problems, []);
     });
+
+    test('two tabs fix the same transcript: the second save is refused as changed elsewhere, nothing is overwritten', { timeout: SLOW }, async () => {
+      // Same browser profile: the second tab opens the same session.
+      const other = await app.context.newPage();
+      try {
+        await other.goto(serve.url);
+        await other.locator(tid('word')).nth(6).waitFor({ timeout: 60_000 });
+        await page.reload();
+        await page.locator(tid('word')).nth(6).waitFor({ timeout: 60_000 });
+
+        await other.locator(tid('word')).nth(5).dblclick();
+        await other.locator(tid('word-editor')).fill('Tabtwo');
+        await other.locator(tid('word-editor')).press('Enter');
+        await other.locator(`${tid('save-status')}[data-state="saved"]`).waitFor();
+
+        await page.locator(tid('word')).nth(6).dblclick();
+        await page.locator(tid('word-editor')).fill('Tabone');
+        await page.locator(tid('word-editor')).press('Enter');
+        const status = page.locator(`${tid('save-status')}[data-state="conflict"]`);
+        await status.waitFor();
+        assert.match((await status.textContent()) ?? '', /changed this transcript/);
+        await screenshot(page, '12-conflict');
+
+        await other.reload();
+        await other.locator(tid('word')).nth(6).waitFor({ timeout: 60_000 });
+        const words = (await other.locator(tid('word')).allTextContents()).join(' ');
+        assert.match(words, /Tabtwo/);
+        assert.doesNotMatch(words, /Tabone/);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  test('at 360 px wide (a phone) the page fits: no sideways scrolling, the drop zone and the chat usable', { timeout: SLOW }, async () => {
+    const app = await openApp(browser, serve.url, { width: 360, height: 740 });
+    try {
+      const { page } = app;
+      await page.locator(`${tid('credits')}[data-available]`).waitFor();
+      assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
+      for (const id of ['drop-zone', 'chat-input', 'chat-send', 'quick-transcribe', 'lang-switch']) assert.ok(await page.locator(tid(id)).isVisible(), id);
+      await screenshot(page, '11-phone');
+    } finally {
+      await app.context.close();
+    }
   });
 
   test('a PNG renamed .mp4 is refused in words that list the accepted formats (4001)', { timeout: SLOW }, async () => {
