@@ -146,10 +146,15 @@ async function main() {
     const base = await median(small);
     const big = await median(hour);
 
+    const hourRec = (await srv.svc.sessions.transcripts(hour))[0]!;
+    const body = await fetch(`${srv.url}/api/state/nemo_agent/me/${hour}/transcripts/${hourRec.id}`, { headers: { authorization: `Bearer ${token}` } });
+    const transcriptBytes = (await body.arrayBuffer()).byteLength;
+
     const r = (x: number, y: number) => (y > 0 ? `${(x / y).toFixed(2)}×` : 'n/a');
     const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
     console.log('bench:web — headless chromium, real server, built app (dist/web)');
     console.log(`first page JavaScript: ${kb(firstJs)} gzipped in ${firstFiles} file(s)  (target ≤ 200 kB)`);
+    console.log(`the 1-hour transcript's JSON (GET …/transcripts/:tid): ${kb(transcriptBytes)}, as sent (the server does not compress)`);
     console.log(`time to interactive (median of ${RUNS}), 20-word session (baseline): ${base.ttiMs.toFixed(0)} ms, ${base.wordsInDom} words in the DOM`);
     console.log(
       `time to interactive, 1-hour session (10 000 words): ${big.ttiMs.toFixed(0)} ms, ${big.wordsInDom} words in the DOM  (${r(big.ttiMs, base.ttiMs)} baseline; target ≤ 1000 ms)`,
