@@ -262,6 +262,25 @@ describe('web API: sessions, transcript edits, exports, media playback', () => {
     assert.equal(beyond.headers.get('content-range'), `bytes */${whole.length}`);
     await beyond.arrayBuffer();
 
+    const one = await fetch(mediaUrl, { headers: { range: 'bytes=0-0' } });
+    assert.equal(one.status, 206);
+    assert.deepEqual([...Buffer.from(await one.arrayBuffer())], [whole[0]]);
+    // Ranges that are not ranges (reversed, another unit, garbage) and a stale If-Range: the whole file.
+    for (const headers of <Record<string, string>[]>[
+      { range: 'bytes=9-2' },
+      { range: 'items=0-1' },
+      { range: 'bytes=x-' },
+      { range: 'bytes=0-9', 'if-range': '"someone-else"' },
+    ]) {
+      const r = await fetch(mediaUrl, { headers });
+      assert.equal(r.status, 200, JSON.stringify(headers));
+      assert.equal((await r.arrayBuffer()).byteLength, whole.length);
+    }
+    const etag = full.headers.get('etag')!;
+    const same = await fetch(mediaUrl, { headers: { range: 'bytes=0-9', 'if-range': etag } });
+    assert.equal(same.status, 206);
+    await same.arrayBuffer();
+
     // Several ranges at once: the whole file (allowed), never a multipart answer.
     const multi = await fetch(mediaUrl, { headers: { range: 'bytes=0-1,5-9' } });
     assert.equal(multi.status, 200);
