@@ -33,12 +33,16 @@ fi
 
 # 3. The ASR worker's Python environment.
 REQ=src/asr/worker/requirements.txt
-req_sum=$(sha256sum "$REQ" | cut -d' ' -f1)
+# The speaker encoder's weights ship in resemblyzer's wheel; its own dependencies (torch, librosa)
+# are not needed (diarize.py runs the model in numpy), so it is installed without them.
+NO_DEPS="resemblyzer==0.1.4"
+req_sum=$( (cat "$REQ"; echo "no-deps: $NO_DEPS") | sha256sum | cut -d' ' -f1)
 PY=${VIDSCRIBE_PYTHON:-python3}
 if [ ! -x .venv/bin/python ] || [ ! -f .venv/.vidscribe-req ] || [ "$(cat .venv/.vidscribe-req)" != "$req_sum" ]; then
   log "creating the Python environment (.venv) with pinned faster-whisper"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps $NO_DEPS >&2
   echo "$req_sum" > .venv/.vidscribe-req
 fi
 

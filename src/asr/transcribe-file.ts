@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { extractSpeechAudio, probeTranscribable, type ExtractedAudio, type MediaInfo } from '../media/index.ts';
 import { applyChineseScript } from '../transcript/chinese-script.ts';
+import { assignSpeakers } from '../transcript/speakers.ts';
 import type { Transcript } from '../transcript/types.ts';
 import { collapseRepetitions } from './repetition.ts';
 import { splitIntoSentences } from './sentences.ts';
@@ -75,9 +76,11 @@ export async function recogniseWithInfo(worker: AsrWorker, prepared: PreparedAud
       source: basename(path),
       segments: splitIntoSentences(collapseRepetitions(result.segments)),
     };
+    // Chinese in the script asked for ("zh-TW": traditional), simplified when nothing says otherwise.
+    const written = applyChineseScript(transcript, opts.language ?? opts.languageHint);
     return {
-      // Chinese in the script asked for ("zh-TW": traditional), simplified when nothing says otherwise.
-      transcript: applyChineseScript(transcript, opts.language ?? opts.languageHint),
+      // Diarized: every word and segment gets its speaker, segments split where the speaker changes.
+      transcript: opts.diarize && result.speakers ? assignSpeakers(written, result.speakers.turns) : written,
       model: result.model,
       languageProbability: result.languageProbability,
       detectSec: result.detectSec,

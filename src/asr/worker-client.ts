@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ResultPromise } from 'execa';
 import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
 import { KILL_GRACE_MS, startTool } from '../shared/process.ts';
+import type { SpeakerTurn } from '../transcript/speakers.ts';
 import type { TranscriptSegment } from '../transcript/types.ts';
 import { baseLanguage } from '../transcript/languages.ts';
 import { AUTO_MULTILINGUAL_MODEL, WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
@@ -81,6 +82,16 @@ export interface AsrResult {
   segments: TranscriptSegment[];
   /** Seconds the worker spent inside faster-whisper. */
   workerWallSec: number;
+  /** Who speaks when: present when `options.diarize` was given. */
+  speakers?: AsrSpeakers;
+}
+
+/** The diarizer's answer: turns in seconds, `speaker` numbered from 0 in order of first appearance. */
+export interface AsrSpeakers {
+  turns: SpeakerTurn[];
+  count: number;
+  /** Seconds the worker spent diarizing. */
+  wallSec: number;
 }
 
 type WorkerMessage =
@@ -91,6 +102,7 @@ type WorkerMessage =
   | { id: string; event: 'info'; language: string; language_probability: number; duration: number; model?: string; detect_wall?: number }
   | { id: string; event: 'segment'; segment: TranscriptSegment }
   | { id: string; event: 'progress'; done: number; total: number }
+  | { id: string; event: 'speakers'; turns: SpeakerTurn[]; count: number; wall?: number }
   | { id: string; event: 'done'; duration: number; language: string; wall: number }
   | { id?: string; event: 'error'; code: number; message: string };
 
@@ -169,13 +181,11 @@ export class AsrWorker {
     });
   }
 
-  /** Transcribes 16 kHz mono s16le PCM (as written by media/extractSpeechAudio). */
+  /** Transcribes 16 kHz mono s16le PCM (as written by media/extractSpeechAudio); with `options.diarize`, also who speaks when. */
   async transcribe(pcmPath: string, options: AsrOptions = {}, run: AsrRunOptions = {}): Promise<AsrResult> {
     run.signal?.throwIfAborted();
     await this.start();
     this.checkOptions(options);
-    const proc = this.proc;
-    if (!proc) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker is not running');
     const id = `t-${this.nextId++}`;
     const segments: TranscriptSegment[] = [];
     let language = options.language ? baseLanguage(options.language) : 'en';
@@ -187,11 +197,68 @@ export class AsrWorker {
         : AUTO_MULTILINGUAL_MODEL
       : this.model.label;
     let detectSec = 0;
+    let speakers: AsrSpeakers | undefined;
+    const request = { id, op: 'transcribe', audio: pcmPath, options: { ...toWorkerOptions(options), model: this.forcedRoute(options) } };
+    return this.exchange<AsrResult>(request, run, 'Transcription', (m) => {
+      switch (m.event) {
+        case 'info':
+          language = m.language;
+          languageProbability = m.language_probability;
+          if (m.model) model = this.labelOf(m.model);
+          detectSec = m.detect_wall ?? 0;
+          break;
+        case 'segment':
+          segments.push(m.segment);
+          run.onSegment?.(m.segment);
+          break;
+        case 'progress':
+          run.onProgress?.({ doneSec: m.done, totalSec: m.total });
+          break;
+        case 'speakers':
+          speakers = { turns: m.turns, count: m.count, wallSec: m.wall ?? 0 };
+          break;
+        case 'done': {
+          if (options.diarize && !speakers) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker finished without the speakers it was asked for');
+          const result: AsrResult = { language, languageProbability, model, detectSec, duration: m.duration, segments, workerWallSec: m.wall };
+          return speakers ? { ...result, speakers } : result;
+        }
+      }
+      return undefined;
+    });
+  }
 
-    return new Promise<AsrResult>((resolveRun, rejectRun) => {
+  /** Who speaks when in 16 kHz mono s16le PCM, without transcribing it. */
+  async diarize(pcmPath: string, options: DiarizeOptions = {}, run: Pick<AsrRunOptions, 'signal' | 'timeoutMs'> = {}): Promise<AsrSpeakers> {
+    run.signal?.throwIfAborted();
+    await this.start();
+    let speakers: AsrSpeakers | undefined;
+    const request = { id: `d-${this.nextId++}`, op: 'diarize', audio: pcmPath, options: toWorkerDiarize(options) };
+    return this.exchange<AsrSpeakers>(request, run, 'Diarization', (m) => {
+      if (m.event === 'speakers') speakers = { turns: m.turns, count: m.count, wallSec: m.wall ?? 0 };
+      if (m.event !== 'done') return undefined;
+      if (!speakers) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker finished a diarization without speakers');
+      return speakers;
+    });
+  }
+
+  /**
+   * One request's exchange: sends it, feeds its messages to `handle` until that returns a result
+   * (on `done`) or the worker reports an error; cancel and timeout ask the worker to stop, then
+   * kill it if it does not within the grace period.
+   */
+  private exchange<T>(
+    request: { id: string } & Record<string, unknown>,
+    run: Pick<AsrRunOptions, 'signal' | 'timeoutMs'>,
+    what: string,
+    handle: (m: WorkerMessage) => T | undefined,
+  ): Promise<T> {
+    const proc = this.proc;
+    if (!proc) return Promise.reject(new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker is not running'));
+    const { id } = request;
+    return new Promise<T>((resolveRun, rejectRun) => {
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const finish = (err: VidscribeError | undefined, result?: AsrResult) => {
+      const finish = (err: VidscribeError | undefined, result?: T) => {
         if (settled) return;
         settled = true;
         this.pending.delete(id);
@@ -199,7 +266,7 @@ export class AsrWorker {
         clearTimeout(killTimer);
         run.signal?.removeEventListener('abort', onAbort);
         if (err) rejectRun(err);
-        else resolveRun(result!);
+        else resolveRun(result as T);
       };
       // Ask the worker to stop at the next segment; if it does not within the grace period, kill it.
       const stop = (code: ErrorCode, message: string) => {
@@ -212,40 +279,28 @@ export class AsrWorker {
         stopCode = { code, message };
       };
       let stopCode: { code: ErrorCode; message: string } | undefined;
-      const onAbort = () => stop(ErrorCode.Cancelled, 'Transcription cancelled');
+      const onAbort = () => stop(ErrorCode.Cancelled, `${what} cancelled`);
       run.signal?.addEventListener('abort', onAbort, { once: true });
-      const timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `Transcription timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
+      const timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
 
       this.pending.set(id, {
         onMessage: (m) => {
-          switch (m.event) {
-            case 'info':
-              language = m.language;
-              languageProbability = m.language_probability;
-              if (m.model) model = this.labelOf(m.model);
-              detectSec = m.detect_wall ?? 0;
-              break;
-            case 'segment':
-              segments.push(m.segment);
-              run.onSegment?.(m.segment);
-              break;
-            case 'progress':
-              run.onProgress?.({ doneSec: m.done, totalSec: m.total });
-              break;
-            case 'done':
-              finish(undefined, { language, languageProbability, model, detectSec, duration: m.duration, segments, workerWallSec: m.wall });
-              break;
-            case 'error': {
-              const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
-              const message = stopCode && m.code === ErrorCode.Cancelled ? stopCode.message : `ASR worker: ${m.message}`;
-              finish(new VidscribeError(code, message, { stderr: this.stderrTail() }));
-              break;
-            }
+          if (m.event === 'error') {
+            const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
+            const message = stopCode && m.code === ErrorCode.Cancelled ? stopCode.message : `ASR worker: ${m.message}`;
+            finish(new VidscribeError(code, message, { stderr: this.stderrTail() }));
+            return;
+          }
+          try {
+            const result = handle(m);
+            if (result !== undefined) finish(undefined, result);
+          } catch (e) {
+            finish(e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String(e), { cause: e }));
           }
         },
         fail: (e) => finish(e),
       });
-      this.send({ id, op: 'transcribe', audio: pcmPath, options: { ...toWorkerOptions(options), model: this.forcedRoute(options) } });
+      this.send(request);
     });
   }
 
@@ -411,5 +466,10 @@ function toWorkerOptions(o: AsrOptions): Record<string, unknown> {
     batch_size: o.batchSize,
     temperature: o.temperature,
     condition_on_previous_text: o.conditionOnPreviousText ?? false,
+    diarize: o.diarize ? toWorkerDiarize(o.diarize) : undefined,
   };
+}
+
+function toWorkerDiarize(d: DiarizeOptions): Record<string, number | undefined> {
+  return { speakers: d.speakers, min_speakers: d.minSpeakers, max_speakers: d.maxSpeakers };
 }
