@@ -146,6 +146,16 @@ function drain(stream: NodeJS.ReadableStream & { readableEnded: boolean; destroy
   });
 }
 
+/**
+ * When a signed link handed out now expires: at least `ttlMs` away, rounded up to a 10-minute step
+ * (or the TTL, if shorter), so a page polling the session state gets the same link each time and
+ * its player is not given a "new" src to reload.
+ */
+export function linkExpiry(now: number, ttlMs: number): number {
+  const step = Math.max(1000, Math.min(10 * 60_000, ttlMs));
+  return Math.ceil((now + ttlMs) / step) * step;
+}
+
 /** Signed, expiring download links: HMAC over the file id and expiry. */
 export function signDownload(secret: Buffer, fileId: string, expiresAt: number): string {
   const sig = createHmac('sha256', secret).update(`${fileId}.${expiresAt}`).digest('base64url');

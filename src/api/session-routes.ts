@@ -10,7 +10,7 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, exportTranscript, isExportFormat } from '../transcript/index.ts';
 import { contentTypeOfKey, sendBlobRange } from './byte-ranges.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
-import { ok, verifyDownload } from './http.ts';
+import { linkExpiry, ok, verifyDownload } from './http.ts';
 import { jobView } from './job-view.ts';
 import { bearer, envelope, idString } from './schemas.ts';
 import type { Services } from './services.ts';
@@ -28,12 +28,9 @@ function signMedia(secret: Buffer, mediaId: string, expiresAt: number): string {
 
 export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers): void {
   /** A media item with its signed, expiring playback link (same origin, no bearer needed: a <video src> sends none). */
-  // The expiry is rounded up to a 10-minute step, so the state polled every second or two hands
-  // out the same link (a player given a "new" src would reload) while each link lives at least the TTL.
-  const step = Math.max(1000, Math.min(10 * 60_000, svc.config.downloadTtlMs));
   const playable = (req: FastifyRequest, m: MediaItem): MediaView => ({
     ...mediaView(m),
-    url: h.baseUrl(req) + signMedia(svc.secret, m.id, Math.ceil((svc.now() + svc.config.downloadTtlMs) / step) * step),
+    url: h.baseUrl(req) + signMedia(svc.secret, m.id, linkExpiry(svc.now(), svc.config.downloadTtlMs)),
   });
 
   app.get(
