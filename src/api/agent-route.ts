@@ -20,7 +20,8 @@ export const MESSAGE_MAX_PARTS = 16;
 /** Session, user and app ids. */
 export const ID_MAX_CHARS = 128;
 
-const id = { type: 'string', maxLength: ID_MAX_CHARS };
+// No control characters: a NUL in a session id made Postgres fail the lookup (500).
+const id = { type: 'string', maxLength: ID_MAX_CHARS, pattern: '^[^\\u0000-\\u001f]*$' };
 const content = {
   type: 'object',
   additionalProperties: true,

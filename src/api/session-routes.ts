@@ -12,7 +12,7 @@ import { contentTypeOfKey, sendBlobRange } from './byte-ranges.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
 import { linkExpiry, ok, verifyDownload } from './http.ts';
 import { jobView } from './job-view.ts';
-import { bearer, envelope, idString } from './schemas.ts';
+import { agentName, bearer, envelope, idString } from './schemas.ts';
 import type { Services } from './services.ts';
 import { mediaView, receiveMultipart, receiveUrls } from './uploads.ts';
 import type { MediaView, SegmentView, SessionSummary, TranscriptPatch, TranscriptView } from './views.ts';
@@ -85,7 +85,7 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
       schema: {
         summary: 'Start a session with the agent',
         security: bearer,
-        params: { type: 'object', properties: { agent: { type: 'string', maxLength: 64 } } },
+        params: { type: 'object', properties: { agent: agentName } },
         body: { type: ['object', 'null'], properties: { task_name: { type: 'string', maxLength: 200 }, language: { type: 'string', maxLength: 16 } } },
       },
     },

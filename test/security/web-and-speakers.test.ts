@@ -1,0 +1,53 @@
+/**
+ * Issues 10, 12 and 13 attacked as a stranger with a free anonymous token would: the web app's
+ * routes, transcript corrections and speaker renames, signed media links, on the real server
+ * (and on a real Postgres where the storage backend is what breaks). Each test here is a finding
+ * that failed before its fix.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { newUser, startServer, type TestServer } from '../helpers/server.ts';
+
+describe('ids holding control characters, on Postgres', () => {
+  let pg: PostgresServer;
+  let srv: TestServer;
+  before(async () => {
+    pg = await startPostgres();
+    srv = await startServer({ database: await pg.createDatabase(), noWorkers: true });
+  });
+  after(async () => {
+    await srv?.close();
+    await pg?.stop();
+  });
+
+  // Postgres refuses a NUL in any text it is given, even to compare: every id in a path reached a
+  // query and came back as 500 Internal error (SQLite simply found nothing).
+  test('a NUL in a session, transcript, render, media or file id, or in the agent name, is a 400, not a 500', async () => {
+    const a = await newUser(srv.url);
+    const t = `/api/state/nemo_agent/me/${a.sessionId}/transcripts`;
+    const calls: [string, string, unknown?][] = [
+      ['POST', '/api/tasks/me/with-session/a%00b', {}],
+      ['GET', '/api/state/nemo_agent/me/a%00b/latest'],
+      ['GET', `${t}/a%00b`],
+      ['PATCH', `${t}/a%01b`, { base_version: 1, words: [{ segment: 0, index: 0, word: 'x' }] }],
+      ['GET', `${t}/a%00b/export?format=txt`],
+      ['GET', '/api/render/proxy/lambda/a%00b'],
+      ['GET', '/api/media/a%00b?expires=1&sig=x'],
+      ['GET', '/api/files/a%00b?expires=1&sig=x'],
+    ];
+    for (const [method, path, body] of calls) {
+      const r = await a.api.call(method, path, body);
+      assert.equal(r.status, 400, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 400, path);
+    }
+    const sse = await fetch(`${srv.url}/run_sse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ app_name: 'nemo_agent', user_id: 'me', session_id: 'a\u0000', new_message: { role: 'user', parts: [{ text: 'hi' }] } }),
+    });
+    assert.equal(sse.status, 400, await sse.text());
+    // Still up, and the caller's own session still answers.
+    assert.equal((await a.api.call('GET', `/api/state/nemo_agent/me/${a.sessionId}/latest`)).body.code, 0);
+  });
+});
