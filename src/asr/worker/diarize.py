@@ -298,14 +298,16 @@ def _absorb_small(embeddings: np.ndarray, labels: np.ndarray, weights: np.ndarra
     return dense
 
 
-def diarize(audio: np.ndarray, options: dict | None = None, should_stop: Callable[[], bool] = lambda: False) -> list:
+def diarize(audio: np.ndarray, options: dict | None = None, should_stop: Callable[[], bool] = lambda: False, regions: list | None = None) -> list:
     """Speaker turns [{start, end, speaker}] (seconds; speakers numbered 0.. in order of first
-    appearance) of 16 kHz mono float32 audio. options: speakers, min_speakers, max_speakers."""
+    appearance) of 16 kHz mono float32 audio. options: speakers, min_speakers, max_speakers.
+    `regions`: speech (start, end) seconds the caller's VAD already found (a transcription's);
+    None runs the VAD here."""
     o = options or {}
     speakers = int(o["speakers"]) if o.get("speakers") else None
     min_speakers = int(o.get("min_speakers") or 1)
     max_speakers = int(o.get("max_speakers") or 16)
-    regions = speech_regions(audio)
+    regions = sorted(regions) if regions is not None else speech_regions(audio)
     if should_stop():
         raise Stopped()
     if not regions:
