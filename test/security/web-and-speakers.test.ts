@@ -5,7 +5,10 @@
  * that failed before its fix.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { PROJECT_ROOT, pythonExecutable } from '../../src/asr/models.ts';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { newUser, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -49,5 +52,37 @@ describe('ids holding control characters, on Postgres', () => {
     assert.equal(sse.status, 400, await sse.text());
     // Still up, and the caller's own session still answers.
     assert.equal((await a.api.call('GET', `/api/state/nemo_agent/me/${a.sessionId}/latest`)).body.code, 0);
+  });
+});
+
+// The speaker clustering, run by the real worker module in the worker's Python: average linkage
+// holds every pair of windows' distance, so memory grew with the square of the speech's length
+// (12 000 windows, 2.5 hours of speech, took 1.1 GB; a bought-credits account could send more).
+const CLUSTER_PROBE = String.raw`
+import resource, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import diarize
+n = 12000
+rng = np.random.default_rng(1)
+a, b = rng.normal(size=256), rng.normal(size=256)
+truth = (np.arange(n) // 40) % 2
+e = np.where(truth[:, None] == 0, a, b) + rng.normal(scale=0.6, size=(n, 256))
+e = (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+import scipy.cluster.hierarchy
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+labels = diarize.cluster(e, np.full(n, 0.75), 2, 1, 16)
+agree = max(np.mean(labels == truth), np.mean(labels != truth))
+print(len(set(labels.tolist())), float(agree), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)
+`;
+
+describe('speaker clustering of long speech', () => {
+  test('12 000 windows are told apart into the two voices within a bounded memory (it needed over 1 GB)', () => {
+    const r = spawnSync(pythonExecutable(), ['-c', CLUSTER_PROBE, join(PROJECT_ROOT, 'src', 'asr', 'worker')], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const [speakers, agreement, extraMb] = r.stdout.trim().split(' ').map(Number);
+    assert.equal(speakers, 2, r.stdout);
+    assert.ok(agreement! >= 0.95, `windows with their true voice: ${agreement}`);
+    assert.ok(extraMb! < 300, `clustering took ${extraMb} MB more`);
   });
 });
