@@ -176,11 +176,21 @@ class Worker:
             send({"id": rid, "event": "done", "duration": 0, "language": language or "en", "wall": 0})
             return
         batched, model_name, o, detected = self.route(audio, o)
-        # The VAD's speech regions, filled as decoding goes: diarization reuses them (Silero over
-        # 10 minutes costs ~2 s, a fifth of the budget diarization has).
-        regions: list = []
-        segments, info = decode(batched, audio, o, regions)
-        language = info.language if info else (language or "en")
+        # Diarization runs beside the decoding, in a thread (numpy and onnxruntime release the GIL),
+        # so its CPU time hides in what CTranslate2 leaves idle; joined after the last segment.
+        abandon = threading.Event()
+        speakers = None
+        if o.get("diarize") is not None:
+            speakers = Background(lambda: self.speakers(rid, audio, o["diarize"], stop=abandon.is_set))
+        try:
+            self.decode_and_send(rid, audio, total, started, batched, model_name, o, detected, speakers)
+        finally:
+            # Failed or cancelled: the diarization stops at its next check instead of running on.
+            abandon.set()
+
+    def decode_and_send(self, rid, audio, total, started, batched, model_name, o, detected, speakers) -> None:
+        segments, info = decode(batched, audio, o)
+        language = info.language if info else (o.get("language") or "en")
         probability = info.language_probability if info else 0
         if detected:
             probability = detected["probability"]
@@ -196,11 +206,14 @@ class Worker:
                 last_progress = done
                 send({"id": rid, "event": "progress", "done": round(done, 3), "total": round(total, 3)})
         send({"id": rid, "event": "progress", "done": round(total, 3), "total": round(total, 3)})
-        if o.get("diarize") is not None:
-            self.send_speakers(rid, audio, o["diarize"], regions if o.get("vad_filter", True) else None)
+        if speakers is not None:
+            send(speakers.result())
         send({"id": rid, "event": "done", "duration": total, "language": language, "wall": round(time.monotonic() - started, 3)})
 
     def send_speakers(self, rid: str, audio, options: dict, regions: list | None = None) -> None:
+        send(self.speakers(rid, audio, options, regions))
+
+    def speakers(self, rid: str, audio, options: dict, regions: list | None = None, stop=lambda: False) -> dict:
         """Who speaks when (diarize.py), as one "speakers" message; a cancel stops it within ~0.1 s."""
         import diarize
 
@@ -208,11 +221,11 @@ class Worker:
             raise ValueError("options.diarize must be an object")
         started = time.monotonic()
         try:
-            turns = diarize.diarize(audio, options, should_stop=lambda: self.is_cancelled(rid), regions=regions)
+            turns = diarize.diarize(audio, options, should_stop=lambda: stop() or self.is_cancelled(rid), regions=regions)
         except diarize.Stopped:
             raise Cancelled() from None
-        send({"id": rid, "event": "speakers", "turns": turns, "count": len({t["speaker"] for t in turns}),
-              "wall": round(time.monotonic() - started, 3)})
+        return {"id": rid, "event": "speakers", "turns": turns, "count": len({t["speaker"] for t in turns}),
+                "wall": round(time.monotonic() - started, 3)}
 
     def diarize_only(self, rid: str, audio_path: str, o: dict) -> None:
         started = time.monotonic()
@@ -253,6 +266,27 @@ class Worker:
         if language == "en":
             return self.english, self.english_name, o, detected
         return self.batched, self.model_name, o, detected
+
+
+class Background:
+    """A function run in a thread; result() waits for it and returns its value or raises its error."""
+
+    def __init__(self, fn):
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        try:
+            self._value = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to whoever waits in result()
+            self._error = e
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 # The hinted language is taken when the detector gives it at least this probability.
@@ -301,7 +335,7 @@ def transcribe_kwargs(o: dict) -> dict:
     return kwargs
 
 
-def decode(batched, audio, o: dict, regions_out: list | None = None):
+def decode(batched, audio, o: dict):
     """Runs faster-whisper over the whole audio in clips of at most 30 s cut in pauses, decoded in
     batches, then uses the VAD twice: to find speech the first pass left out (decoded again in
     a second pass) and to drop hallucinated segments. Three failure modes of the usual settings,
@@ -332,8 +366,6 @@ def decode(batched, audio, o: dict, regions_out: list | None = None):
         if not use_vad:
             return segments
         regions = speech_regions(audio, group[0]["start"], group[-1]["end"])
-        if regions_out is not None:
-            regions_out.extend(regions)
         missed = missed_speech(regions, segments)
         if missed:
             segments += list(batched.transcribe(audio, clip_timestamps=missed, **later)[0])
