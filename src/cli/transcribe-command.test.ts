@@ -8,6 +8,7 @@ import { unzipSync } from 'fflate';
 import { JFK_REFERENCE, LIBRI_61, ROOT, SAMPLE_MP4, tempDir } from '../../test/helpers/media.ts';
 import { wer } from '../asr/wer.ts';
 import { diarizeFromFlags } from './transcribe-command.ts';
+import { buildEvalSet } from '../../test/helpers/two-speakers.ts';
 
 // The real CLI in a child process, as a user runs it: `node bin/vidscribe.js transcribe ...`.
 const dir = tempDir();
@@ -86,4 +87,47 @@ test('diarizeFromFlags: --speaker-names and counts imply --diarize; nothing aske
   assert.deepEqual(diarizeFromFlags({ diarize: true }), { diarize: {} });
   assert.deepEqual(diarizeFromFlags({ speakerNames: 'Ana, Ben' }), { diarize: {}, names: ['Ana', 'Ben'] });
   assert.deepEqual(diarizeFromFlags({ minSpeakers: '2', maxSpeakers: '4' }), { diarize: { minSpeakers: 2, maxSpeakers: 4 } });
+});
+
+test('--diarize on a real two-speaker recording: names in order of first appearance, in every format, on the right words', () => {
+  const mf = buildEvalSet(dir).find((f) => f.kind === 'male/female')!;
+  const out = join(dir, 'diarized');
+  const r = vidscribe('transcribe', mf.wav, '--diarize', '--speaker-names', 'Ben, Ana', '--format', 'txt,srt,vtt,json', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const first = mf.reference[0]!.speaker;
+  const nameOf = (speaker: string | number) => (speaker === first ? 'Ben' : 'Ana');
+
+  // JSON: every word inside a reference turn (away from its edges) carries that turn's speaker.
+  const json = JSON.parse(readFileSync(join(out, 'male-female.json'), 'utf8')) as {
+    segments: { speaker: string; start: number; end: number }[];
+    words: { word: string; start: number; end: number; speaker: string }[];
+  };
+  assert.deepEqual([...new Set(json.segments.map((s) => s.speaker))].sort(), ['Ana', 'Ben']);
+  let agree = 0;
+  let total = 0;
+  for (const w of json.words) {
+    const mid = (w.start + w.end) / 2;
+    const turn = mf.reference.find((t) => mid > t.start + 0.25 && mid < t.end - 0.25);
+    if (!turn) continue;
+    total++;
+    if (w.speaker === nameOf(turn.speaker)) agree++;
+  }
+  assert.ok(total > 50 && agree / total >= 0.9, `${agree} of ${total} words on the right speaker`);
+
+  // TXT: one "Name:" paragraph per turn, alternating like the reference.
+  const paragraphs = readFileSync(join(out, 'male-female.txt'), 'utf8').trimEnd().split('\n\n');
+  assert.deepEqual(
+    paragraphs.map((p) => p.split(':')[0]),
+    mf.reference.map((t) => nameOf(t.speaker)),
+  );
+  // SRT: the name opens the first cue of each turn; VTT: a voice span on every cue.
+  const srtCues = parseSync(readFileSync(join(out, 'male-female.srt'), 'utf8')).filter((n) => n.type === 'cue');
+  const named = srtCues.map((c) => /^\[(Ben|Ana)\] /.exec(String((c.data as { text: string }).text))?.[1]).filter(Boolean);
+  assert.deepEqual(
+    named,
+    mf.reference.map((t) => nameOf(t.speaker)),
+  );
+  const vtt = readFileSync(join(out, 'male-female.vtt'), 'utf8');
+  const cueCount = vtt.split('\n').filter((l) => l.includes(' --> ')).length;
+  assert.equal((vtt.match(/^<v (?:Ben|Ana)>/gm) ?? []).length, cueCount);
 });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
-import { LIBRI_1089 } from '../helpers/media.ts';
+import { LIBRI_1089, tempDir } from '../helpers/media.ts';
+import { buildEvalSet } from '../helpers/two-speakers.ts';
 import { newUser, startServer, type TestServer } from '../helpers/server.ts';
 
 const SEGMENT_KEYS = ['avg_logprob', 'compression_ratio', 'end', 'id', 'no_speech_prob', 'seek', 'start', 'temperature', 'text', 'tokens'];
@@ -66,5 +67,51 @@ describe('speakers on POST /v1/audio/transcriptions', () => {
     await refused({ known_speaker_names: ['x'.repeat(65)] }, /at most 64 characters/);
     await refused({ known_speaker_names: ['Ana'], known_speaker_references: ['data:audio/wav;base64,AAAA'] }, /known_speaker_references is not supported/);
     assert.deepEqual((await api.call('GET', '/api/credits/balance/simple')).body.data, before);
+  });
+
+  test("diarized_json on a real two-speaker recording: OpenAI's shape, names from known_speaker_names[]; verbose_json gains speaker", async () => {
+    const mf = buildEvalSet(tempDir('vidscribe-diarize-api-')).find((f) => f.kind === 'male/female')!;
+    const wav = readFileSync(mf.wav);
+    const first = mf.reference[0]!.speaker;
+    const diarized = (await client.audio.transcriptions.create({
+      file: await toFile(wav, 'interview.wav'),
+      model: 'gpt-4o-transcribe-diarize',
+      response_format: 'diarized_json',
+      known_speaker_names: ['Ben', 'Ana'],
+    })) as unknown as OpenAI.Audio.TranscriptionDiarized;
+    assert.equal(diarized.task, 'transcribe');
+    assert.ok(Math.abs(diarized.duration - mf.seconds) < 0.1);
+    assert.ok(diarized.text.length > 100);
+    for (const s of diarized.segments) {
+      assert.deepEqual(Object.keys(s).sort(), ['end', 'id', 'speaker', 'start', 'text', 'type']);
+      assert.equal(s.type, 'transcript.text.segment');
+      assert.equal(typeof s.id, 'string');
+    }
+    // Each reference turn's middle lies in a segment of the right speaker.
+    for (const turn of mf.reference) {
+      const mid = (turn.start + turn.end) / 2;
+      const seg = diarized.segments.find((s) => s.start <= mid + 1 && s.end >= mid - 1 && s.speaker === (turn.speaker === first ? 'Ben' : 'Ana'));
+      assert.ok(seg, `turn at ${mid.toFixed(1)} s`);
+    }
+    // Without names: OpenAI's letters, in order of first appearance.
+    const lettered = (await client.audio.transcriptions.create({
+      file: await toFile(wav, 'interview.wav'),
+      model: 'whisper-1',
+      response_format: 'diarized_json',
+      speakers: 2,
+    } as OpenAI.Audio.TranscriptionCreateParamsNonStreaming)) as unknown as OpenAI.Audio.TranscriptionDiarized;
+    assert.deepEqual([...new Set(lettered.segments.map((s) => s.speaker))], ['A', 'B']);
+
+    const verbose = (await client.audio.transcriptions.create({
+      file: await toFile(wav, 'interview.wav'),
+      model: 'whisper-1',
+      response_format: 'verbose_json',
+      timestamp_granularities: ['word', 'segment'],
+      min_speakers: 1,
+      max_speakers: 3,
+    } as OpenAI.Audio.TranscriptionCreateParamsNonStreaming)) as unknown as OpenAI.Audio.TranscriptionVerbose;
+    const names = (xs: { speaker?: string }[] | undefined) => [...new Set((xs ?? []).map((x) => x.speaker))].sort();
+    assert.deepEqual(names(verbose.segments as { speaker?: string }[]), ['Speaker 1', 'Speaker 2']);
+    assert.deepEqual(names(verbose.words as { speaker?: string }[]), ['Speaker 1', 'Speaker 2']);
   });
 });
