@@ -67,6 +67,25 @@ describe('diarization of the evaluation set', () => {
 });
 
 describe('a diarized transcription', () => {
+  test('cancelled while it decodes and diarizes: 5004, and the worker (and its diarization thread) stops by itself', async () => {
+    const long = join(dir, 'long-for-cancel.wav');
+    const pcm = Buffer.concat([...set, ...set].map((f) => readFileSync(f.pcm)));
+    writeFileSync(long, Buffer.concat([readFileSync(file('male/female').wav).subarray(0, 44), pcm]));
+    // The WAV header's sizes are the short file's: rewrite them for the long one.
+    const wav = readFileSync(long);
+    wav.writeUInt32LE(36 + pcm.length, 4);
+    wav.writeUInt32LE(pcm.length, 40);
+    writeFileSync(long, wav);
+    await worker.start();
+    const pid = worker.pid;
+    const controller = new AbortController();
+    const running = transcribeFile(worker, long, { diarize: {}, signal: controller.signal, batchSize: 1 });
+    setTimeout(() => controller.abort(), 1500);
+    await rejectsWith(running, ErrorCode.Cancelled);
+    assert.equal(worker.pid, pid, 'the worker stopped by itself rather than being killed');
+    assert.equal((await worker.diarize(file('male/female').pcm)).count, 2, 'and serves the next request');
+  });
+
   test('words and segments carry speakers that follow the reference turns; without diarize, no speakers', async () => {
     const f = file('male/female');
     const t = await transcribeFile(worker, f.wav, { diarize: {} });
