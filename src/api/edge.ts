@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../accounts/accounts.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { linkExpiry, signDownload } from './http.ts';
+import { linkExpiry, signLink } from './http.ts';
 import type { Services } from './services.ts';
 
 declare module 'fastify' {
@@ -66,7 +66,7 @@ export function routeHelpers(svc: Services): RouteHelpers {
     },
     caller,
     baseUrl,
-    downloadUrl: (req, fileId) => baseUrl(req) + signDownload(svc.secret, fileId, linkExpiry(svc.now(), svc.config.downloadTtlMs)),
+    downloadUrl: (req, fileId) => baseUrl(req) + signLink(svc.secret, 'file', fileId, linkExpiry(svc.now(), svc.config.downloadTtlMs)),
     registerUrl,
     noCredits: (req, what) => {
       const c = caller(req);

@@ -156,16 +156,22 @@ export function linkExpiry(now: number, ttlMs: number): number {
   return Math.ceil((now + ttlMs) / step) * step;
 }
 
-/** Signed, expiring download links: HMAC over the file id and expiry. */
-export function signDownload(secret: Buffer, fileId: string, expiresAt: number): string {
-  const sig = createHmac('sha256', secret).update(`${fileId}.${expiresAt}`).digest('base64url');
-  return `/api/files/${encodeURIComponent(fileId)}?expires=${expiresAt}&sig=${sig}`;
+/** What a signed link opens: its signature covers "<kind>.<id>.<expiry>", so a media link never opens a file, nor the reverse. */
+export type LinkKind = 'file' | 'media';
+
+const linkSignature = (secret: Buffer, kind: LinkKind, id: string, expiresAt: number) =>
+  createHmac('sha256', secret).update(`${kind}.${id}.${expiresAt}`).digest();
+
+/** A signed, expiring link to a file (a download) or a media item (playback), e.g. `/api/files/<id>?expires=…&sig=…`. */
+export function signLink(secret: Buffer, kind: LinkKind, id: string, expiresAt: number): string {
+  const path = kind === 'file' ? 'files' : 'media';
+  return `/api/${path}/${encodeURIComponent(id)}?expires=${expiresAt}&sig=${linkSignature(secret, kind, id, expiresAt).toString('base64url')}`;
 }
 
-export function verifyDownload(secret: Buffer, fileId: string, expires: string | undefined, sig: string | undefined, now: number): void {
+export function verifyLink(secret: Buffer, kind: LinkKind, id: string, expires: string | undefined, sig: string | undefined, now: number): void {
   const exp = Number(expires);
   if (!sig || !Number.isFinite(exp)) throw new VidscribeError(ErrorCode.BadToken, 'This download link is not signed');
-  const want = createHmac('sha256', secret).update(`${fileId}.${exp}`).digest();
+  const want = linkSignature(secret, kind, id, exp);
   const got = Buffer.from(sig, 'base64url');
   if (got.length !== want.length || !timingSafeEqual(got, want)) throw new VidscribeError(ErrorCode.BadToken, 'This download link is not valid');
   if (exp <= now) throw new VidscribeError(ErrorCode.BadToken, 'This download link has expired: ask for the job status again for a fresh one');

@@ -7,7 +7,7 @@ import { parseDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { sendBlobRange } from './byte-ranges.ts';
 import type { RouteHelpers } from './edge.ts';
-import { ok, verifyDownload } from './http.ts';
+import { ok, verifyLink } from './http.ts';
 import { jobView, statusOf } from './job-view.ts';
 import { bearer, idString } from './schemas.ts';
 import type { Services } from './services.ts';
@@ -108,7 +108,7 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const q = req.query as { expires?: string; sig?: string };
-      verifyDownload(svc.secret, id, q.expires, q.sig, svc.now());
+      verifyLink(svc.secret, 'file', id, q.expires, q.sig, svc.now());
       const f = await svc.sessions.file(id);
       if (!f) throw new VidscribeError(ErrorCode.NotFound, 'This file no longer exists');
       // One byte range when asked (206): a long render resumes or seeks instead of starting over.

@@ -2,7 +2,6 @@
  * Sessions over HTTP: start one, list the caller's, upload media into it, read its state, play its
  * media, read, correct and export its transcripts; and the credit balance.
  */
-import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MediaItem } from '../sessions/sessions.ts';
 import { TRANSCRIPT_EDIT_LIMITS } from '../sessions/transcript-edits.ts';
@@ -10,7 +9,7 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, exportTranscript, isExportFormat } from '../transcript/index.ts';
 import { contentTypeOfKey, sendBlobRange } from './byte-ranges.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
-import { linkExpiry, ok, verifyDownload } from './http.ts';
+import { linkExpiry, ok, signLink, verifyLink } from './http.ts';
 import { jobView } from './job-view.ts';
 import { agentName, bearer, envelope, idString } from './schemas.ts';
 import type { Services } from './services.ts';
@@ -20,17 +19,11 @@ import type { MediaView, SegmentView, SessionSummary, TranscriptPatch, Transcrip
 const sessionParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString } } as const;
 const transcriptParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString, tid: idString } } as const;
 
-/** A media link's signature covers "media.<id>.<expiry>": it cannot be replayed as a file link, nor the other way round. */
-function signMedia(secret: Buffer, mediaId: string, expiresAt: number): string {
-  const sig = createHmac('sha256', secret).update(`media.${mediaId}.${expiresAt}`).digest('base64url');
-  return `/api/media/${encodeURIComponent(mediaId)}?expires=${expiresAt}&sig=${sig}`;
-}
-
 export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers): void {
   /** A media item with its signed, expiring playback link (same origin, no bearer needed: a <video src> sends none). */
   const playable = (req: FastifyRequest, m: MediaItem): MediaView => ({
     ...mediaView(m),
-    url: h.baseUrl(req) + signMedia(svc.secret, m.id, linkExpiry(svc.now(), svc.config.downloadTtlMs)),
+    url: h.baseUrl(req) + signLink(svc.secret, 'media', m.id, linkExpiry(svc.now(), svc.config.downloadTtlMs)),
   });
 
   app.get(
@@ -70,7 +63,7 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const q = req.query as { expires?: string; sig?: string };
-      verifyDownload(svc.secret, `media.${id}`, q.expires, q.sig, svc.now());
+      verifyLink(svc.secret, 'media', id, q.expires, q.sig, svc.now());
       const m = await svc.sessions.mediaItem(id);
       if (!m) throw new VidscribeError(ErrorCode.NotFound, 'This media item no longer exists');
       reply.header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(m.name)}`).header('cache-control', 'private, max-age=3600');

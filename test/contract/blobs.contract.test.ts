@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { type BlobStore, LocalBlobStore } from '../../src/storage/blob-store.ts';
 import { S3BlobStore, parseS3Url } from '../../src/storage/s3-blob-store.ts';
-import { signDownload } from '../../src/api/http.ts';
+import { signLink } from '../../src/api/http.ts';
 import { startS3, type S3Server } from '../helpers/s3.ts';
 import { newUser, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -271,7 +271,7 @@ for (const kind of ['local', 's3'] as const) {
         storeKey: blob.key,
         sizeBytes: blob.sizeBytes,
       });
-      url = srv.url + signDownload(srv.svc.secret, f.id, srv.svc.now() + 60_000);
+      url = srv.url + signLink(srv.svc.secret, 'file', f.id, srv.svc.now() + 60_000);
     });
     after(async () => {
       await srv?.close();

@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT, pythonExecutable } from '../../src/asr/models.ts';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { newUser, startServer, type TestServer } from '../helpers/server.ts';
+import { SAMPLE_MP4 } from '../helpers/media.ts';
+import { form, newUser, startServer, type TestServer } from '../helpers/server.ts';
 
 describe('ids holding control characters, on Postgres', () => {
   let pg: PostgresServer;
@@ -84,5 +86,31 @@ describe('speaker clustering of long speech', () => {
     assert.equal(speakers, 2, r.stdout);
     assert.ok(agreement! >= 0.95, `windows with their true voice: ${agreement}`);
     assert.ok(extraMb! < 300, `clustering took ${extraMb} MB more`);
+  });
+});
+
+describe('signed links', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ noWorkers: true });
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  // A media link signed "media.<id>.<expiry>" and a file link signed "<id>.<expiry>" coincided for
+  // the file id "media.<id>": the media link's signature was accepted by /api/files (it then found
+  // no such file, but the check that should refuse it had passed).
+  test("a media link's signature does not open /api/files, nor a file link's /api/media", async () => {
+    const a = await newUser(srv.url);
+    const up = await a.api.call('POST', `/api/upload-video/nemo_agent/me/${a.sessionId}`, form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4) }]));
+    assert.equal(up.body.code, 0, JSON.stringify(up.body));
+    const state = await a.api.call('GET', `/api/state/nemo_agent/me/${a.sessionId}/latest`);
+    const media = new URL(state.body.data.media[0].url);
+    assert.equal((await fetch(media)).status, 200, 'the media link itself plays');
+    const id = decodeURIComponent(media.pathname.split('/').pop()!);
+    const replayed = await fetch(`${srv.url}/api/files/${encodeURIComponent(`media.${id}`)}${media.search}`);
+    assert.equal(replayed.status, 401);
+    assert.equal(((await replayed.json()) as { code: number }).code, 1001);
   });
 });
