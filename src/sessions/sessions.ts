@@ -410,33 +410,14 @@ export class Sessions {
 
   async transcripts(sessionId: string): Promise<TranscriptRecord[]> {
     const rows = await transcriptsOfSession.execute(this.db, { sessionId });
-    return rows.map((r) => ({
-      id: r.id,
-      mediaId: r.media_id,
-      jobId: r.job_id,
-      language: r.language,
-      text: r.text,
-      version: Number(r.version),
-      createdAt: Number(r.created_at),
-    }));
+    return rows.map(toTranscriptRecord);
   }
 
   /** One transcript of the session, whole, with its record (version included); undefined when the session has no such transcript. */
   async transcript(sessionId: string, transcriptId: string): Promise<{ record: TranscriptRecord; transcript: Transcript } | undefined> {
     const r = await this.db.selectFrom('transcripts').selectAll().where('id', '=', transcriptId).where('session_id', '=', sessionId).executeTakeFirst();
     if (!r) return undefined;
-    return {
-      record: {
-        id: r.id,
-        mediaId: r.media_id,
-        jobId: r.job_id,
-        language: r.language,
-        text: r.text,
-        version: Number(r.version),
-        createdAt: Number(r.created_at),
-      },
-      transcript: JSON.parse(r.body) as Transcript,
-    };
+    return { record: toTranscriptRecord(r), transcript: JSON.parse(r.body) as Transcript };
   }
 
   /**
@@ -563,6 +544,18 @@ function toStoredFile(r: FilesTable): StoredFile {
     contentType: r.content_type,
     storeKey: r.store_key,
     sizeBytes: r.size_bytes,
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toTranscriptRecord(r: Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'> & { version: unknown }): TranscriptRecord {
+  return {
+    id: r.id,
+    mediaId: r.media_id,
+    jobId: r.job_id,
+    language: r.language,
+    text: r.text,
+    version: Number(r.version),
     createdAt: Number(r.created_at),
   };
 }
