@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -326,43 +326,63 @@ def _absorb_small(embeddings: np.ndarray, labels: np.ndarray, weights: np.ndarra
     return dense
 
 
-def diarize(audio: np.ndarray, options: dict | None = None, should_stop: Callable[[], bool] = lambda: False, regions: list | None = None) -> list:
+def diarize(audio: np.ndarray, options: dict | None = None, should_stop: Callable[[], bool] = lambda: False, regions: list | None = None,
+            region_batches: Iterable[list] | None = None) -> list:
     """Speaker turns [{start, end, speaker}] (seconds; speakers numbered 0.. in order of first
     appearance) of 16 kHz mono float32 audio. options: speakers, min_speakers, max_speakers.
-    `regions`: speech (start, end) seconds the caller's VAD already found (a transcription's);
-    None runs the VAD here."""
+    `regions`: speech (start, end) seconds the caller's VAD already found; `region_batches`: the
+    same arriving in batches, in order (a transcription's VAD, batch by batch: each batch's
+    windows are embedded as it comes); neither runs the VAD here."""
     o = options or {}
     speakers = int(o["speakers"]) if o.get("speakers") else None
     min_speakers = int(o.get("min_speakers") or 1)
     max_speakers = int(o.get("max_speakers") or 16)
-    regions = sorted(regions) if regions is not None else speech_regions(audio)
+    if region_batches is None:
+        region_batches = [regions if regions is not None else speech_regions(audio)]
+    enc = encoder()
+    all_regions: list = []
+    starts: list = []
+    embeddings: list = []
+    mels = None
+    n_frames = 0
+    for batch in region_batches:
+        if should_stop():
+            raise Stopped()
+        batch = sorted(batch)
+        if not batch:
+            continue
+        all_regions += batch
+        if mels is None:
+            # The encoder was trained on speech normalised to -30 dBFS (raised only, never
+            # lowered); the gain is measured on the first batch of speech (all of it, when the
+            # regions come at once).
+            speech = np.concatenate([audio[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)] for s, e in batch])
+            rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) if len(speech) else 0.0
+            gain = 1.0
+            if rms > 0:
+                change = -30.0 - 20 * np.log10(rms)
+                gain = float(10 ** (change / 20)) if change > 0 else 1.0
+            del speech
+            mels = mel_frames(audio) * np.float32(gain * gain)  # power spectrum: the gain squared
+            n_frames = len(mels)
+            if len(mels) < WINDOW_FRAMES:
+                mels = np.pad(mels, ((0, WINDOW_FRAMES - len(mels)), (0, 0)))
+        new = plan_windows(batch, n_frames)
+        starts += new
+        embeddings += [enc.embed(np.stack([mels[s: s + WINDOW_FRAMES] for s in new[i: i + BATCH]]), should_stop) for i in range(0, len(new), BATCH)]
     if should_stop():
         raise Stopped()
-    if not regions:
+    if not all_regions:
         return []
-    # The encoder was trained on speech normalised to -30 dBFS (raised only, never lowered).
-    speech = np.concatenate([audio[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)] for s, e in regions])
-    rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) if len(speech) else 0.0
-    gain = 1.0
-    if rms > 0:
-        change = -30.0 - 20 * np.log10(rms)
-        gain = float(10 ** (change / 20)) if change > 0 else 1.0
-    del speech
-    mels = mel_frames(audio) * np.float32(gain * gain)  # power spectrum: the gain squared
-    starts = plan_windows(regions, len(mels))
+    all_regions.sort()
     if not starts:
-        return [{"start": round(s, 3), "end": round(e, 3), "speaker": 0} for s, e in regions]
-    if len(mels) < WINDOW_FRAMES:
-        mels = np.pad(mels, ((0, WINDOW_FRAMES - len(mels)), (0, 0)))
-    enc = encoder()
-    embeddings = np.concatenate([
-        enc.embed(np.stack([mels[s: s + WINDOW_FRAMES] for s in starts[i: i + BATCH]]), should_stop)
-        for i in range(0, len(starts), BATCH)
-    ])
-    centres = np.array(starts) + WINDOW_FRAMES / 2
+        return [{"start": round(s, 3), "end": round(e, 3), "speaker": 0} for s, e in all_regions]
+    order = np.argsort(np.array(starts), kind="stable")
+    embeddings = np.concatenate(embeddings)[order]
+    centres = np.array(starts)[order] + WINDOW_FRAMES / 2
     weights = np.full(len(starts), HOP_FRAMES / 100.0)
     labels = cluster(embeddings, weights, speakers, min_speakers, max_speakers)
-    return _turns(regions, centres, labels)
+    return _turns(all_regions, centres, labels)
 
 
 def _turns(regions: list, centres: np.ndarray, labels: np.ndarray) -> list:
