@@ -50,6 +50,17 @@ function domain(db: Db) {
   return { db, ledger, accounts: new Accounts(db, ledger, DEFAULT_PRICES), sessions: new Sessions(db), queue: new SqlJobQueue(db, ledger) };
 }
 
+/** A transcription job of a minute's audio for `accountId`, holding `price` credits (no file behind it: the queue never runs it here). */
+const enqueueMinute = (queue: SqlJobQueue, accountId: string, price: number) =>
+  queue.enqueue({
+    type: 'transcribe',
+    accountId,
+    sessionId: null,
+    payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
+    price,
+    noCreditsMessage: 'out of credits',
+  });
+
 for (const backend of backends()) {
   describe(`storage contract: ${backend.name}`, () => {
     after(() => backend.close());
@@ -132,14 +143,7 @@ for (const backend of backends()) {
     test('a bind while a job of the account finishes: both go through (no deadlock), the charge lands on the new account', async () => {
       const { db, accounts, ledger, queue } = domain(await backend.open());
       const anon = await accounts.anonymousToken('client-bind-finish');
-      const job = await queue.enqueue({
-        type: 'transcribe',
-        accountId: anon.accountId,
-        sessionId: null,
-        payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
-        price: 3,
-        noCreditsMessage: 'out of credits',
-      });
+      const job = await enqueueMinute(queue, anon.accountId, 3);
       const binder = await accounts.authenticate(anon.token);
       let registered: Promise<{ accountId: string }> | undefined;
       // A job's end as the queue does it: its row first, then (a moment later, while the bind is under way) its hold.
@@ -159,14 +163,7 @@ for (const backend of backends()) {
     test('a reprice while the job ends: the end goes through, the reprice is refused (400, the job has finished), no deadlock', async () => {
       const { db, accounts, ledger, queue } = domain(await backend.open());
       const anon = await accounts.anonymousToken('client-reprice-end');
-      const job = await queue.enqueue({
-        type: 'transcribe',
-        accountId: anon.accountId,
-        sessionId: null,
-        payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
-        price: 3,
-        noCreditsMessage: 'out of credits',
-      });
+      const job = await enqueueMinute(queue, anon.accountId, 3);
       await db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
       let repriced: Promise<unknown> | undefined;
       await db.transaction().execute(async (trx) => {
@@ -381,18 +378,7 @@ for (const backend of backends()) {
             await new Promise((r) => setImmediate(r));
           }
         })();
-        const results = await Promise.allSettled(
-          Array.from({ length: 2 * N }, () =>
-            queue.enqueue({
-              type: 'transcribe',
-              accountId: a,
-              sessionId: null,
-              payload: { mediaId: null, storeKey: 'uploads/x.wav', name: 'x.wav', durationSec: 60, options: {} },
-              price: 1,
-              noCreditsMessage: 'out of credits',
-            }),
-          ),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 2 * N }, () => enqueueMinute(queue, a, 1)));
         racing = false;
         await watcher;
         assert.equal(results.filter((r) => r.status === 'fulfilled').length, N);
