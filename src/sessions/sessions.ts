@@ -548,7 +548,9 @@ function toStoredFile(r: FilesTable): StoredFile {
   };
 }
 
-function toTranscriptRecord(r: Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'> & { version: unknown }): TranscriptRecord {
+function toTranscriptRecord(
+  r: Pick<TranscriptsTable, 'id' | 'media_id' | 'job_id' | 'language' | 'text' | 'created_at'> & { version: unknown },
+): TranscriptRecord {
   return {
     id: r.id,
     mediaId: r.media_id,
