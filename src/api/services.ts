@@ -41,7 +41,7 @@ export interface ServiceConfig {
   leaseMs?: number;
   /** Runs of one job before it fails for good (default 3): a job that kills its worker every time stops there. */
   maxAttempts?: number;
-  /** The speech model for every transcription (default auto: the language is detected, English goes to tiny.en, the rest to base). */
+  /** The speech model for every transcription (default base, every language; auto: the language is detected, English goes to tiny.en, the rest to base). */
   model?: string;
   prices?: Partial<Prices>;
   /** Largest upload, bytes (default 500 MB). */

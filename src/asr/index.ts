@@ -24,6 +24,8 @@ export {
   resolveModel,
   DEFAULT_MODEL,
   AUTO_MODEL,
+  FAST_MODEL,
+  modelFromFlags,
   AUTO_ENGLISH_MODEL,
   AUTO_MULTILINGUAL_MODEL,
   BUNDLED_MODELS,

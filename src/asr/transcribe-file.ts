@@ -46,7 +46,7 @@ export async function prepareAudio(path: string, opts: TranscribeFileOptions = {
 /** A transcript and how it was made. */
 export interface Recognised {
   transcript: Transcript;
-  /** The model that decoded it (in auto mode: tiny.en for English, base for the rest). */
+  /** The model that decoded it (base by default; in auto mode tiny.en for English, base for the rest). */
   model: string;
   languageProbability: number;
   /** Seconds spent detecting the language (0 when it was given). */

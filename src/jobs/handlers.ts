@@ -50,9 +50,9 @@ async function settlePriceOnDecoded(deps: HandlerDeps, job: Job<'transcribe'>, p
 }
 
 /**
- * One worker per ASR slot; a request for another model replaces that slot's worker. The default,
- * auto, holds both bundled models in one process (see src/asr/PROTOCOL.md), so mixed languages
- * never reload anything.
+ * One worker per ASR slot; a request for another model replaces that slot's worker. The default is
+ * base for every language; an auto worker (`--model auto`) holds both bundled models in one process
+ * (see src/asr/PROTOCOL.md), so a job naming either never reloads anything.
  */
 export class AsrPool {
   private readonly workers = new Map<number, AsrWorker>();

@@ -16,7 +16,7 @@ export interface TranscribeJobPayload {
   durationSec: number;
   /** The price per started minute when it was queued; the decoded length is charged at this rate. */
   perMinute?: number;
-  /** Model name (auto, bundled tiny.en / base, or a folder); default: the server's (auto: detect, English to tiny.en, the rest to base). */
+  /** Model name (bundled base / tiny.en, auto, or a folder); default: the server's (base, for every language). */
   model?: string;
   // diarize: who speaks when (issue 13); absent = none.
   options: Pick<AsrOptions, 'language' | 'task' | 'initialPrompt' | 'temperature' | 'diarize'>;

@@ -249,17 +249,18 @@ class Worker:
 
 
     def route(self, audio, o: dict):
-        """Which model decodes this request. With one model loaded, that one. In auto mode a given
-        language decides (en: the English model, anything else: the multilingual one); otherwise
-        the multilingual model's detector listens to the first 30 s of sound. A hint (the
-        session's language) wins when the detector gives it a fair chance, since a short or
-        accented opening can tip the detector toward a neighbour language."""
-        if self.english is None:
+        """Which model decodes this request, and in which language. An English-only model alone
+        decodes everything as English. Otherwise a given language is used as is; else the
+        multilingual model's detector listens to 30 s from the first audible clip (not the file's
+        first 30 s, which may be silence or music). A hint (the session's language) wins when the
+        detector gives it a fair chance, since a short or accented opening can tip the detector
+        toward a neighbour language. In auto mode English then goes to the English model."""
+        if self.english is None and not self.model.model.is_multilingual:
             return self.batched, self.model_name, o, None
         # A request that names one of the two loaded models gets it, without detection.
-        if o.get("model") == "english":
+        if self.english is not None and o.get("model") == "english":
             return self.english, self.english_name, {**o, "language": "en"}, None
-        if o.get("model") == "multilingual":
+        if self.english is not None and o.get("model") == "multilingual":
             return self.batched, self.model_name, o, None
         language = o.get("language") or None
         detected = None
@@ -277,7 +278,7 @@ class Worker:
                         "wall": round(time.monotonic() - started, 3)}
             print(f"detected language {top} ({probability:.2f}); using {language}", file=sys.stderr)
             o = {**o, "language": language}
-        if language == "en":
+        if language == "en" and self.english is not None:
             return self.english, self.english_name, o, detected
         return self.batched, self.model_name, o, detected
 
