@@ -16,8 +16,9 @@ program
   .option('-o, --out <dir>', 'output folder (default: beside each input); "-" prints one format to stdout')
   .option(
     '-m, --model <model>',
-    'auto (default: detect the language; English → tiny.en, others → base), bundled tiny.en or base, a CTranslate2 model folder, or a Whisper size name to download',
+    'base (default, every language), tiny.en, auto (detect: English → tiny.en, others → base), a CTranslate2 model folder, or a Whisper size name to download',
   )
+  .option('--fast', 'the fast choice: English to tiny.en (about twice as fast, a little less accurate), other languages to base (same as --model auto)')
   .option(
     '-l, --language <code>',
     'spoken language as ISO 639-1, skips detection (zh-TW / zh-Hant: traditional Chinese; zh: simplified) (default: detect; English for .en models)',
@@ -61,7 +62,8 @@ program
   .option('--fit <fit>', 'contain, cover or blur (default: contain, blur when the aspect changes)')
   .option('--captions', 'transcribe and burn in captions')
   .option('--speaker-labels <how>', 'with --captions: find the speakers and show each one as a name prefix or a colour: name, color or none')
-  .option('-m, --model <model>', 'speech model for --captions (default auto)')
+  .option('-m, --model <model>', 'speech model for --captions (default base; see transcribe --model)')
+  .option('--fast', 'for --captions: English to the fast tiny.en, other languages to base (same as --model auto)')
   .option('-l, --language <code>', 'spoken language for --captions (default: detect)')
   .option('--title <text>', 'a title over the start')
   .option('--title-duration <sec>', 'how long the title shows', '3')
@@ -80,7 +82,7 @@ program
   .option('-p, --port <port>', 'port', '8787')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('-d, --data <dir>', 'where the database and files live (env VIDSCRIBE_DATA)', DEFAULT_DATA_DIR)
-  .option('-m, --model <model>', 'speech model (default auto)')
+  .option('-m, --model <model>', 'default speech model for every transcription (base; auto for the fast choice: English → tiny.en)')
   .option(
     '--public-url <url>',
     "base URL for the links the API hands out (default: the request's Host when it is localhost or in --allowed-hosts, else this server's own address)",

@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { AsrWorker, transcribeFile } from '../asr/index.ts';
+import { AsrWorker, modelFromFlags, transcribeFile } from '../asr/index.ts';
 import { probeMedia } from '../media/index.ts';
 import {
   ASPECTS,
@@ -41,6 +41,8 @@ export interface ConvertCommandOptions {
   /** With --captions: find the speakers and show them as a name prefix or a colour (name|color|none). */
   speakerLabels?: string;
   model?: string;
+  /** Auto mode for --captions: English to the fast tiny.en, the rest to base. */
+  fast?: boolean;
   language?: string;
   title?: string;
   titleDuration?: string;
@@ -138,7 +140,7 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
     if (o.captions) {
       if (info.audio.length === 0) throw new VidscribeError(ErrorCode.NoAudioStream, `${basename(src)} has no audio, so there is nothing to caption`);
       const bar = createProgressReporter([basename(out)]);
-      const worker = new AsrWorker({ model: o.model });
+      const worker = new AsrWorker({ model: modelFromFlags(o) });
       try {
         const transcript = await transcribeFile(worker, src, {
           language: o.language,

@@ -47,6 +47,17 @@ test('--out - prints one format to stdout; progress and summary go to stderr', (
   assert.match(r.stdout, /country/);
   assert.match(r.stderr, /1 of 1 file\(s\) transcribed/);
   assert.match(r.stderr, /transcribe 100%/, 'plain progress lines when stderr is not a terminal');
+  assert.match(r.stderr, /\(en, base: /, 'no model named: base decodes, English too');
+});
+
+test('--fast: English goes to tiny.en; --fast with --model is a usage error', () => {
+  const r = vidscribe('transcribe', SAMPLE_MP4, '--fast', '--format', 'txt', '--out', '-');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /country/);
+  assert.match(r.stderr, /\(en, tiny\.en: /, r.stderr);
+  const both = vidscribe('transcribe', SAMPLE_MP4, '--fast', '--model', 'base', '--out', '-');
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /\[400\] --fast picks the model itself/);
 });
 
 test('bad options give a clear coded error and no output', () => {

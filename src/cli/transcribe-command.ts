@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { AsrWorker, transcribeEach, type TranscribeFileOptions, type TranscribeProgress } from '../asr/index.ts';
+import { AsrWorker, modelFromFlags, transcribeEach, type TranscribeFileOptions, type TranscribeProgress } from '../asr/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import {
   EXPORT_FORMATS,
@@ -21,6 +21,8 @@ export interface TranscribeCommandOptions {
   format: string;
   out?: string;
   model?: string;
+  /** Auto mode: English to the fast tiny.en, the rest to base. */
+  fast?: boolean;
   language?: string;
   task?: string;
   prompt?: string;
@@ -110,9 +112,10 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   const maxSizeMb = intOption(o.maxSizeMb, '--max-size-mb', 1);
   const threads = intOption(o.threads, '--threads', 1);
   const { diarize, names } = diarizeFromFlags(o);
+  const model = modelFromFlags(o);
 
   const progress = createProgressReporter(files.map((f) => basename(f)));
-  const worker = new AsrWorker({ model: o.model, threads, onLog: (line) => progress.log(line) });
+  const worker = new AsrWorker({ model, threads, onLog: (line) => progress.log(line) });
   const outcomes: FileReport[] = [];
   const started = new Map<number, number>();
   const optionsFor = (i: number, signal: AbortSignal): TranscribeFileOptions => ({
