@@ -15,10 +15,12 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
   let srv: TestServer;
   let client: OpenAI;
   let api: Awaited<ReturnType<typeof newUser>>['api'];
+  let accountId: string;
   before(async () => {
     srv = await startServer({ asrSlots: 1, renderSlots: 0 });
     const u = await newUser(srv.url);
     api = u.api;
+    accountId = u.accountId;
     client = new OpenAI({ apiKey: u.api.token!, baseURL: `${srv.url}/v1`, maxRetries: 0 });
   });
   after(() => srv.close());
@@ -56,6 +58,14 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
     assert.match(text as unknown as string, /country/i);
 
     assert.deepEqual((await api.call('GET', '/api/credits/balance/simple')).body.data, { available: 96, frozen: 0, total: 96 }, 'four started minutes');
+
+    // No model named on the server or in the request ("whisper-1" is OpenAI's name, not ours): base decoded every one, English too.
+    const jobs = await srv.svc.db.selectFrom('jobs').select(['result']).where('account_id', '=', accountId).where('type', '=', 'transcribe').execute();
+    assert.equal(jobs.length, 4);
+    assert.deepEqual(
+      jobs.map((j) => (JSON.parse(j.result ?? 'null') as { model?: string } | null)?.model),
+      ['base', 'base', 'base', 'base'],
+    );
   });
 
   test('errors arrive as the SDK expects: bad key 401, wrong file 415, English-only model asked to translate 400 (and not charged)', async () => {
@@ -74,7 +84,7 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
     );
     const before = (await api.call('GET', '/api/credits/balance/simple')).body.data;
     await assert.rejects(
-      // Named: the server's default (auto) would translate with the multilingual model.
+      // Named: the server's default (base) would translate.
       client.audio.translations.create({ file: await toFile(readFileSync(LIBRI_1089.file), 'a.flac'), model: 'tiny.en' }),
       (e: unknown) => {
         assert.ok(e instanceof OpenAI.BadRequestError, String(e));
