@@ -1,12 +1,15 @@
 /**
  * npm run bench:asr [-- --no-hour] [-- --model base]
  *
+ * Without --model it runs twice, once per bundled model (base, the default, then tiny.en, the
+ * fast choice), each in its own process, so the README's trade-off is one command.
+ *
  * vidscribe end to end (ffprobe, ffmpeg extraction, the worker over stdio, VAD gating, sentence
  * split) against faster-whisper alone on the same files in the same run, model loaded once on
  * both sides. Prints audio seconds, wall seconds, real-time factor, peak RSS and WER, the ratio
  * vidscribe/faster-whisper, and memory on a one-hour input.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +22,14 @@ import { startRssSampler } from './rss.ts';
 import { SHARED_SPEECH, hasSharedSpeech, readSpeechManifest } from '../test/helpers/media.ts';
 
 const args = process.argv.slice(2);
-const model = args.includes('--model') ? args[args.indexOf('--model') + 1]! : 'tiny.en';
+if (!args.includes('--model')) {
+  for (const m of ['base', 'tiny.en']) {
+    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--model', m], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  process.exit(0);
+}
+const model = args[args.indexOf('--model') + 1]!;
 const withHour = !args.includes('--no-hour');
 const SHARED = SHARED_SPEECH;
 const WORK = join(tmpdir(), 'vidscribe-bench');
