@@ -78,6 +78,9 @@ describe('the seed workflow, end to end', () => {
     assert.equal(state.transcripts.length, 1);
     assert.ok(wer(JFK_REFERENCE, state.transcripts[0].text) < 0.15, state.transcripts[0].text);
     assert.equal(state.jobs[0].status, 'completed');
+    // No model named anywhere: the agent's transcription reached the worker as base (issue 15), English too.
+    const job = await srv.svc.db.selectFrom('jobs').select('result').where('id', '=', state.jobs[0].id).executeTakeFirst();
+    assert.equal((JSON.parse(job?.result ?? 'null') as { model?: string } | null)?.model, 'base', job?.result ?? 'no job row');
     const txt = state.files.find((f: any) => f.name === 'jfk_inaugural_1961.txt');
     assert.ok(txt, 'the document is a file in the session');
     const doc = await (await fetch(txt.url)).text();
