@@ -7,9 +7,9 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * The model used when the user names none: the bundled multilingual base, for every language. It
- * was more accurate than tiny.en on every English set measured here (README), and still turns a
- * 10-minute interview into text in about a minute on two cores: words right first.
+ * The model used when the user names none: the bundled multilingual base, for every language. On
+ * the shared English corpus it makes fewer errors than tiny.en (7.6 % against 8.4 % WER,
+ * test/wer.test.ts) at about half its speed (README): words right first.
  */
 export const DEFAULT_MODEL = 'base';
 /**
