@@ -1,204 +1,404 @@
 /**
- * npm run bench:asr [-- --no-hour] [-- --model base]
+ * npm run bench:asr [-- --model base|tiny.en] [--corpus speech,languages,interview,clips,hour] [--no-hour]
+ *                      [--hour-sequential] [--runs N]
  *
- * Without --model it runs twice, once per bundled model (base, the default, then tiny.en, the
- * fast choice), each in its own process, so the README's trade-off is one command.
+ * Issue 14's comparison in one command: on the same files, in the same run,
+ *   vidscribe   the real CLI as a user runs it (`node bin/vidscribe.js transcribe files… --format txt
+ *               --out DIR --model M`), timed as a child process from start to exit, peak RSS of its
+ *               whole process tree (node, the ASR worker, ffprobe/ffmpeg), text from the .txt files;
+ *   batched     faster-whisper's BatchedInferencePipeline, batch 8, its defaults (its VAD on);
+ *   sequential  faster-whisper's model.transcribe with vad_filter=True, its defaults;
+ * the baselines from bench/raw_faster_whisper.py (same model files, int8, a thread per core, the
+ * model loaded once), also timed as a whole process, so each side pays its own start and load.
  *
- * vidscribe end to end (ffprobe, ffmpeg extraction, the worker over stdio, VAD gating, sentence
- * split) against faster-whisper alone on the same files in the same run, model loaded once on
- * both sides. Prints audio seconds, wall seconds, real-time factor, peak RSS and WER, the ratio
- * vidscribe/faster-whisper, and memory on a one-hour input.
+ * Corpora:
+ *   speech     the English items of ../shared/testdata/speech, the files as published: pooled WER,
+ *              and item by item where the reference has ≥ 20 words
+ *   languages  the other languages of speech/ and speech-multilingual/ (multilingual models only;
+ *              language detected, none given): WER, or CER for Chinese and Japanese
+ *   interview  a ~10-minute interview video built from the English items (test/helpers/interview.ts)
+ *   clips      30 ten-second MP4 clips cut from it, in one call: real time end to end (target ≥ 15×)
+ *   hour       a one-hour AAC file: wall and peak memory against batched (sequential only with
+ *              --hour-sequential); --no-hour skips it
+ * Without --model it runs once per bundled model (base, then tiny.en), each in its own process.
+ * Text is scored with src/asr/wer.ts on every side (the same normalisation). A bench prints, it
+ * never fails: the verdicts of issue 14 are PASS/FAIL lines, not an exit status.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AsrWorker, PROJECT_ROOT, resolveModel, transcribeEach, transcribeFile } from '../src/asr/index.ts';
-import { wordErrors } from '../src/asr/wer.ts';
+import { PROJECT_ROOT, pythonExecutable, resolveModel } from '../src/asr/models.ts';
+import { cer, normalizeForCer, wordErrors } from '../src/asr/wer.ts';
 import { extensionOf, isTranscribableExtension } from '../src/media/formats.ts';
-import { transcriptText } from '../src/transcript/index.ts';
-import { startRssSampler } from './rss.ts';
+import { buildClips, buildInterview } from '../test/helpers/interview.ts';
 import { SHARED_SPEECH, hasSharedSpeech, readSpeechManifest } from '../test/helpers/media.ts';
+import { startRssSampler } from './rss.ts';
 
 const args = process.argv.slice(2);
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 if (!args.includes('--model')) {
   for (const m of ['base', 'tiny.en']) {
-    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--model', m], { stdio: 'inherit' });
-    if (r.status !== 0) process.exit(r.status ?? 1);
+    spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--model', m], { stdio: 'inherit' });
   }
   process.exit(0);
 }
-const model = args[args.indexOf('--model') + 1]!;
-const withHour = !args.includes('--no-hour');
-const SHARED = SHARED_SPEECH;
+const model = option('--model')!;
+const englishOnly = resolveModel(model).englishOnly;
+const ALL_CORPORA = ['speech', 'languages', 'interview', 'clips', 'hour'] as const;
+type CorpusName = (typeof ALL_CORPORA)[number];
+const picked = (option('--corpus')?.split(',') ?? [...ALL_CORPORA]).filter((c) => !(c === 'hour' && args.includes('--no-hour')));
+const unknown = picked.filter((c) => !(ALL_CORPORA as readonly string[]).includes(c));
+if (unknown.length) {
+  console.log(`unknown corpus ${unknown.join(', ')}; choose from ${ALL_CORPORA.join(', ')}`);
+  process.exit(0);
+}
+const corpora = new Set(picked as CorpusName[]);
+const runs = Math.max(1, Number(option('--runs') ?? 1));
 const WORK = join(tmpdir(), 'vidscribe-bench');
 mkdirSync(WORK, { recursive: true });
 process.env.HF_HUB_OFFLINE = '1';
+const MULTILINGUAL = join(SHARED_SPEECH, '..', 'speech-multilingual');
+
+type Side = 'vidscribe' | 'batched' | 'sequential';
+const SIDES: Side[] = ['vidscribe', 'batched', 'sequential'];
 
 interface Item {
   id: string;
   file: string;
   reference: string;
+  /** The spoken language, when known; Chinese and Japanese are scored by characters. */
+  language: string;
 }
 
-function corpus(): Item[] {
-  if (!hasSharedSpeech()) {
-    console.error(`No shared corpus at ${SHARED}; benchmarking the committed fixtures only.`);
-    const readme = readFileSync(join(PROJECT_ROOT, 'test/fixtures/speech/README.md'), 'utf8');
-    return [...readme.matchAll(/^\| `([^`]+\.flac)` \| ([^|]+) \|/gm)].map((m) => ({
-      id: m[1]!,
-      file: join(PROJECT_ROOT, 'test/fixtures/speech', m[1]!),
-      reference: m[2]!.trim(),
-    }));
-  }
-  const originals = new Map(
-    readdirSync(join(SHARED, 'original'))
-      .filter((f) => isTranscribableExtension(extensionOf(f))) // the GRID clip also exists as .mpg
-      .map((f) => [f.replace(/\.[^.]+$/, ''), f]),
-  );
-  return readSpeechManifest()
-    .filter((it) => it.english || !model.endsWith('.en'))
-    .map((it) => {
-      // The files as published (flac, mp3, wav, mp4): what a user would drop in.
-      const original = originals.get(it.id);
-      return { id: it.id, file: original ? join(SHARED, 'original', original) : it.wav, reference: it.reference };
-    });
-}
-
-interface Run {
-  wallSec: number;
-  audioSec: number;
-  errors: number;
-  words: number;
+interface SideRun {
+  /** Start to exit of the process, seconds. */
+  wall: number;
+  /** Baselines only: the sum of the per-file decode + transcription times (no start, no load). */
+  transcribeOnly?: number;
+  load?: number;
   peakRss: number;
-  loadSec: number;
+  text: Map<string, string>;
+  language: Map<string, string>;
+  failed: number;
 }
 
-async function runVidscribe(items: Item[]): Promise<Run> {
-  const rss = startRssSampler();
-  const worker = new AsrWorker({ model });
-  const t0 = performance.now();
-  await worker.start();
-  const loadSec = (performance.now() - t0) / 1000;
-  let audio = 0;
-  let errors = 0;
-  let words = 0;
-  // One batch, as `vidscribe transcribe a b c ...` runs it: the next file is prepared meanwhile.
+// ---------------------------------------------------------------- running the three sides
+
+async function runCli(files: string[]): Promise<SideRun> {
+  const out = mkdtempSync(join(WORK, 'out-'));
   const t = performance.now();
-  for await (const o of transcribeEach(
-    worker,
-    items.map((i) => i.file),
-  )) {
-    if ('error' in o) throw o.error;
-    audio += o.transcript.duration;
-    const c = wordErrors(items[o.index]!.reference, transcriptText(o.transcript));
-    errors += c.errors;
-    words += c.referenceWords;
-  }
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/vidscribe.js'), 'transcribe', ...files, '--format', 'txt', '--out', out, '--model', model], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, HF_HUB_OFFLINE: '1' },
+  });
+  const rss = startRssSampler(child.pid!, 250);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const status = await new Promise<number | null>((r) => child.on('close', r));
   const wall = (performance.now() - t) / 1000;
-  await worker.close();
-  return { wallSec: wall, audioSec: audio, errors, words, peakRss: rss.stop(), loadSec };
-}
-
-async function runRaw(items: Item[], mode: 'same' | 'classic'): Promise<Run> {
-  const py = join(PROJECT_ROOT, '.venv/bin/python');
-  const child = spawn(
-    py,
-    [join(PROJECT_ROOT, 'bench/raw_faster_whisper.py'), '--model', resolveModel(model).arg, '--mode', mode, ...items.map((i) => i.file)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, HF_HUB_OFFLINE: '1' },
-    },
-  );
-  const byFile = new Map(items.map((i) => [i.file, i]));
-  const run: Run = { wallSec: 0, audioSec: 0, errors: 0, words: 0, peakRss: 0, loadSec: 0 };
-  for await (const line of createInterface({ input: child.stdout })) {
-    const m = JSON.parse(line) as { file?: string; wall?: number; text?: string; seconds?: number; load?: number; peak_rss?: number };
-    if (m.file) {
-      run.wallSec += m.wall!;
-      run.audioSec += m.seconds!;
-      const c = wordErrors(byFile.get(m.file)!.reference, m.text!);
-      run.errors += c.errors;
-      run.words += c.referenceWords;
-    } else {
-      run.loadSec = m.load!;
-      run.peakRss = m.peak_rss!;
-    }
+  const run: SideRun = { wall, peakRss: rss.stop(), text: new Map(), language: new Map(), failed: 0 };
+  for (const f of files) {
+    const txt = join(out, `${basename(f, extname(f))}.txt`);
+    if (existsSync(txt)) run.text.set(f, readFileSync(txt, 'utf8'));
+    else run.failed++;
   }
-  await new Promise((r) => child.on('close', r));
+  // The summary names each file's detected language: "  ok     <file> (en, base: …)".
+  for (const m of stderr.matchAll(/^ {2}ok {5}(.+?) \(([^,:()]+), [^:]+: /gm)) run.language.set(m[1]!, m[2]!);
+  if (status !== 0) console.log(`  (vidscribe exited ${status}: ${stderr.trim().split('\n').slice(-3).join(' | ')})`);
+  rmSync(out, { recursive: true, force: true });
   return run;
 }
 
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
-function row(name: string, r: Run): string {
-  return [
-    name.padEnd(34),
-    r.audioSec.toFixed(1).padStart(8),
-    r.wallSec.toFixed(2).padStart(8),
-    `${(r.audioSec / r.wallSec).toFixed(1)}x`.padStart(8),
-    mb(r.peakRss).padStart(9),
-    `${((r.errors / r.words) * 100).toFixed(2)} %`.padStart(9),
-    `${r.loadSec.toFixed(2)} s`.padStart(8),
-  ].join(' ');
+async function runRaw(files: string[], mode: 'batched' | 'sequential'): Promise<SideRun> {
+  const t = performance.now();
+  const child = spawn(pythonExecutable(), [join(PROJECT_ROOT, 'bench/raw_faster_whisper.py'), '--model', resolveModel(model).arg, '--mode', mode, ...files], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HF_HUB_OFFLINE: '1' },
+  });
+  const rss = startRssSampler(child.pid!, 250);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const run: SideRun = { wall: 0, transcribeOnly: 0, peakRss: 0, text: new Map(), language: new Map(), failed: 0 };
+  for await (const line of createInterface({ input: child.stdout })) {
+    const m = JSON.parse(line) as { file?: string; wall?: number; text?: string; language?: string; load?: number; peak_rss?: number };
+    if (m.file !== undefined) {
+      run.transcribeOnly! += m.wall!;
+      run.text.set(m.file, m.text!);
+      run.language.set(m.file, m.language!);
+    } else {
+      run.load = m.load;
+      run.peakRss = m.peak_rss!;
+    }
+  }
+  const status = await new Promise<number | null>((r) => child.on('close', r));
+  run.wall = (performance.now() - t) / 1000;
+  run.peakRss = Math.max(run.peakRss, rss.stop());
+  run.failed = files.length - run.text.size;
+  if (status !== 0) console.log(`  (faster-whisper ${mode} exited ${status}: ${stderr.trim().split('\n').slice(-3).join(' | ')})`);
+  if (!defaultsSaid.has(mode)) {
+    defaultsSaid.add(mode);
+    const said = stderr.split('\n').find((l) => l.startsWith('faster-whisper'));
+    if (said) console.log(`  ${said}`);
+  }
+  return run;
+}
+const defaultsSaid = new Set<string>();
+
+const runSide = (side: Side, files: string[]) => (side === 'vidscribe' ? runCli(files) : runRaw(files, side));
+
+/** Each side `runs` times, alternating, the fastest run kept (the machine is shared). */
+async function compare(files: string[], sides: Side[]): Promise<Partial<Record<Side, SideRun>>> {
+  const best: Partial<Record<Side, SideRun>> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const side of sides) {
+      const run = await runSide(side, files);
+      if (!best[side] || run.wall < best[side]!.wall) best[side] = run;
+    }
+  }
+  return best;
 }
 
-async function hourInput(items: Item[]): Promise<string> {
-  const out = join(WORK, 'one-hour.m4a');
+// ---------------------------------------------------------------- scoring and printing
+
+const usesCharacters = (language: string) => /^(zh|ja)/.test(language);
+
+interface Score {
+  errors: number;
+  units: number;
+}
+function score(reference: string, hypothesis: string, language: string): Score {
+  if (usesCharacters(language)) {
+    const units = normalizeForCer(reference).length;
+    return { errors: Math.round(cer(reference, hypothesis) * units), units };
+  }
+  const c = wordErrors(reference, hypothesis);
+  return { errors: c.errors, units: c.referenceWords };
+}
+function pooled(items: Item[], run: SideRun | undefined, characters: boolean): number | undefined {
+  if (!run) return undefined;
+  let errors = 0;
+  let units = 0;
+  for (const it of items.filter((i) => usesCharacters(i.language) === characters)) {
+    const s = score(it.reference, run.text.get(it.file) ?? '', it.language);
+    errors += s.errors;
+    units += s.units;
+  }
+  return units ? errors / units : undefined;
+}
+
+const seconds = new Map<string, number>();
+function durationOf(file: string): number {
+  if (!seconds.has(file)) {
+    const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+    seconds.set(file, Number(out.trim()));
+  }
+  return seconds.get(file)!;
+}
+
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const pct = (x: number | undefined) => (x === undefined ? '—' : `${(x * 100).toFixed(2)} %`);
+const cell = (s: string) => s.padStart(13);
+function table(rows: [string, (run: SideRun) => string][], result: Partial<Record<Side, SideRun>>): void {
+  console.log(`  ${''.padEnd(26)}${SIDES.map((s) => cell(s)).join('')}`);
+  for (const [label, f] of rows) console.log(`  ${label.padEnd(26)}${SIDES.map((s) => cell(result[s] ? f(result[s]!) : 'skipped')).join('')}`);
+}
+
+const verdicts: string[] = [];
+function verdict(ok: boolean, what: string): void {
+  const line = `${ok ? 'PASS' : 'FAIL'}  ${what}`;
+  verdicts.push(line);
+  console.log(`  ${line}`);
+}
+const better = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
+/** One corpus: the three columns, the vidscribe/batched ratios, and issue 14's verdicts. */
+function report(
+  key: string,
+  title: string,
+  items: Item[],
+  files: string[],
+  result: Partial<Record<Side, SideRun>>,
+  o: { long?: boolean; realTimeTarget?: number; scored?: boolean },
+): void {
+  const audio = files.reduce((s, f) => s + durationOf(f), 0);
+  const rows: [string, (run: SideRun) => string][] = [];
+  const hasWords = o.scored !== false && items.some((i) => !usesCharacters(i.language));
+  const hasChars = o.scored !== false && items.some((i) => usesCharacters(i.language));
+  if (hasWords) rows.push(['WER', (r) => pct(pooled(items, r, false))]);
+  if (hasChars) rows.push(['CER (zh, ja)', (r) => pct(pooled(items, r, true))]);
+  rows.push(
+    ['wall s (whole process)', (r) => r.wall.toFixed(1)],
+    ['  transcription only', (r) => (r.transcribeOnly === undefined ? '—' : r.transcribeOnly.toFixed(1))],
+    ['  model load', (r) => (r.load === undefined ? '—' : r.load.toFixed(1))],
+    ['real-time factor', (r) => `${(audio / r.wall).toFixed(1)}×`],
+    ['peak RSS', (r) => mb(r.peakRss)],
+    ['failed files', (r) => String(r.failed)],
+  );
+  console.log(`\n${key} ${title}: ${files.length} file(s), ${(audio / 60).toFixed(1)} min of audio`);
+  table(rows, result);
+  const v = result.vidscribe;
+  const b = result.batched;
+  if (!v) return;
+  if (b) {
+    console.log(
+      `  vidscribe / batched: wall ${(v.wall / b.wall).toFixed(2)}× (${(v.wall / b.transcribeOnly!).toFixed(2)}× of its transcription alone), peak RSS ${(v.peakRss / b.peakRss).toFixed(2)}×`,
+    );
+  }
+  if (o.long && b) {
+    verdict(v.wall <= b.wall, `${key}: wall ≤ 1.0× batched (each side's whole process): ${(v.wall / b.wall).toFixed(2)}×`);
+    verdict(v.peakRss <= b.peakRss, `${key}: peak RSS ≤ batched's: ${mb(v.peakRss)} vs ${mb(b.peakRss)}`);
+  }
+  if (o.realTimeTarget) verdict(audio / v.wall >= o.realTimeTarget, `${key}: ≥ ${o.realTimeTarget}× real time end to end: ${(audio / v.wall).toFixed(1)}×`);
+  for (const [characters, label] of [
+    [false, 'WER'],
+    [true, 'CER'],
+  ] as const) {
+    if (characters ? !hasChars : !hasWords) continue;
+    const ours = pooled(items, v, characters);
+    const best = better(pooled(items, result.batched, characters), pooled(items, result.sequential, characters));
+    if (ours !== undefined && best !== undefined) verdict(ours <= best, `${key}: ${label} ≤ the better baseline's: ${pct(ours)} vs ${pct(best)}`);
+  }
+}
+
+/** Item by item, for items whose reference is long enough for a rate to mean something. */
+function perItem(key: string, items: Item[], result: Partial<Record<Side, SideRun>>, minUnits: number): void {
+  const long = items.filter((i) => score(i.reference, '', i.language).units >= minUnits);
+  if (!long.length) return;
+  console.log(`\n  item by item (references of ≥ ${minUnits} words or characters); ✗ = vidscribe worse than the better baseline`);
+  console.log(`  ${'item'.padEnd(40)}${'units'.padStart(6)}${SIDES.map((s) => cell(s)).join('')}  lang (vidscribe/batched/sequential)`);
+  const worse: string[] = [];
+  for (const it of long) {
+    const rate = (s: Side) => {
+      const r = result[s];
+      if (!r) return undefined;
+      const sc = score(it.reference, r.text.get(it.file) ?? '', it.language);
+      return sc.errors / sc.units;
+    };
+    const ours = rate('vidscribe');
+    const best = better(rate('batched'), rate('sequential'));
+    const bad = ours !== undefined && best !== undefined && ours > best;
+    if (bad) worse.push(it.id);
+    const langs = SIDES.map((s) => result[s]?.language.get(it.file) ?? '?').join('/');
+    console.log(
+      `  ${it.id.slice(0, 39).padEnd(40)}${String(score(it.reference, '', it.language).units).padStart(6)}${SIDES.map((s) => cell(pct(rate(s)))).join('')}  ${bad ? '✗' : ' '} ${it.language}: ${langs}`,
+    );
+  }
+  verdict(
+    worse.length === 0,
+    `${key} item by item: vidscribe ≤ the better baseline on ${long.length - worse.length} of ${long.length}${worse.length ? ` (worse: ${worse.join(', ')})` : ''}`,
+  );
+}
+
+// ---------------------------------------------------------------- corpora
+
+function sharedItems(): Item[] {
+  const originals = new Map(
+    readdirSync(join(SHARED_SPEECH, 'original'))
+      .filter((f) => isTranscribableExtension(extensionOf(f))) // the GRID clip also exists as .mpg
+      .map((f) => [f.replace(/\.[^.]+$/, ''), f]),
+  );
+  return readSpeechManifest().map((it) => {
+    // The files as published (flac, mp3, wav, mp4): what a user would drop in.
+    const original = originals.get(it.id);
+    const language = it.english ? 'en' : /_(\w\w)$/.exec(it.id)![1]!;
+    return { id: it.id, file: original ? join(SHARED_SPEECH, 'original', original) : it.wav, reference: it.reference, language };
+  });
+}
+
+function multilingualItems(): Item[] {
+  const manifest = join(MULTILINGUAL, 'manifest.tsv');
+  if (!existsSync(manifest)) return [];
+  const [header, ...rows] = readFileSync(manifest, 'utf8').trim().split('\n');
+  const cols = header!.split('\t');
+  return rows.map((r) => {
+    const c = r.split('\t');
+    const col = (name: string) => c[cols.indexOf(name)]!;
+    return { id: col('id'), file: join(MULTILINGUAL, col('file')), reference: col('reference_transcript'), language: col('language') };
+  });
+}
+
+/** An hour of the English items looped, as AAC in M4A (built once, kept in the bench's folder). */
+function hourInput(items: Item[]): string {
+  const out = join(WORK, 'one-hour-en.m4a');
   if (existsSync(out)) return out;
-  const list = join(WORK, 'concat.txt');
-  const wavs = items
-    .map((i) => (i.file.includes('/original/') ? i.file.replace('/original/', '/wav16k/').replace(/\.[^.]+$/, '.wav') : i.file))
-    .filter(existsSync);
-  writeFileSync(list, wavs.map((f) => `file '${f}'`).join('\n'));
-  const once = join(WORK, 'corpus.wav');
+  const list = join(WORK, 'concat-en.txt');
+  writeFileSync(list, items.map((i) => `file '${join(SHARED_SPEECH, 'wav16k', `${i.id}.wav`)}'`).join('\n'));
+  const once = join(WORK, 'corpus-en.wav');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-ac', '1', '-ar', '16000', once]);
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', once, '-t', '3600', '-c:a', 'aac', '-b:a', '64k', out]);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', once, '-t', '3600', '-c:a', 'aac', '-b:a', '64k', `${out}.partial.m4a`]);
+  renameSync(`${out}.partial.m4a`, out);
   return out;
 }
 
-const items = corpus();
-console.log(`vidscribe bench:asr — model ${model}, ${items.length} files, ${process.env.HOSTNAME ?? ''} ${(await import('node:os')).cpus().length} cores\n`);
-const header = [
-  'run'.padEnd(34),
-  'audio s'.padStart(8),
-  'wall s'.padStart(8),
-  'speed'.padStart(8),
-  'peak RSS'.padStart(9),
-  'WER'.padStart(9),
-  'load'.padStart(8),
-].join(' ');
-console.log(header);
-// Warm the page cache and the CPU once so neither side pays for the first read.
-await runRaw(items.slice(0, 2), 'same');
-const raw = await runRaw(items, 'same');
-console.log(row('faster-whisper alone (same settings)', raw));
-const ours = await runVidscribe(items);
-console.log(row('vidscribe end to end', ours));
-const classic = await runRaw(items, 'classic');
-console.log(row('faster-whisper classic (vad_filter)', classic));
-console.log(`\noverhead vidscribe / faster-whisper alone: ${(ours.wallSec / raw.wallSec).toFixed(3)}x wall (target ≤ 1.10x)`);
-console.log(
-  `  (${items.length} files averaging ${(ours.audioSec / items.length).toFixed(0)} s: each pays ~0.18 s CPU for starting ffprobe and ffmpeg; see the one-hour run for long inputs)`,
-);
-console.log(`speed: ${(ours.audioSec / ours.wallSec).toFixed(1)}x real time (target ≥ 20x for tiny.en)`);
+// ---------------------------------------------------------------- main
 
-if (withHour) {
-  const hour = await hourInput(items);
-  const rss = startRssSampler(process.pid, 250);
-  const worker = new AsrWorker({ model });
-  const t = performance.now();
-  const tr = await transcribeFile(worker, hour, { timeoutMs: 4 * 3600_000 });
-  const wall = (performance.now() - t) / 1000;
-  await worker.close();
-  const peak = rss.stop();
-  const rawHour = await runRaw([{ id: 'hour', file: hour, reference: '' }], 'same');
-  console.log(`\none-hour input (${tr.duration.toFixed(0)} s, AAC in M4A), ${tr.segments.length} segments:`);
-  console.log(
-    `  vidscribe end to end    ${wall.toFixed(1)} s wall, ${(tr.duration / wall).toFixed(1)}x real time, peak RSS of node + worker + ffmpeg ${mb(peak)} (target ≤ 1536 MB)`,
-  );
-  console.log(
-    `  faster-whisper alone    ${rawHour.wallSec.toFixed(1)} s wall, ${(rawHour.audioSec / rawHour.wallSec).toFixed(1)}x real time, peak RSS ${mb(rawHour.peakRss)}`,
-  );
-  console.log(`  overhead ${(wall / rawHour.wallSec).toFixed(3)}x wall`);
+if (!hasSharedSpeech()) {
+  console.log(`bench:asr needs the shared corpus at ${SHARED_SPEECH}; nothing to measure.`);
+  process.exit(0);
 }
+console.log(`vidscribe bench:asr — model ${model}, ${cpus().length} cores, ${runs} run(s) per side (fastest kept); corpora: ${[...corpora].join(', ')}`);
+console.log('(the machine may be shared: wall times are as noisy as its load)');
+const all = sharedItems();
+const english = all.filter((i) => i.language === 'en');
+
+// Warm the page cache (models, Python, tsx's compile cache) once, unmeasured, so no side pays for the first read.
+await runCli(english.slice(0, 1).map((i) => i.file));
+await runRaw(
+  english.slice(0, 1).map((i) => i.file),
+  'batched',
+);
+
+if (corpora.has('speech')) {
+  const files = english.map((i) => i.file);
+  const result = await compare(files, SIDES);
+  const words = english.reduce((s, i) => s + wordErrors(i.reference, '').referenceWords, 0);
+  report('(a) speech', `English speech items of ../shared (${words} words)`, english, files, result, {});
+  perItem('(a) speech', english, result, 20);
+}
+
+if (corpora.has('languages')) {
+  if (englishOnly) console.log(`\n(b) other languages: skipped (${model} is English only)`);
+  else {
+    const others = [...all.filter((i) => i.language !== 'en'), ...multilingualItems()];
+    const files = others.map((i) => i.file);
+    const result = await compare(files, SIDES);
+    report('(b) languages', `other languages (${[...new Set(others.map((i) => i.language))].join(', ')}), detected`, others, files, result, {});
+    perItem('(b) languages', others, result, 1);
+  }
+}
+
+const interview = corpora.has('interview') || corpora.has('clips') ? buildInterview(WORK) : undefined;
+if (corpora.has('interview')) {
+  const it: Item = { id: 'interview', file: interview!.file, reference: interview!.reference, language: 'en' };
+  const result = await compare([it.file], SIDES);
+  report(
+    '(c) interview',
+    `video (${interview!.parts.length} clips of several readers with pauses, ${interview!.reference.split(/\s+/).length} words)`,
+    [it],
+    [it.file],
+    result,
+    { long: true },
+  );
+}
+
+if (corpora.has('clips')) {
+  const clips = buildClips(WORK, interview!);
+  const result = await compare(clips, SIDES);
+  report('(d) clips', '30 ten-second clips in one call (unscored: cuts fall inside words)', [], clips, result, { realTimeTarget: 15, scored: false });
+}
+
+if (corpora.has('hour')) {
+  const hour = hourInput(english);
+  const sides: Side[] = args.includes('--hour-sequential') ? SIDES : ['vidscribe', 'batched'];
+  const result = await compare([hour], sides);
+  report('(e) hour', 'one-hour input (AAC in M4A, unscored)', [], [hour], result, { long: true, scored: false });
+}
+
+console.log(`\nissue 14 verdicts, model ${model}:`);
+for (const v of verdicts) console.log(`  ${v}`);

@@ -1,0 +1,145 @@
+/**
+ * Issue 14's long and short inputs, built with ffmpeg from the English items of
+ * ../shared/testdata/speech (nothing copied into the repo):
+ * - a ~10-minute "interview": the items back to back in manifest order (several readers, so
+ *   several voices), cycled until the length is reached, with seeded pseudo-random pauses of
+ *   0.5–3 s of silence after each, as an H.264/AAC MP4 over a plain colour (what a screen or phone
+ *   recording looks like to the pipeline), with its reference text: the items' references joined;
+ * - short clips cut from it (30 × 10 s by default) for the per-file fixed cost.
+ * Deterministic: the same inputs give the same files, cached in `dir` under a name derived from
+ * the recipe and the source audio's bytes, so a changed corpus or recipe rebuilds.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSpeechManifest } from './media.ts';
+
+/** Bump when the way the files are made changes, so cached copies are not reused. */
+const RECIPE = 'interview-v1';
+const SEED = 14;
+
+export interface InterviewPart {
+  id: string;
+  /** Where the item's audio starts and ends in the interview, seconds. */
+  start: number;
+  end: number;
+  /** Silence after it, seconds. */
+  pause: number;
+}
+
+export interface Interview {
+  /** The MP4 (or M4A with `video: false`). */
+  file: string;
+  /** The references of the items in order, joined with spaces. */
+  reference: string;
+  seconds: number;
+  parts: InterviewPart[];
+}
+
+export interface InterviewOptions {
+  /** Items are added until the length reaches this (the last item is kept whole). */
+  seconds?: number;
+  /** With a plain video track (MP4); without, audio only (M4A). */
+  video?: boolean;
+}
+
+/** mulberry32: a small seeded generator, so the pauses are the same on every machine. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Duration of a media file, from ffprobe. */
+function probeSeconds(file: string): number {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return Number(out.trim());
+}
+
+function run(args: string[]): void {
+  execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+}
+
+/** Writes through a temporary name, so an interrupted build never leaves a file the cache would trust. */
+function ffmpegTo(out: string, args: string[]): void {
+  const tmp = out.replace(/(\.[^.]+)$/, `.partial$1`);
+  run([...args, tmp]);
+  renameSync(tmp, out);
+}
+
+const videoArgs = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
+const audioArgs = ['-c:a', 'aac', '-b:a', '96k'];
+
+export function buildInterview(dir: string, { seconds = 600, video = true }: InterviewOptions = {}): Interview {
+  mkdirSync(dir, { recursive: true });
+  const items = readSpeechManifest().filter((i) => i.english);
+  const hash = createHash('sha256').update(JSON.stringify({ RECIPE, SEED, seconds, video }));
+  for (const it of items) hash.update(it.id).update(it.reference).update(readFileSync(it.wav));
+  const key = hash.digest('hex').slice(0, 12);
+  const file = join(dir, `interview-${key}.${video ? 'mp4' : 'm4a'}`);
+  const meta = join(dir, `interview-${key}.json`);
+  if (existsSync(file) && existsSync(meta)) return { file, ...(JSON.parse(readFileSync(meta, 'utf8')) as Omit<Interview, 'file'>) };
+
+  const random = seededRandom(SEED);
+  const lengths = new Map(items.map((i) => [i.id, probeSeconds(i.wav)]));
+  const parts: InterviewPart[] = [];
+  const picked: typeof items = [];
+  let at = 0;
+  for (let k = 0; at < seconds; k++) {
+    const it = items[k % items.length]!;
+    const pause = Math.round((0.5 + 2.5 * random()) * 100) / 100;
+    const len = lengths.get(it.id)!;
+    parts.push({ id: it.id, start: at, end: at + len, pause });
+    picked.push(it);
+    at += len + pause;
+  }
+  // One input per part; each is padded with its pause, then all are concatenated.
+  const inputs = picked.flatMap((it) => ['-i', it.wav]);
+  const chains = parts.map((p, k) => `[${k}:a]aformat=sample_rates=16000:channel_layouts=mono,apad=pad_dur=${p.pause}[a${k}]`);
+  const graph = `${chains.join(';')};${parts.map((_, k) => `[a${k}]`).join('')}concat=n=${parts.length}:v=0:a=1[a]`;
+  const wav = join(dir, `interview-${key}.wav`);
+  ffmpegTo(wav, [...inputs, '-filter_complex', graph, '-map', '[a]', '-ar', '16000', '-ac', '1']);
+  if (video) {
+    ffmpegTo(file, ['-f', 'lavfi', '-i', 'color=c=0x202830:s=640x360:r=25', '-i', wav, '-shortest', ...videoArgs, ...audioArgs, '-movflags', '+faststart']);
+  } else {
+    ffmpegTo(file, ['-i', wav, ...audioArgs]);
+  }
+  const interview: Omit<Interview, 'file'> = { reference: picked.map((i) => i.reference).join(' '), seconds: probeSeconds(file), parts };
+  writeFileSync(meta, JSON.stringify(interview));
+  return { file, ...interview };
+}
+
+export interface ClipOptions {
+  count?: number;
+  seconds?: number;
+}
+
+/**
+ * `count` clips of `seconds` each, cut from the interview at even spacing (clip k starts at
+ * k × length / count) and re-encoded as MP4, as a batch of short phone videos would arrive.
+ * They have no reference text: a cut may fall inside a word.
+ */
+export function buildClips(dir: string, interview: Interview, { count = 30, seconds = 10 }: ClipOptions = {}): string[] {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ RECIPE, file: interview.file, count, seconds }))
+    .digest('hex')
+    .slice(0, 12);
+  const clipDir = join(dir, `clips-${key}`);
+  mkdirSync(clipDir, { recursive: true });
+  const step = interview.seconds / count;
+  const clips: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const out = join(clipDir, `clip-${String(k + 1).padStart(2, '0')}.mp4`);
+    if (!existsSync(out)) {
+      ffmpegTo(out, ['-ss', (k * step).toFixed(3), '-t', String(seconds), '-i', interview.file, ...videoArgs, ...audioArgs, '-movflags', '+faststart']);
+    }
+    clips.push(out);
+  }
+  return clips;
+}
