@@ -8,8 +8,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. Debian packages (g++ and make build better-sqlite3; chromium runs the web app's browser tests, and
 #    fonts-wqy-microhei gives it Chinese glyphs;
-#    postgresql is the cluster mode's database, started per test run in a throwaway folder).
-APT_PACKAGES=(ffmpeg fonts-dejavu-core fonts-wqy-microhei tesseract-ocr g++ make chromium postgresql)
+#    postgresql is the cluster mode's database, started per test run in a throwaway folder;
+#    espeak-ng synthesizes bench:asr's small synthetic corpus of commands and card names).
+APT_PACKAGES=(ffmpeg fonts-dejavu-core fonts-wqy-microhei tesseract-ocr g++ make chromium postgresql espeak-ng)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
