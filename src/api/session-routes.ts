@@ -2,7 +2,7 @@
  * Sessions over HTTP: start one, list the caller's, upload media into it, read its state, play its
  * media, read, correct and export its transcripts; and the credit balance.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MediaItem } from '../sessions/sessions.ts';
 import { TRANSCRIPT_EDIT_LIMITS } from '../sessions/transcript-edits.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
@@ -13,13 +13,29 @@ import { linkExpiry, ok, signLink, verifyLink } from './http.ts';
 import { jobView } from './job-view.ts';
 import { agentName, bearer, envelope, idString } from './schemas.ts';
 import type { Services } from './services.ts';
+import type { ReplyCache } from './reply-cache.ts';
 import { mediaView, receiveMultipart, receiveUrls } from './uploads.ts';
 import type { MediaView, SegmentView, SessionSummary, TranscriptPatch, TranscriptView } from './views.ts';
 
 const sessionParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString } } as const;
 const transcriptParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString, tid: idString } } as const;
 
-export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers): void {
+export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers, cache?: ReplyCache): void {
+  /**
+   * The kept reply under `key` while the database is unchanged (reply-cache.ts), else `build`'s,
+   * serialized and kept. `links` names what in it depends on the request and the clock.
+   */
+  const cachedReply = async (reply: FastifyReply, key: string, accountId: string, links: string, build: () => Promise<unknown>) => {
+    if (!cache) return build();
+    const version = cache.version();
+    let body = cache.get(key, accountId, version, links);
+    if (!body) {
+      body = Buffer.from(JSON.stringify(await build()));
+      cache.set(key, accountId, version, links, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
+  };
+
   /** A media item with its signed, expiring playback link (same origin, no bearer needed: a <video src> sends none). */
   const playable = (req: FastifyRequest, m: MediaItem): MediaView => ({
     ...mediaView(m),
@@ -117,11 +133,38 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
   app.get(
     '/api/credits/balance/simple',
     { onRequest: h.auth, schema: { summary: 'Credits: available, frozen (held by running jobs), total', security: bearer, response: { 200: envelope() } } },
-    async (req) => {
-      return ok(await svc.ledger.balance(svc.db, h.caller(req).accountId));
+    async (req, reply) => {
+      const { accountId } = h.caller(req);
+      return cachedReply(reply, `balance ${accountId}`, accountId, '', async () => ok(await svc.ledger.balance(svc.db, accountId)));
     },
   );
 
+  /** The state reply as built from the database: what the cache keeps, serialized. */
+  const sessionState = async (req: FastifyRequest, accountId: string, sid: string) => {
+    const { session, draft } = await svc.sessions.getWithDraft(accountId, sid);
+    const [media, transcripts, jobs, files] = await Promise.all([
+      svc.sessions.media(session.id),
+      svc.sessions.transcripts(session.id),
+      svc.queue.listForSession(session.id),
+      svc.sessions.files(session.id),
+    ]);
+    return ok({
+      session_id: session.id,
+      draft,
+      media: media.map((m) => playable(req, m)),
+      transcripts: transcripts.map((t) => ({
+        id: t.id,
+        media_id: t.mediaId,
+        job_id: t.jobId,
+        language: t.language,
+        text: t.text,
+        version: t.version,
+        created_at: new Date(t.createdAt).toISOString(),
+      })),
+      jobs: jobs.map((j) => jobView(j, (fileId) => h.downloadUrl(req, fileId))),
+      files: files.map((f) => ({ id: f.id, name: f.name, content_type: f.contentType, size_bytes: f.sizeBytes, url: h.downloadUrl(req, f.id) })),
+    });
+  };
   app.get(
     `/api/state/:agent/me/:sid/latest`,
     {
@@ -132,31 +175,12 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
         params: sessionParams,
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { sid } = req.params as { sid: string };
-      const { session, draft } = await svc.sessions.getWithDraft(h.caller(req).accountId, sid);
-      const [media, transcripts, jobs, files] = await Promise.all([
-        svc.sessions.media(session.id),
-        svc.sessions.transcripts(session.id),
-        svc.queue.listForSession(session.id),
-        svc.sessions.files(session.id),
-      ]);
-      return ok({
-        session_id: session.id,
-        draft,
-        media: media.map((m) => playable(req, m)),
-        transcripts: transcripts.map((t) => ({
-          id: t.id,
-          media_id: t.mediaId,
-          job_id: t.jobId,
-          language: t.language,
-          text: t.text,
-          version: t.version,
-          created_at: new Date(t.createdAt).toISOString(),
-        })),
-        jobs: jobs.map((j) => jobView(j, (fileId) => h.downloadUrl(req, fileId))),
-        files: files.map((f) => ({ id: f.id, name: f.name, content_type: f.contentType, size_bytes: f.sizeBytes, url: h.downloadUrl(req, f.id) })),
-      });
+      const { accountId } = h.caller(req);
+      // The links in the reply: this request's base URL and their current expiry step (linkExpiry).
+      const links = `${h.baseUrl(req)} ${linkExpiry(svc.now(), svc.config.downloadTtlMs)}`;
+      return cachedReply(reply, `state ${sid}`, accountId, links, () => sessionState(req, accountId, sid));
     },
   );
 
