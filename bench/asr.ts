@@ -1,5 +1,5 @@
 /**
- * npm run bench:asr [-- --model base|tiny.en] [--corpus speech,languages,interview,clips,hour] [--no-hour]
+ * npm run bench:asr [-- --model base|tiny.en] [--corpus speech,languages,synthetic,interview,clips,hour] [--no-hour]
  *                      [--hour-sequential] [--runs N]
  *
  * Issue 14's comparison in one command: on the same files, in the same run,
@@ -18,6 +18,8 @@
  *              language detected, none given): WER, or CER for Chinese and Japanese
  *   interview  a ~10-minute interview video built from the English items (test/helpers/interview.ts)
  *   clips      30 ten-second MP4 clips cut from it, in one call: real time end to end (target ≥ 15×)
+ *   synthetic  English not in ../shared: short commands, card names and read sentences, synthesized
+ *              here with espeak-ng in several voices (machine speech, labelled so; needs espeak-ng)
  *   hour       a one-hour AAC file: wall and peak memory against batched (sequential only with
  *              --hour-sequential); --no-hour skips it
  * Without --model it runs once per bundled model (base, then tiny.en), each in its own process.
@@ -25,12 +27,14 @@
  * never fails: the verdicts of issue 14 are PASS/FAIL lines, not an exit status.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT, pythonExecutable, resolveModel } from '../src/asr/models.ts';
 import { cer, normalizeForCer, wordErrors } from '../src/asr/wer.ts';
+import { toChineseScript } from '../src/transcript/chinese-script.ts';
 import { extensionOf, isTranscribableExtension } from '../src/media/formats.ts';
 import { buildClips, buildInterview } from '../test/helpers/interview.ts';
 import { SHARED_SPEECH, hasSharedSpeech, readSpeechManifest } from '../test/helpers/media.ts';
@@ -46,7 +50,7 @@ if (!args.includes('--model')) {
 }
 const model = option('--model')!;
 const englishOnly = resolveModel(model).englishOnly;
-const ALL_CORPORA = ['speech', 'languages', 'interview', 'clips', 'hour'] as const;
+const ALL_CORPORA = ['speech', 'languages', 'synthetic', 'interview', 'clips', 'hour'] as const;
 type CorpusName = (typeof ALL_CORPORA)[number];
 const picked = (option('--corpus')?.split(',') ?? [...ALL_CORPORA]).filter((c) => !(c === 'hour' && args.includes('--no-hour')));
 const unknown = picked.filter((c) => !(ALL_CORPORA as readonly string[]).includes(c));
@@ -175,7 +179,9 @@ interface Score {
 function score(reference: string, hypothesis: string, language: string): Score {
   if (usesCharacters(language)) {
     const units = normalizeForCer(reference).length;
-    return { errors: Math.round(cer(reference, hypothesis) * units), units };
+    // The script is not what was heard: every side's Chinese is put in the reference's (simplified) first.
+    const text = language.startsWith('zh') ? toChineseScript(hypothesis, 'simplified') : hypothesis;
+    return { errors: Math.round(cer(reference, text) * units), units };
   }
   const c = wordErrors(reference, hypothesis);
   return { errors: c.errors, units: c.referenceWords };
@@ -323,6 +329,59 @@ function multilingualItems(): Item[] {
   });
 }
 
+/** What the synthetic corpus says: commands, card names (playing cards, tarot, a card game), read sentences. */
+const SYNTHETIC_TEXTS = [
+  'Turn off the lights in the kitchen and lock the front door.',
+  'Set a timer for twenty five minutes.',
+  'Remind me to call the dentist tomorrow at nine in the morning.',
+  'Play the next episode and turn the volume down a little.',
+  'What is the weather going to be like this weekend?',
+  'Send a message to Laura saying I will be ten minutes late.',
+  'Add milk, eggs and two loaves of bread to the shopping list.',
+  'Skip this song.',
+  'Open the garage door.',
+  'Call mom.',
+  'The queen of hearts, the seven of clubs and the ace of spades.',
+  'Draw the three of diamonds and the jack of clubs.',
+  'The Wheel of Fortune, the Hanged Man and the Tower.',
+  'Black Lotus, Lightning Bolt and Serra Angel.',
+  'The king of spades beats the ten of hearts.',
+  "The river ran quietly past the old mill, where the miller's children had once played among the sacks of flour on long summer afternoons.",
+  'Before the meeting ends, please make sure that everyone has a copy of the budget and knows which questions still need an answer.',
+  'A good map shows not only where the roads go, but also where the hills rise, where the rivers bend and where travellers can rest.',
+  'She packed a small bag with a notebook, a warm coat and an apple, and walked to the station before the sun came up.',
+  'If the printer on the second floor runs out of paper again, take a new box from the cupboard next to the kitchen.',
+];
+const SYNTHETIC_VOICES = ['en-us', 'en-gb+f3', 'en-us+m3', 'en-gb-scotland', 'en-us+f2', 'en-029+m2'];
+const SYNTHETIC_SPEEDS = [150, 165, 175];
+
+/** The synthetic items as 16 kHz WAVs with a little silence around each, built once per espeak-ng version. */
+function syntheticItems(): Item[] | string {
+  let version: string;
+  try {
+    version = execFileSync('espeak-ng', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'espeak-ng is not installed (scripts/setup.sh installs it)';
+  }
+  const key = createHash('sha256').update(JSON.stringify({ version, SYNTHETIC_TEXTS, SYNTHETIC_VOICES, SYNTHETIC_SPEEDS })).digest('hex').slice(0, 12);
+  const dir = join(WORK, `synthetic-${key}`);
+  mkdirSync(dir, { recursive: true });
+  return SYNTHETIC_TEXTS.map((text, k) => {
+    const id = `synthetic-${String(k + 1).padStart(2, '0')}`;
+    const file = join(dir, `${id}.wav`);
+    if (!existsSync(file)) {
+      const raw = join(dir, `${id}.espeak.wav`);
+      const voice = SYNTHETIC_VOICES[k % SYNTHETIC_VOICES.length]!;
+      execFileSync('espeak-ng', ['-v', voice, '-s', String(SYNTHETIC_SPEEDS[k % SYNTHETIC_SPEEDS.length]), '-w', raw, text]);
+      const tmp = join(dir, `${id}.partial.wav`);
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', raw, '-af', 'adelay=400,apad=pad_dur=0.6', '-ar', '16000', '-ac', '1', tmp]);
+      renameSync(tmp, file);
+      rmSync(raw);
+    }
+    return { id, file, reference: text, language: 'en' };
+  });
+}
+
 /** An hour of the English items looped, as AAC in M4A (built once, kept in the bench's folder). */
 function hourInput(items: Item[]): string {
   const out = join(WORK, 'one-hour-en.m4a');
@@ -358,7 +417,7 @@ if (corpora.has('speech')) {
   const files = english.map((i) => i.file);
   const result = await compare(files, SIDES);
   const words = english.reduce((s, i) => s + wordErrors(i.reference, '').referenceWords, 0);
-  report('(a) speech', `English speech items of ../shared (${words} words)`, english, files, result, {});
+  report('(a) speech', `the English items of ../shared/testdata/speech, as published (${words} words)`, english, files, result, {});
   perItem('(a) speech', english, result, 20);
 }
 
@@ -368,7 +427,14 @@ if (corpora.has('languages')) {
     const others = [...all.filter((i) => i.language !== 'en'), ...multilingualItems()];
     const files = others.map((i) => i.file);
     const result = await compare(files, SIDES);
-    report('(b) languages', `other languages (${[...new Set(others.map((i) => i.language))].join(', ')}), detected`, others, files, result, {});
+    report(
+      '(b) languages',
+      `${[...new Set(others.map((i) => i.language))].join(', ')} from ../shared, language detected (none given); Chinese scored in simplified characters on every side`,
+      others,
+      files,
+      result,
+      {},
+    );
     perItem('(b) languages', others, result, 1);
   }
 }
@@ -379,7 +445,7 @@ if (corpora.has('interview')) {
   const result = await compare([it.file], SIDES);
   report(
     '(c) interview',
-    `video (${interview!.parts.length} clips of several readers with pauses, ${interview!.reference.split(/\s+/).length} words)`,
+    `an MP4 video of ${interview!.parts.length} items of the English corpus by several readers, back to back with 0.5–3 s pauses ( ${interview!.reference.split(/\s+/).length} words)`,
     [it],
     [it.file],
     result,
@@ -390,14 +456,36 @@ if (corpora.has('interview')) {
 if (corpora.has('clips')) {
   const clips = buildClips(WORK, interview!);
   const result = await compare(clips, SIDES);
-  report('(d) clips', '30 ten-second clips in one call (unscored: cuts fall inside words)', [], clips, result, { realTimeTarget: 15, scored: false });
+  report('(d) clips', '30 ten-second MP4 clips cut from the interview, one CLI call (unscored: cuts fall inside words)', [], clips, result, {
+    realTimeTarget: 15,
+    scored: false,
+  });
+}
+
+if (corpora.has('synthetic')) {
+  const items = syntheticItems();
+  if (typeof items === 'string') console.log(`\n(s) synthetic: skipped (${items})`);
+  else {
+    const files = items.map((i) => i.file);
+    const result = await compare(files, SIDES);
+    const words = items.reduce((s, i) => s + wordErrors(i.reference, '').referenceWords, 0);
+    report(
+      '(s) synthetic',
+      `SYNTHETIC machine speech (espeak-ng, ${SYNTHETIC_VOICES.length} voices): commands, card names, sentences (${words} words)`,
+      items,
+      files,
+      result,
+      {},
+    );
+    perItem('(s) synthetic', items, result, 20);
+  }
 }
 
 if (corpora.has('hour')) {
   const hour = hourInput(english);
   const sides: Side[] = args.includes('--hour-sequential') ? SIDES : ['vidscribe', 'batched'];
   const result = await compare([hour], sides);
-  report('(e) hour', 'one-hour input (AAC in M4A, unscored)', [], [hour], result, { long: true, scored: false });
+  report('(e) hour', 'the English items looped to one hour, AAC in M4A (unscored)', [], [hour], result, { long: true, scored: false });
 }
 
 console.log(`\nissue 14 verdicts, model ${model}:`);
