@@ -119,6 +119,21 @@ export class Accounts {
     const now = this.now();
     let hit = this.tokenCache.get(token);
     if (!hit || hit.until <= now) hit = await this.lookupToken(token, now);
+    return this.live(token, hit, now);
+  }
+
+  /**
+   * The caller, if this token's lookup is cached and fresh, without a promise (the HTTP edge's
+   * fast path); undefined when it must be read (then `authenticate`). An expired token is 1001
+   * here too: the cache keeps the expiry, never a verdict.
+   */
+  cachedCaller(token: string): Caller | undefined {
+    const now = this.now();
+    const hit = this.tokenCache.get(token);
+    return hit && hit.until > now ? this.live(token, hit, now) : undefined;
+  }
+
+  private live(token: string, hit: { accountId: string; kind: Caller['kind']; expiresAt: number }, now: number): Caller {
     if (Number(hit.expiresAt) <= now) {
       throw new VidscribeError(
         ErrorCode.BadToken,

@@ -11,6 +11,7 @@ import { plannerForRequest } from '../agent/planner/index.ts';
 import { AGENT_NAME, runAgent, type AdkEvent } from '../agent/runner.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Services } from './services.ts';
+import type { RouteHelpers } from './edge.ts';
 
 export const SSE_PING_MS = 15_000;
 export const SSE_CAP_MS = 15 * 60_000;
@@ -51,7 +52,7 @@ export function registerAgentRoutes(
   app: FastifyInstance,
   svc: Services,
   helpers: {
-    auth: (req: FastifyRequest) => Promise<void>;
+    auth: RouteHelpers['auth'];
     noCredits: (req: FastifyRequest, what: string) => string;
     downloadUrl: (req: FastifyRequest, fileId: string) => string;
   },
