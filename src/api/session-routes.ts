@@ -132,7 +132,17 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
 
   app.get(
     '/api/credits/balance/simple',
-    { onRequest: h.auth, schema: { summary: 'Credits: available, frozen (held by running jobs), total', security: bearer, response: { 200: envelope() } } },
+    {
+      onRequest: h.auth,
+      schema: {
+        summary: 'Credits: available, frozen (held by running jobs), total',
+        security: bearer,
+        // Exact fields: where no reply is kept (Postgres) it is written by a compiled serializer.
+        response: {
+          200: envelope({ type: 'object', properties: { available: { type: 'integer' }, frozen: { type: 'integer' }, total: { type: 'integer' } } }),
+        },
+      },
+    },
     async (req, reply) => {
       const { accountId } = h.caller(req);
       return cachedReply(reply, `balance ${accountId}`, accountId, '', async () => ok(await svc.ledger.balance(svc.db, accountId)));

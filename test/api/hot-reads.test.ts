@@ -129,6 +129,25 @@ describe('polled reads kept while the database is unchanged', () => {
     }
   });
 
+  test('after register with bind the session is read by the new account, and the anonymous token is refused', async () => {
+    const d = await newUser(srv.url);
+    const kept = await state(d.api, d.sessionId);
+    const before = await balance(d.api);
+    const reg = await d.api.call('POST', '/api/auth/register', {
+      email: `hot-${Date.now()}@example.org`,
+      password: 'correct horse battery',
+      bind: d.accountId,
+    });
+    assert.equal(reg.body.code, 0, JSON.stringify(reg.body));
+    const old = await d.api.call('GET', statePath(d.sessionId));
+    assert.equal(old.body.code, 1001);
+    const registered = apiClient(srv.url, reg.body.data.token);
+    assert.deepEqual(await state(registered, d.sessionId), kept);
+    // The anonymous credits moved, and the signup grant added.
+    assert.equal((await balance(registered)).available, reg.body.data.credits);
+    assert.ok(reg.body.data.credits > before.available);
+  });
+
   test('an expired token is refused at once, though its replies are kept', async () => {
     const c = await newUser(srv.url);
     await state(c.api, c.sessionId);
