@@ -80,6 +80,8 @@ interface SideRun {
   /** Start to exit of the process, seconds. */
   wall: number;
   /** Baselines only: the sum of the per-file decode + transcription times (no start, no load). */
+  /** User + system CPU seconds of the process and every descendant it waited for: less swayed by a shared machine than wall time. */
+  cpu: number;
   transcribeOnly?: number;
   load?: number;
   peakRss: number;
@@ -90,13 +92,39 @@ interface SideRun {
 
 // ---------------------------------------------------------------- running the three sides
 
+/**
+ * Starts a command under bash, which prints `times` (its children's user and system CPU, waited-for
+ * descendants included) to stderr when the command ends. Every side runs this way, so the few MB of
+ * the bash process are in every side's RSS alike.
+ */
+function withCpuTimes(command: string, commandArgs: string[]) {
+  return spawn('bash', ['-c', '"$@"; status=$?; times >&2; exit $status', 'bash', command, ...commandArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HF_HUB_OFFLINE: '1' },
+  });
+}
+/** The children's line of `times` ("0m12.345s 0m1.234s"), as seconds. */
+function cpuOf(stderr: string): number {
+  const lines = [...stderr.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
+  const m = lines.at(-1);
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
+}
+
 async function runCli(files: string[]): Promise<SideRun> {
   const out = mkdtempSync(join(WORK, 'out-'));
   const t = performance.now();
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/vidscribe.js'), 'transcribe', ...files, '--format', 'txt', '--out', out, '--model', model], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, HF_HUB_OFFLINE: '1' },
-  });
+  const child = withCpuTimes(process.execPath, [
+    join(PROJECT_ROOT, 'bin/vidscribe.js'),
+    'transcribe',
+    ...files,
+    '--format',
+    'txt',
+    '--out',
+    out,
+    '--model',
+    model,
+  ]);
+  child.stdout.resume(); // the CLI prints nothing there with --out DIR; drained so it can never block
   const rss = startRssSampler(child.pid!, 250);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -104,7 +132,7 @@ async function runCli(files: string[]): Promise<SideRun> {
   });
   const status = await new Promise<number | null>((r) => child.on('close', r));
   const wall = (performance.now() - t) / 1000;
-  const run: SideRun = { wall, peakRss: rss.stop(), text: new Map(), language: new Map(), failed: 0 };
+  const run: SideRun = { wall, cpu: cpuOf(stderr), peakRss: rss.stop(), text: new Map(), language: new Map(), failed: 0 };
   for (const f of files) {
     const txt = join(out, `${basename(f, extname(f))}.txt`);
     if (existsSync(txt)) run.text.set(f, readFileSync(txt, 'utf8'));
@@ -119,16 +147,20 @@ async function runCli(files: string[]): Promise<SideRun> {
 
 async function runRaw(files: string[], mode: 'batched' | 'sequential'): Promise<SideRun> {
   const t = performance.now();
-  const child = spawn(pythonExecutable(), [join(PROJECT_ROOT, 'bench/raw_faster_whisper.py'), '--model', resolveModel(model).arg, '--mode', mode, ...files], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HF_HUB_OFFLINE: '1' },
-  });
+  const child = withCpuTimes(pythonExecutable(), [
+    join(PROJECT_ROOT, 'bench/raw_faster_whisper.py'),
+    '--model',
+    resolveModel(model).arg,
+    '--mode',
+    mode,
+    ...files,
+  ]);
   const rss = startRssSampler(child.pid!, 250);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const run: SideRun = { wall: 0, transcribeOnly: 0, peakRss: 0, text: new Map(), language: new Map(), failed: 0 };
+  const run: SideRun = { wall: 0, cpu: 0, transcribeOnly: 0, peakRss: 0, text: new Map(), language: new Map(), failed: 0 };
   for await (const line of createInterface({ input: child.stdout })) {
     const m = JSON.parse(line) as { file?: string; wall?: number; text?: string; language?: string; load?: number; peak_rss?: number };
     if (m.file !== undefined) {
@@ -142,6 +174,7 @@ async function runRaw(files: string[], mode: 'batched' | 'sequential'): Promise<
   }
   const status = await new Promise<number | null>((r) => child.on('close', r));
   run.wall = (performance.now() - t) / 1000;
+  run.cpu = cpuOf(stderr);
   run.peakRss = Math.max(run.peakRss, rss.stop());
   run.failed = files.length - run.text.size;
   if (status !== 0) console.log(`  (faster-whisper ${mode} exited ${status}: ${stderr.trim().split('\n').slice(-3).join(' | ')})`);
@@ -242,6 +275,7 @@ function report(
     ['wall s (whole process)', (r) => r.wall.toFixed(1)],
     ['  transcription only', (r) => (r.transcribeOnly === undefined ? '—' : r.transcribeOnly.toFixed(1))],
     ['  model load', (r) => (r.load === undefined ? '—' : r.load.toFixed(1))],
+    ['CPU s (user + system)', (r) => r.cpu.toFixed(1)],
     ['real-time factor', (r) => `${(audio / r.wall).toFixed(1)}×`],
     ['peak RSS', (r) => mb(r.peakRss)],
     ['failed files', (r) => String(r.failed)],
@@ -253,7 +287,7 @@ function report(
   if (!v) return;
   if (b) {
     console.log(
-      `  vidscribe / batched: wall ${(v.wall / b.wall).toFixed(2)}× (${(v.wall / b.transcribeOnly!).toFixed(2)}× of its transcription alone), peak RSS ${(v.peakRss / b.peakRss).toFixed(2)}×`,
+      `  vidscribe / batched: wall ${(v.wall / b.wall).toFixed(2)}× (${(v.wall / b.transcribeOnly!).toFixed(2)}× of its transcription alone), CPU ${(v.cpu / b.cpu).toFixed(2)}×, peak RSS ${(v.peakRss / b.peakRss).toFixed(2)}×`,
     );
   }
   if (o.long && b) {
@@ -445,7 +479,7 @@ if (corpora.has('interview')) {
   const result = await compare([it.file], SIDES);
   report(
     '(c) interview',
-    `an MP4 video of ${interview!.parts.length} items of the English corpus by several readers, back to back with 0.5–3 s pauses ( ${interview!.reference.split(/\s+/).length} words)`,
+    `an MP4 video of ${interview!.parts.length} items of the English corpus by several readers, back to back with 0.5–3 s pauses (${interview!.reference.split(/\s+/).length} words)`,
     [it],
     [it.file],
     result,
