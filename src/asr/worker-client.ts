@@ -82,6 +82,8 @@ export interface AsrResult {
   segments: TranscriptSegment[];
   /** Seconds the worker spent inside faster-whisper. */
   workerWallSec: number;
+  /** 30 s windows Whisper's encoder ran on, language detection included: the cost of a file, whatever the machine. */
+  encoderWindows: number;
   /** Who speaks when: present when `options.diarize` was given. */
   speakers?: AsrSpeakers;
 }
@@ -103,7 +105,7 @@ type WorkerMessage =
   | { id: string; event: 'segment'; segment: TranscriptSegment }
   | { id: string; event: 'progress'; done: number; total: number }
   | { id: string; event: 'speakers'; turns: SpeakerTurn[]; count: number; wall?: number }
-  | { id: string; event: 'done'; duration: number; language: string; wall: number }
+  | { id: string; event: 'done'; duration: number; language: string; wall: number; encoder_windows?: number }
   | { id?: string; event: 'error'; code: number; message: string };
 
 interface Pending {
@@ -219,7 +221,16 @@ export class AsrWorker {
           break;
         case 'done': {
           if (options.diarize && !speakers) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker finished without the speakers it was asked for');
-          const result: AsrResult = { language, languageProbability, model, detectSec, duration: m.duration, segments, workerWallSec: m.wall };
+          const result: AsrResult = {
+            language,
+            languageProbability,
+            model,
+            detectSec,
+            duration: m.duration,
+            segments,
+            workerWallSec: m.wall,
+            encoderWindows: m.encoder_windows ?? 0,
+          };
           return speakers ? { ...result, speakers } : result;
         }
       }

@@ -94,6 +94,7 @@ class Worker:
 
         self.model = model
         self.model_name = model_name
+        self.memos = [EncoderMemo(model)] + ([EncoderMemo(english)] if english is not None else [])
         self.batched = BatchedInferencePipeline(model)
         # "Auto" mode: both models stay loaded (tiny.en ~40 MB, base ~150 MB int8), so a slot serves
         # every language without reloading; the multilingual one detects, English goes to the fast one.
@@ -165,6 +166,8 @@ class Worker:
                     self.cancelled.discard(rid)
 
     def transcribe(self, rid: str, audio_path: str, o: dict) -> None:
+        for memo in self.memos:
+            memo.windows = 0
         audio = load_pcm(audio_path)
         total = len(audio) / SAMPLE_RATE
         started = time.monotonic()
@@ -221,7 +224,8 @@ class Worker:
             if regions is not None:
                 regions.put(None)  # every batch's regions are in
             send(speakers.result())
-        send({"id": rid, "event": "done", "duration": total, "language": language, "wall": round(time.monotonic() - started, 3)})
+        send({"id": rid, "event": "done", "duration": total, "language": language, "wall": round(time.monotonic() - started, 3),
+              "encoder_windows": sum(memo.windows for memo in self.memos)})
 
     def send_speakers(self, rid: str, audio, options: dict, regions: list | None = None) -> None:
         send(self.speakers(rid, audio, options, regions))
@@ -266,9 +270,7 @@ class Worker:
         detected = None
         if not language:
             started = time.monotonic()
-            clips = plan_clips(audio)
-            start = int(clips[0]["start"] * SAMPLE_RATE) if clips else 0
-            top, probability, ranked = self.model.detect_language(audio[start: start + 30 * SAMPLE_RATE])
+            top, probability, ranked = self.model.detect_language(features=first_clip_features(self.model, audio))
             probs = dict(ranked)
             hint = o.get("language_hint") or None
             language = top
@@ -281,6 +283,52 @@ class Worker:
         if language == "en" and self.english is not None:
             return self.english, self.english_name, o, detected
         return self.batched, self.model_name, o, detected
+
+
+def first_clip_features(model, audio):
+    """The log-Mel features of the first clip decode() will decode (the first audible one, not the
+    file's first 30 s, which may be silence or music), computed exactly as the batched pipeline
+    computes them, so the decoder reuses the detector's encoder pass (EncoderMemo)."""
+    clips = plan_clips(audio)
+    clip = clips[0] if clips else {"start": 0.0, "end": min(30.0, len(audio) / SAMPLE_RATE)}
+    return model.feature_extractor(audio[int(clip["start"] * SAMPLE_RATE): int(clip["end"] * SAMPLE_RATE)])[..., :-1]
+
+
+class EncoderMemo:
+    """Keeps the encoder's output for the window the language detector just heard, and hands it
+    to the decoder when that window comes first in its batch. The encoder costs as much as the
+    rest of a window's decoding, so detection made a short file cost two passes instead of one."""
+
+    def __init__(self, model):
+        self._encode = model.encode
+        self._key = None
+        self._value = None
+        self.windows = 0  # windows encoded since the last reset
+        model.encode = self
+
+    @staticmethod
+    def _digest(window) -> bytes:
+        import hashlib
+
+        return hashlib.blake2b(memoryview(__import__("numpy").ascontiguousarray(window)).cast("B"), digest_size=16).digest()
+
+    def __call__(self, features):
+        import ctranslate2
+        import numpy as np
+
+        self.windows += 1 if features.ndim == 2 else features.shape[0]
+        if features.ndim == 2:  # the detector's single window
+            out = self._encode(features)
+            self._key, self._value = self._digest(features), out
+            return out
+        if self._key is None or self._digest(features[0]) != self._key:
+            return self._encode(features)
+        first, self._key, self._value = self._value, None, None
+        self.windows -= 1
+        if features.shape[0] == 1:
+            return first
+        rest = np.array(self._encode(features[1:]))
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate([np.array(first), rest])))
 
 
 class Background:
