@@ -162,6 +162,7 @@ async function runRaw(files: string[], mode: 'batched' | 'sequential'): Promise<
   });
   const run: SideRun = { wall: 0, cpu: 0, transcribeOnly: 0, peakRss: 0, text: new Map(), language: new Map(), failed: 0 };
   for await (const line of createInterface({ input: child.stdout })) {
+    if (!line.startsWith('{')) continue; // anything else a library prints is not ours to parse
     const m = JSON.parse(line) as { file?: string; wall?: number; text?: string; language?: string; load?: number; peak_rss?: number };
     if (m.file !== undefined) {
       run.transcribeOnly! += m.wall!;
