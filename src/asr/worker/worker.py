@@ -272,6 +272,20 @@ class Worker:
             started = time.monotonic()
             top, probability, ranked = self.model.detect_language(features=first_clip_features(self.model, audio))
             probs = dict(ranked)
+            if probability < UNSURE_LANGUAGE:
+                # Unsure (a short or unusual voice): listen again to the speech alone, without the
+                # silence around it, and average the two answers. Only unsure files pay this pass.
+                speech = first_speech(audio)
+                if speech is not None:
+                    memo = self.memos[0]
+                    memo.keep = False  # the decoder still reuses the first listen
+                    try:
+                        again = dict(self.model.detect_language(speech)[2])
+                    finally:
+                        memo.keep = True
+                    probs = {k: (probs.get(k, 0.0) + again.get(k, 0.0)) / 2 for k in probs.keys() | again.keys()}
+                    top = max(probs, key=probs.get)
+                    probability = probs[top]
             hint = o.get("language_hint") or None
             language = top
             if hint and hint != top and probs.get(hint, 0.0) >= HINT_MIN_PROBABILITY:
@@ -304,6 +318,7 @@ class EncoderMemo:
         self._key = None
         self._value = None
         self.windows = 0  # windows encoded since the last reset
+        self.keep = True  # False: a single window is encoded without replacing the kept one
         model.encode = self
 
     @staticmethod
@@ -317,6 +332,8 @@ class EncoderMemo:
         import numpy as np
 
         self.windows += 1 if features.ndim == 2 else features.shape[0]
+        if features.ndim == 2 and not self.keep:
+            return self._encode(features)
         if features.ndim == 2:  # the detector's single window
             out = self._encode(features)
             self._key, self._value = self._digest(features), out
@@ -354,6 +371,22 @@ class Background:
 
 # The hinted language is taken when the detector gives it at least this probability.
 HINT_MIN_PROBABILITY = 0.2
+# Below this, the detector listens a second time, to the speech alone (Worker.route).
+UNSURE_LANGUAGE = 0.5
+
+
+def first_speech(audio):
+    """The VAD's speech in the first clip, end to end (what faster-whisper's detector hears with
+    its VAD on), or None when the VAD hears none there."""
+    import numpy as np
+
+    clips = plan_clips(audio)
+    if not clips:
+        return None
+    regions = speech_regions(audio, clips[0]["start"], clips[0]["end"])
+    if not regions:
+        return None
+    return np.concatenate([audio[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)] for s, e in regions])
 
 
 def segment_json(s) -> dict:
