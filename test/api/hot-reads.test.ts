@@ -7,19 +7,15 @@
  * could go unseen.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { REPLY_CACHE_LIMITS, ReplyCache } from '../../src/api/reply-cache.ts';
 import type { SessionStateView, TranscriptView } from '../../src/api/views.ts';
-import { PROJECT_ROOT } from '../../src/asr/models.ts';
 import { TOKEN_TTL_MS } from '../../src/accounts/accounts.ts';
 import { openSqlite } from '../../src/storage/database.ts';
 import { tempDir } from '../helpers/media.ts';
-import { apiClient, newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
-
-const SAMPLE = join(PROJECT_ROOT, 'samples', 'jfk_inaugural_1961.mp4');
+import { apiClient, newUser, runSse, startServer, transcribedSample, type Api, type TestServer } from '../helpers/server.ts';
 
 const statePath = (sid: string) => `/api/state/nemo_agent/me/${sid}/latest`;
 
@@ -45,11 +41,7 @@ describe('polled reads kept while the database is unchanged', () => {
     srv = await startServer({ now: () => clock });
     a = await newUser(srv.url);
     b = await newUser(srv.url);
-    const fd = new FormData();
-    fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE))], { type: 'video/mp4' }), 'jfk_inaugural_1961.mp4');
-    const up = await a.api.call('POST', `/api/upload-video/nemo_agent/me/${a.sessionId}`, fd);
-    assert.equal(up.body.code, 0, JSON.stringify(up.body));
-    await runSse(srv.url, a.api.token!, a.sessionId, 'transcribe the spoken dialogue into a text document');
+    await transcribedSample(srv.url, a);
   });
   after(() => srv.close());
 

@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from '../../src/asr/models.ts';
 import type { SessionStateView, TranscriptView } from '../../src/api/views.ts';
 import { EXPORT_FORMATS } from '../../src/transcript/index.ts';
 import { tempDir } from '../helpers/media.ts';
-import { newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
+import { newUser, runSse, startServer, transcribedSample, type Api, type TestServer } from '../helpers/server.ts';
 
 const SAMPLE = join(PROJECT_ROOT, 'samples', 'jfk_inaugural_1961.mp4');
 const EDIT = 'Zebrafish';
@@ -43,11 +43,7 @@ describe('web API: sessions, transcript edits, exports, media playback', () => {
     srv = await startServer();
     a = await newUser(srv.url);
     b = await newUser(srv.url);
-    const fd = new FormData();
-    fd.append('file', new Blob([new Uint8Array(readFileSync(SAMPLE))], { type: 'video/mp4' }), 'jfk_inaugural_1961.mp4');
-    const up = await a.api.call('POST', `/api/upload-video/nemo_agent/me/${a.sessionId}`, fd);
-    assert.equal(up.body.code, 0, JSON.stringify(up.body));
-    await runSse(srv.url, a.api.token!, a.sessionId, 'transcribe the spoken dialogue into a text document');
+    await transcribedSample(srv.url, a);
     const st = await state(a.api, a.sessionId);
     assert.equal(st.transcripts.length, 1, JSON.stringify(st.transcripts));
     tid = st.transcripts[0]!.id;

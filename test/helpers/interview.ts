@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rng } from '../../src/transcript/test-fixtures.ts';
 import { readSpeechManifest } from './media.ts';
 
 /** Bump when the way the files are made changes, so cached copies are not reused. */
@@ -42,18 +43,6 @@ export interface InterviewOptions {
   seconds?: number;
   /** With a plain video track (MP4); without, audio only (M4A). */
   video?: boolean;
-}
-
-/** mulberry32: a small seeded generator, so the pauses are the same on every machine. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Duration of a media file, from ffprobe. */
@@ -86,7 +75,7 @@ export function buildInterview(dir: string, { seconds = 600, video = true }: Int
   const meta = join(dir, `interview-${key}.json`);
   if (existsSync(file) && existsSync(meta)) return { file, ...(JSON.parse(readFileSync(meta, 'utf8')) as Omit<Interview, 'file'>) };
 
-  const random = seededRandom(SEED);
+  const random = rng(SEED); // seeded: the pauses are the same on every machine
   const lengths = new Map(items.map((i) => [i.id, probeSeconds(i.wav)]));
   const parts: InterviewPart[] = [];
   const picked: typeof items = [];

@@ -89,6 +89,18 @@ export async function newUser(
   return { api, sessionId: s.body.data.session_id, clientId, accountId: t.body.data.anonymous_id };
 }
 
+/** The demo sample uploaded into the user's session and transcribed through the agent, as the seed's first workflow does. */
+export async function transcribedSample(base: string, user: { api: Api; sessionId: string }): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  const { PROJECT_ROOT } = await import('../../src/asr/models.ts');
+  const fd = new FormData();
+  const sample = readFileSync(join(PROJECT_ROOT, 'samples', 'jfk_inaugural_1961.mp4'));
+  fd.append('file', new Blob([new Uint8Array(sample)], { type: 'video/mp4' }), 'jfk_inaugural_1961.mp4');
+  const up = await user.api.call('POST', `/api/upload-video/nemo_agent/me/${user.sessionId}`, fd);
+  if (up.body.code !== 0) throw new Error(`upload: ${JSON.stringify(up.body)}`);
+  await runSse(base, user.api.token!, user.sessionId, 'transcribe the spoken dialogue into a text document');
+}
+
 export interface SseEvent {
   data?: any;
   comment?: string;
