@@ -37,7 +37,7 @@ import { cer, normalizeForCer, wordErrors } from '../src/asr/wer.ts';
 import { toChineseScript } from '../src/transcript/chinese-script.ts';
 import { extensionOf, isTranscribableExtension } from '../src/media/formats.ts';
 import { buildClips, buildInterview } from '../test/helpers/interview.ts';
-import { SHARED_SPEECH, hasSharedSpeech, readSpeechManifest } from '../test/helpers/media.ts';
+import { SHARED_SPEECH, hasSharedSpeech, mediaSeconds, readSpeechManifest } from '../test/helpers/media.ts';
 import { startRssSampler } from './rss.ts';
 
 const args = process.argv.slice(2);
@@ -234,10 +234,7 @@ function pooled(items: Item[], run: SideRun | undefined, characters: boolean): n
 
 const seconds = new Map<string, number>();
 function durationOf(file: string): number {
-  if (!seconds.has(file)) {
-    const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-    seconds.set(file, Number(out.trim()));
-  }
+  if (!seconds.has(file)) seconds.set(file, mediaSeconds(file));
   return seconds.get(file)!;
 }
 

@@ -9,12 +9,11 @@
  * Deterministic: the same inputs give the same files, cached in `dir` under a name derived from
  * the recipe and the source audio's bytes, so a changed corpus or recipe rebuilds.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../../src/transcript/test-fixtures.ts';
-import { readSpeechManifest } from './media.ts';
+import { ffmpeg, mediaSeconds, readSpeechManifest } from './media.ts';
 
 /** Bump when the way the files are made changes, so cached copies are not reused. */
 const RECIPE = 'interview-v1';
@@ -45,20 +44,10 @@ export interface InterviewOptions {
   video?: boolean;
 }
 
-/** Duration of a media file, from ffprobe. */
-function probeSeconds(file: string): number {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  return Number(out.trim());
-}
-
-function run(args: string[]): void {
-  execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
-}
-
 /** Writes through a temporary name, so an interrupted build never leaves a file the cache would trust. */
 function ffmpegTo(out: string, args: string[]): void {
   const tmp = out.replace(/(\.[^.]+)$/, `.partial$1`);
-  run([...args, tmp]);
+  ffmpeg(...args, tmp);
   renameSync(tmp, out);
 }
 
@@ -76,7 +65,7 @@ export function buildInterview(dir: string, { seconds = 600, video = true }: Int
   if (existsSync(file) && existsSync(meta)) return { file, ...(JSON.parse(readFileSync(meta, 'utf8')) as Omit<Interview, 'file'>) };
 
   const random = rng(SEED); // seeded: the pauses are the same on every machine
-  const lengths = new Map(items.map((i) => [i.id, probeSeconds(i.wav)]));
+  const lengths = new Map(items.map((i) => [i.id, mediaSeconds(i.wav)]));
   const parts: InterviewPart[] = [];
   const picked: typeof items = [];
   let at = 0;
@@ -99,7 +88,7 @@ export function buildInterview(dir: string, { seconds = 600, video = true }: Int
   } else {
     ffmpegTo(file, ['-i', wav, ...audioArgs]);
   }
-  const interview: Omit<Interview, 'file'> = { reference: picked.map((i) => i.reference).join(' '), seconds: probeSeconds(file), parts };
+  const interview: Omit<Interview, 'file'> = { reference: picked.map((i) => i.reference).join(' '), seconds: mediaSeconds(file), parts };
   writeFileSync(meta, JSON.stringify(interview));
   return { file, ...interview };
 }

@@ -58,6 +58,12 @@ export function ffmpeg(...args: string[]): void {
   execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** A media file's duration in seconds, from ffprobe. */
+export function mediaSeconds(file: string): number {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return Number(out.trim());
+}
+
 /** H.264 + AAC MP4 of the given audio over a test pattern, as a phone or editor would produce. */
 export function makeSpeechMp4(audio: string, out: string): string {
   ffmpeg(
