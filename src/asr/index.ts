@@ -6,11 +6,14 @@ export {
   type AsrProgress,
   type AsrResult,
   type AsrRunOptions,
+  type MediaAudio,
+  type WorkerAudio,
 } from './worker-client.ts';
 export {
   transcribeFile,
   transcribeEach,
   prepareAudio,
+  disposeAudio,
   recognise,
   recogniseWithInfo,
   type Recognised,

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { ResultPromise } from 'execa';
+import { SOUND_DEMUXERS } from '../media/index.ts';
 import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
 import { KILL_GRACE_MS, startTool } from '../shared/process.ts';
 import type { SpeakerTurn } from '../transcript/speakers.ts';
@@ -45,6 +46,28 @@ export interface AsrOptions {
   conditionOnPreviousText?: boolean;
   /** Find who speaks when; absent = no diarization, the output exactly as without it. */
   diarize?: DiarizeOptions;
+}
+
+/**
+ * What the worker listens to: a path to raw 16 kHz mono s16le PCM (as media/extractSpeechAudio
+ * writes it), or a probed media file's audio stream, which the worker decodes itself (no ffmpeg
+ * process to start: what makes short files cheap).
+ */
+export type WorkerAudio = string | MediaAudio;
+
+export interface MediaAudio {
+  mediaPath: string;
+  /** The stream's index in the container (ffprobe's `index`, AudioStreamInfo.streamIndex). */
+  streamIndex: number;
+  /** The probed duration: sizes the worker's buffer (0 when unknown). */
+  expectedSec: number;
+}
+
+function toWorkerAudio(audio: WorkerAudio): Record<string, unknown> {
+  if (typeof audio === 'string') return { audio };
+  return {
+    media: { path: audio.mediaPath, stream: audio.streamIndex, format_whitelist: SOUND_DEMUXERS.join(','), expected_seconds: audio.expectedSec },
+  };
 }
 
 export interface AsrWorkerOptions {
@@ -183,8 +206,8 @@ export class AsrWorker {
     });
   }
 
-  /** Transcribes 16 kHz mono s16le PCM (as written by media/extractSpeechAudio); with `options.diarize`, also who speaks when. */
-  async transcribe(pcmPath: string, options: AsrOptions = {}, run: AsrRunOptions = {}): Promise<AsrResult> {
+  /** Transcribes the audio (a media file's stream, or PCM); with `options.diarize`, also who speaks when. */
+  async transcribe(audio: WorkerAudio, options: AsrOptions = {}, run: AsrRunOptions = {}): Promise<AsrResult> {
     run.signal?.throwIfAborted();
     await this.start();
     this.checkOptions(options);
@@ -200,7 +223,7 @@ export class AsrWorker {
       : this.model.label;
     let detectSec = 0;
     let speakers: AsrSpeakers | undefined;
-    const request = { id, op: 'transcribe', audio: pcmPath, options: { ...toWorkerOptions(options), model: this.forcedRoute(options) } };
+    const request = { id, op: 'transcribe', ...toWorkerAudio(audio), options: { ...toWorkerOptions(options), model: this.forcedRoute(options) } };
     return this.exchange<AsrResult>(request, run, 'Transcription', (m) => {
       switch (m.event) {
         case 'info':
@@ -238,12 +261,12 @@ export class AsrWorker {
     });
   }
 
-  /** Who speaks when in 16 kHz mono s16le PCM, without transcribing it. */
-  async diarize(pcmPath: string, options: DiarizeOptions = {}, run: Pick<AsrRunOptions, 'signal' | 'timeoutMs'> = {}): Promise<AsrSpeakers> {
+  /** Who speaks when in the audio, without transcribing it. */
+  async diarize(audio: WorkerAudio, options: DiarizeOptions = {}, run: Pick<AsrRunOptions, 'signal' | 'timeoutMs'> = {}): Promise<AsrSpeakers> {
     run.signal?.throwIfAborted();
     await this.start();
     let speakers: AsrSpeakers | undefined;
-    const request = { id: `d-${this.nextId++}`, op: 'diarize', audio: pcmPath, options: toWorkerDiarize(options) };
+    const request = { id: `d-${this.nextId++}`, op: 'diarize', ...toWorkerAudio(audio), options: toWorkerDiarize(options) };
     return this.exchange<AsrSpeakers>(request, run, 'Diarization', (m) => {
       if (m.event === 'speakers') speakers = { turns: m.turns, count: m.count, wallSec: m.wall ?? 0 };
       if (m.event !== 'done') return undefined;

@@ -5,7 +5,7 @@
  */
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
-import { AsrWorker, prepareAudio, recogniseWithInfo } from '../asr/index.ts';
+import { AsrWorker, disposeAudio, prepareAudio, recogniseWithInfo } from '../asr/index.ts';
 import { transcribePrice } from '../credits/ledger.ts';
 import { renderDraft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
@@ -107,11 +107,12 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler<'
         ctx.progress(0.05 + 0.9 * Math.min(1, pr.doneSec / pr.totalSec), `Transcribing ${p.name}: ${Math.round(pr.doneSec)} s of ${Math.round(pr.totalSec)} s`);
       },
     };
-    const prepared = await prepareAudio(path, opts);
+    // Extracted first: the price is settled on the length decoded, not on what the header claims.
+    const prepared = await prepareAudio(path, { ...opts, extract: true });
     try {
-      await settlePriceOnDecoded(deps, job, p, prepared.audio.seconds);
+      await settlePriceOnDecoded(deps, job, p, 'seconds' in prepared.audio ? prepared.audio.seconds : prepared.media.durationSec);
     } catch (e) {
-      await prepared.audio.dispose();
+      await disposeAudio(prepared);
       throw e;
     }
     const { transcript, model } = await recogniseWithInfo(worker, prepared, opts);

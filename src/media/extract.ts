@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { runTool } from '../shared/process.ts';
 import { USER_MEDIA_INPUT_ARGS } from './formats.ts';
-import type { MediaInfo } from './probe.ts';
+import { audioStreamOf, type MediaInfo } from './probe.ts';
 
 /** Whisper's input: 16 kHz mono. s16le halves the temp file compared with float32. */
 export const PCM_SAMPLE_RATE = 16_000;
@@ -33,12 +33,7 @@ export interface ExtractOptions {
 export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions = {}): Promise<ExtractedAudio> {
   const name = basename(info.path);
   const track = opts.audioTrack ?? 0;
-  if (!Number.isInteger(track) || track < 0 || track >= info.audio.length) {
-    throw new VidscribeError(
-      ErrorCode.BadRequest,
-      `${name}: audio track ${track} does not exist; the file has ${info.audio.length} audio track(s), numbered from 0`,
-    );
-  }
+  audioStreamOf(info, track);
   const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'vidscribe-audio-'));
   const pcmPath = join(dir, 'audio.s16le');
   const dispose = () => rm(dir, { recursive: true, force: true });

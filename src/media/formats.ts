@@ -31,6 +31,9 @@ export const USER_MEDIA_DEMUXERS = [
   'mjpeg',
 ] as const;
 
+/** The demuxers of USER_MEDIA_DEMUXERS that carry sound: all the ASR worker may open when it decodes a file itself. */
+export const SOUND_DEMUXERS: readonly string[] = USER_MEDIA_DEMUXERS.slice(0, USER_MEDIA_DEMUXERS.indexOf('image2'));
+
 /** Input options to put before every user media file's `-i` (or path, for ffprobe): allowed demuxers, local files only. */
 export const USER_MEDIA_INPUT_ARGS: readonly string[] = ['-format_whitelist', USER_MEDIA_DEMUXERS.join(','), '-protocol_whitelist', 'file,pipe'];
 

@@ -1,5 +1,6 @@
 export {
   probeMedia,
+  audioStreamOf,
   probeTranscribable,
   identifyUpload,
   type UploadKind,
@@ -12,6 +13,7 @@ export {
 export { extractSpeechAudio, PCM_SAMPLE_RATE, type ExtractedAudio, type ExtractOptions } from './extract.ts';
 export {
   USER_MEDIA_DEMUXERS,
+  SOUND_DEMUXERS,
   USER_MEDIA_INPUT_ARGS,
   TRANSCRIBABLE_EXTENSIONS,
   IMAGE_EXTENSIONS,

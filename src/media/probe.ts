@@ -207,6 +207,18 @@ export async function probeTranscribable(path: string, opts: ProbeOptions = {}):
   return info;
 }
 
+/** The audio stream `--audio-track` names (counted among audio streams from 0), or a 400 that says what exists. */
+export function audioStreamOf(info: MediaInfo, track = 0): AudioStreamInfo {
+  const stream = Number.isInteger(track) && track >= 0 ? info.audio[track] : undefined;
+  if (!stream) {
+    throw new VidscribeError(
+      ErrorCode.BadRequest,
+      `${basename(info.path)}: audio track ${track} does not exist; the file has ${info.audio.length} audio track(s), numbered from 0`,
+    );
+  }
+  return stream;
+}
+
 function parseRate(rate: string | undefined): number {
   if (!rate) return 0;
   const [n, d] = rate.split('/').map(Number);

@@ -5,13 +5,14 @@
  *   what is decoded, and reports the decoded duration; an account that cannot pay the true
  *   price gets 2001 and is charged nothing.
  * - 13: an uploaded HLS playlist (named .mp4) is refused with one code whether the path it names
- *   exists or not, and ffprobe never opens that path.
+ *   exists or not, and neither ffprobe, ffmpeg nor the ASR worker's own decoder opens that path.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AsrWorker } from '../../src/asr/index.ts';
 import { extractSpeechAudio, probeMedia, type MediaInfo } from '../../src/media/index.ts';
 import { ErrorCode } from '../../src/shared/errors.ts';
 import { rejectsWith } from '../helpers/assert.ts';
@@ -157,6 +158,27 @@ describe('13: user media is opened only by the allowed demuxers', () => {
       assert.equal(fifo.opened(), false, 'ffprobe or ffmpeg opened the file the playlist names');
     } finally {
       fifo.stop();
+    }
+  });
+
+  test('the ASR worker, decoding a file itself, opens only the sound demuxers: a playlist is refused unopened', async () => {
+    const fifo = watchedFifo();
+    const worker = new AsrWorker({ model: 'tiny.en' });
+    try {
+      // An HLS playlist, and an ffconcat list (its decoder's FFmpeg opens a relative name beside the list).
+      const hls = join(work, 'list-for-worker.mp4');
+      writeFileSync(hls, playlist(fifo.path));
+      const concat = join(work, 'concat-for-worker.mp4');
+      writeFileSync(concat, `ffconcat version 1.0\nfile ${basename(fifo.path)}\n`);
+      for (const list of [hls, concat]) {
+        await rejectsWith(worker.transcribe({ mediaPath: list, streamIndex: 0, expectedSec: 10 }), ErrorCode.CorruptMedia, /could not open/);
+      }
+      // Long enough for the fifo watcher to see an open that happened.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(fifo.opened(), false, 'the worker opened the file a list names');
+    } finally {
+      fifo.stop();
+      await worker.close();
     }
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * The worker decodes a probed file's audio stream itself (PyAV), so a file costs one process start
+ * (ffprobe) instead of two. Real worker, bundled tiny.en, real media made by ffmpeg.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { rejectsWith } from '../../test/helpers/assert.ts';
+import { LIBRI_1089, LIBRI_61, ffmpeg, makeSpeechMp4, tempDir } from '../../test/helpers/media.ts';
+import { probeTranscribable } from '../media/index.ts';
+import { ErrorCode } from '../shared/errors.ts';
+import { transcriptText } from '../transcript/types.ts';
+import { AsrWorker, prepareAudio, recognise } from './index.ts';
+import { wer } from './wer.ts';
+
+const dir = tempDir('vidscribe-worker-decode-');
+const worker = new AsrWorker({ model: 'tiny.en' });
+after(() => worker.close());
+
+const audioTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith('vidscribe-audio-')).length;
+
+test('a file with a known length goes to the worker undecoded, and reads as its extracted PCM does', async () => {
+  const mp4 = makeSpeechMp4(LIBRI_1089.file, join(dir, 'libri.mp4'));
+  const temps = audioTemps();
+  const inWorker = await prepareAudio(mp4);
+  assert.ok('inWorker' in inWorker.audio, 'no extraction');
+  assert.equal(audioTemps(), temps, 'no temporary PCM written');
+  const extracted = await prepareAudio(mp4, { extract: true });
+  assert.ok('pcmPath' in extracted.audio);
+
+  const a = await recognise(worker, inWorker);
+  const b = await recognise(worker, extracted);
+  assert.equal(audioTemps(), temps, 'the extracted PCM is removed');
+  assert.ok(wer(LIBRI_1089.text, transcriptText(a)) < 0.25, transcriptText(a));
+  assert.ok(wer(transcriptText(b), transcriptText(a)) < 0.1, `${transcriptText(a)} | ${transcriptText(b)}`);
+  // The duration is what the worker decoded, within a frame of ffmpeg's.
+  assert.ok(Math.abs(a.duration - b.duration) < 0.05, `${a.duration} vs ${b.duration}`);
+});
+
+test('the worker decodes the audio track asked for, by its place among the audio streams', async () => {
+  const twoTracks = join(dir, 'two-tracks.mkv');
+  // Track 0: 1 s of tone; track 1: speech.
+  ffmpeg('-f', 'lavfi', '-i', 'sine=f=440:d=1', '-i', LIBRI_61.file, '-map', '0:a', '-map', '1:a', '-c:a', 'flac', twoTracks);
+  const tone = await recognise(worker, await prepareAudio(twoTracks));
+  const speech = await recognise(worker, await prepareAudio(twoTracks, { audioTrack: 1 }));
+  assert.ok(Math.abs(tone.duration - 1) < 0.05, `track 0: ${tone.duration} s`);
+  assert.ok(wer(LIBRI_61.text, transcriptText(speech)) < 0.3, transcriptText(speech));
+  await rejectsWith(prepareAudio(twoTracks, { audioTrack: 2 }), ErrorCode.BadRequest, /2 audio track/);
+});
+
+test('a stream ffprobe accepts but nothing of which decodes is a clear 4005, and the worker serves the next file', async () => {
+  // An MP4 whose AAC payload is overwritten with noise: the header (and so ffprobe) is intact.
+  const mp4 = join(dir, 'noise-payload.m4a');
+  ffmpeg('-i', LIBRI_61.file, '-c:a', 'aac', '-movflags', '+faststart', mp4);
+  const bytes = readFileSync(mp4);
+  const mdat = bytes.indexOf(Buffer.from('mdat'));
+  assert.ok(mdat > 0);
+  for (let i = mdat + 4; i < bytes.length; i++) bytes[i] = 0xff;
+  const broken = join(dir, 'broken.m4a');
+  writeFileSync(broken, bytes);
+  const info = await probeTranscribable(broken);
+  assert.ok(info.durationSec > 1, 'ffprobe still reads the header');
+  await rejectsWith(
+    prepareAudio(broken).then((p) => recognise(worker, p)),
+    ErrorCode.CorruptMedia,
+    /broken\.m4a: the audio could not be decoded/,
+  );
+  const next = await recognise(worker, await prepareAudio(makeSpeechMp4(LIBRI_61.file, join(dir, 'next.mp4'))));
+  assert.ok(wer(LIBRI_61.text, transcriptText(next)) < 0.3, transcriptText(next));
+});
+
+test('a file whose header gives no length is extracted first, so the time limit follows its true length', async () => {
+  // A browser's WebM often has no duration in its header; the probe's answer is set to 0 here to be sure of it.
+  const webm = join(dir, 'no-duration.webm');
+  ffmpeg('-i', LIBRI_61.file, '-c:a', 'libopus', webm);
+  const info = await probeTranscribable(webm);
+  const prepared = await prepareAudio(webm, { media: { ...info, durationSec: 0 } });
+  assert.ok('pcmPath' in prepared.audio, 'extracted when the length is unknown');
+  const t = await recognise(worker, prepared);
+  assert.ok(t.duration > 4, `${t.duration} s`);
+});
+
+test('the worker gives memory back once idle', async () => {
+  const long = join(dir, 'minute.wav');
+  ffmpeg(...Array.from({ length: 6 }, () => ['-i', LIBRI_1089.file]).flat(), '-filter_complex', 'concat=n=6:v=0:a=1', long);
+  await recognise(worker, await prepareAudio(long));
+  const status = () => readFileSync(`/proc/${worker.pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())![1]);
+  const peak = kb('VmHWM');
+  const deadline = Date.now() + 10_000;
+  while (kb('VmRSS') > peak * 0.8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  assert.ok(kb('VmRSS') <= peak * 0.8, `RSS ${kb('VmRSS')} kB against a peak of ${peak} kB`);
+});
