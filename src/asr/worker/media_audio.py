@@ -18,7 +18,7 @@ class UndecodableMedia(Exception):
 
 def decode_media(path: str, stream_index: int, format_whitelist: str, expected_seconds: float = 0.0):
     """The audio stream `stream_index` (the container's index, as ffprobe counts) of `path`,
-    downmixed and resampled to float32 mono at 16 kHz. Damaged packets are skipped, as the
+    downmixed and resampled to mono at 16 kHz, as float32. Damaged packets are skipped, as the
     ffmpeg command line does; a stream with nothing decodable raises UndecodableMedia. The
     buffer is allocated once from the probed duration and grows only if the header was short,
     so an hour costs its 230 MB once, not twice."""
@@ -33,14 +33,16 @@ def decode_media(path: str, stream_index: int, format_whitelist: str, expected_s
         stream = next((s for s in container.streams if s.index == stream_index), None)
         if stream is None or stream.type != "audio":
             raise UndecodableMedia(f"stream {stream_index} is not an audio stream")
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        # 16-bit, as the ffmpeg extraction writes it: the same samples to the last bit or one,
+        # so both paths hear the same audio (float output moved the interview's WER by a point).
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         buffer = np.empty(max(SAMPLE_RATE, int((expected_seconds + 1) * SAMPLE_RATE)), dtype=np.float32)
         filled = 0
 
         def append(frames) -> None:
             nonlocal buffer, filled
             for out in frames:
-                samples = out.to_ndarray().reshape(-1)
+                samples = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
                 if filled + len(samples) > len(buffer):
                     grown = np.empty(max(len(buffer) * 3 // 2, filled + len(samples)), dtype=np.float32)
                     grown[:filled] = buffer[:filled]
