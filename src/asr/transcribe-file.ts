@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
 import { audioStreamOf, extractSpeechAudio, probeTranscribable, type ExtractedAudio, type MediaInfo } from '../media/index.ts';
+import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import { applyChineseScript } from '../transcript/chinese-script.ts';
 import { assignSpeakers } from '../transcript/speakers.ts';
 import type { Transcript } from '../transcript/types.ts';
 import { collapseRepetitions } from './repetition.ts';
 import { splitIntoSentences } from './sentences.ts';
-import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import type { AsrOptions, AsrWorker, MediaAudio } from './worker-client.ts';
 
 export type TranscribeStage = 'probe' | 'extract' | 'transcribe';

@@ -10,8 +10,6 @@ import { DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { reapOrphans, recordChildrenIn } from '../shared/process.ts';
 
-export const DEFAULT_DATA_DIR = process.env.VIDSCRIBE_DATA ?? 'vidscribe-data';
-
 export interface ServeOptions {
   port: string;
   host: string;
