@@ -93,3 +93,12 @@ test('the worker gives memory back once idle', async () => {
   while (kb('VmRSS') > peak * 0.8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
   assert.ok(kb('VmRSS') <= peak * 0.8, `RSS ${kb('VmRSS')} kB against a peak of ${peak} kB`);
 });
+
+test('a header claiming an enormous length makes the worker reserve no more than 4 hours, and the file still decodes', async () => {
+  const mp4 = makeSpeechMp4(LIBRI_61.file, join(dir, 'claims-forever.mp4'));
+  const info = await probeTranscribable(mp4);
+  // What a crafted header can claim: before, the worker tried to reserve 10^12 s of samples and failed with 5001.
+  const r = await worker.transcribe({ mediaPath: mp4, streamIndex: info.audio[0]!.streamIndex, expectedSec: 1e12 });
+  assert.ok(r.duration > 4 && r.duration < 10, `${r.duration} s`);
+  assert.ok(wer(LIBRI_61.text, r.segments.map((s) => s.text).join(' ')) < 0.3);
+});

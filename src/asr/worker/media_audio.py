@@ -1,15 +1,19 @@
 """A media file's audio stream decoded in the worker, as Whisper wants it: float32 mono 16 kHz.
 
 Why here and not in an ffmpeg process: starting Debian's ffmpeg (215 shared libraries) costs
-about 65 ms of CPU, the same again as decoding a 10-minute file's audio. For a batch of short
-clips that start-up was a tenth of the work. PyAV (a faster-whisper dependency, with its own
+about 65 ms of CPU, more than decoding a minute of AAC takes here (ten minutes: 0.5 s). For a
+batch of short clips that start-up was a tenth of the work. PyAV (a faster-whisper dependency, with its own
 FFmpeg libraries) decodes in this long-lived process instead, with the same input rules as the
 TypeScript side's ffmpeg: only the demuxers it names, local files only.
 """
 
 from __future__ import annotations
 
+import math
+
 SAMPLE_RATE = 16000
+# The longest buffer a header's duration can make us reserve up front (4 h: 0.9 GB of float32).
+MAX_RESERVE_SECONDS = 4 * 3600
 
 
 class UndecodableMedia(Exception):
@@ -21,7 +25,8 @@ def decode_media(path: str, stream_index: int, format_whitelist: str, expected_s
     downmixed and resampled to mono at 16 kHz, as float32. Damaged packets are skipped, as the
     ffmpeg command line does; a stream with nothing decodable raises UndecodableMedia. The
     buffer is allocated once from the probed duration and grows only if the header was short,
-    so an hour costs its 230 MB once, not twice."""
+    so an hour costs its 230 MB once, not twice; a header claiming more than MAX_RESERVE_SECONDS
+    reserves no more than that (what it really holds still decodes)."""
     import av
     import numpy as np
 
@@ -36,7 +41,8 @@ def decode_media(path: str, stream_index: int, format_whitelist: str, expected_s
         # 16-bit, as the ffmpeg extraction writes it: the same samples to the last bit or one,
         # so both paths hear the same audio (float output moved the interview's WER by a point).
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        buffer = np.empty(max(SAMPLE_RATE, int((expected_seconds + 1) * SAMPLE_RATE)), dtype=np.float32)
+        reserve = min(max(expected_seconds, 0.0), MAX_RESERVE_SECONDS) if math.isfinite(expected_seconds) else 0.0
+        buffer = np.empty(int((reserve + 1) * SAMPLE_RATE), dtype=np.float32)
         filled = 0
 
         def append(frames) -> None:

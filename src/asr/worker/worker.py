@@ -648,7 +648,7 @@ def reuse_freed_memory() -> None:
     decoder's batch state) back to the kernel when it is freed, and the next window faults
     it in again, page by page: 17 s of system time in 40 s of wall time on a 10-minute
     interview with base. Kept, in one arena so threads do not each grow their own, the
-    blocks are reused: 39 s -> 31 s on that interview, peak RSS unchanged (0.8-1.0 GB either
+    blocks are reused: 39 s -> 29-31 s on that interview, peak RSS unchanged (0.8-1.0 GB either
     way), and 30 ten-second clips 17.5 s -> 15 s. After each batch of clips, and between jobs,
     release_free_memory() returns it. Must run before the model's threads start."""
     libc = _glibc()
@@ -661,7 +661,7 @@ def reuse_freed_memory() -> None:
 
 
 def release_free_memory() -> bool:
-    """Gives the memory freed since the last job back to the system (malloc_trim(3)); True once done."""
+    """Gives the memory freed so far back to the system (malloc_trim(3)); True once done."""
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
