@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { VidscribeError } from '../shared/errors.ts';
 
 // Each command loads its own modules when it runs: the server's (Fastify, the database, the MCP
-// SDK) cost `transcribe` 0.7 s of start-up and 75 MB of memory it never used.
+// SDK) cost `transcribe` 0.7 s of start-up and 60-75 MB of memory it never used.
 
 /** Where `serve` and `credits add` keep the database and files. */
 const DEFAULT_DATA_DIR = process.env.VIDSCRIBE_DATA ?? 'vidscribe-data';
