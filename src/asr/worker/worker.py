@@ -59,13 +59,14 @@ def load_model(spec: str, compute_type: str, threads: int, download_root: str | 
     if os.path.isdir(spec):
         if not os.path.isfile(os.path.join(spec, "model.bin")):
             raise FileNotFoundError(f"{spec} has no model.bin: not a CTranslate2 Whisper model directory")
-        return WhisperModel(spec, device="cpu", compute_type=compute_type, **replicas_for(threads))
+        return WhisperModel(spec, device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
     try:
         return WhisperModel(
             spec,
             device="cpu",
             compute_type=compute_type,
-            **replicas_for(threads),
+            cpu_threads=threads,
+            num_workers=1,
             download_root=download_root,
             local_files_only=offline,
         )
@@ -80,18 +81,6 @@ def load_model(spec: str, compute_type: str, threads: int, download_root: str | 
             f"Whisper directory (containing model.bin, config.json, tokenizer.json, vocabulary.txt), "
             f"or run once while online to download it. Cause: {e}"
         ) from e
-
-
-def replicas_for(threads: int) -> dict:
-    """Two model replicas (CTranslate2 shares their weights), so two batches of clips decode at
-    once: a decoder step is too small to keep the threads busy (beam-search bookkeeping between
-    small matrix products), and the other batch fills the gaps. Each replica keeps every thread,
-    so a file of one clip decodes as fast as with one replica. Measured on the 10-minute
-    interview with base, first pass alone: one replica 23-24 s; two of one thread each 18-19 s,
-    but a single clip then gets one thread; two of two threads 19-21 s."""
-    if threads < 2:
-        return {"cpu_threads": max(1, threads), "num_workers": 1}
-    return {"cpu_threads": threads, "num_workers": 2}
 
 
 def load_audio(req: dict):
@@ -351,14 +340,7 @@ class EncoderMemo:
         self._value = None
         self.windows = 0  # windows encoded since the last reset
         self.keep = True  # False: a single window is encoded without replacing the kept one
-        # Two batches encode at once (one per model replica, see replicas_for): the count and the
-        # kept window are shared between them.
-        self._lock = threading.Lock()
         model.encode = self
-
-    def _count(self, n: int) -> None:
-        with self._lock:
-            self.windows += n
 
     @staticmethod
     def _digest(window) -> bytes:
@@ -372,22 +354,17 @@ class EncoderMemo:
         import ctranslate2
         import numpy as np
 
+        self.windows += 1 if features.ndim == 2 else features.shape[0]
         if features.ndim == 2 and not self.keep:
-            self._count(1)
             return self._encode(features)
         if features.ndim == 2:  # the detector's single window
-            self._count(1)
             out = self._encode(features)
-            with self._lock:
-                self._key, self._value = self._digest(features), out
+            self._key, self._value = self._digest(features), out
             return out
-        with self._lock:
-            first = None
-            if self._key is not None and self._digest(features[0]) == self._key:
-                first, self._key, self._value = self._value, None, None
-            self.windows += features.shape[0] - (first is not None)
-        if first is None:
+        if self._key is None or self._digest(features[0]) != self._key:
             return self._encode_in_parts(features)
+        first, self._key, self._value = self._value, None, None
+        self.windows -= 1
         if features.shape[0] == 1:
             return first
         rest = np.array(self._encode_in_parts(features[1:]))
@@ -496,7 +473,7 @@ def decode(batched, audio, o: dict, on_regions=None):
     """Runs faster-whisper over the whole audio in clips of at most 30 s cut in pauses, decoded in
     batches, then uses the VAD twice: to find speech the first pass left out (decoded again in
     a second pass) and to drop hallucinated segments (`on_regions` gets each batch's VAD regions,
-    in order, as its segments come out). Three failure modes of the usual settings,
+    before that batch decodes). Three failure modes of the usual settings,
     all seen on our test corpus, are avoided this way:
     - faster-whisper's own vad_filter cuts non-speech out *before* decoding, and its Silero state
       can stay stuck on "no speech" after a change of voice or room, silently dropping real speech
@@ -511,78 +488,35 @@ def decode(batched, audio, o: dict, on_regions=None):
     if not clips:  # nothing audible at all
         return iter(()), None
     # One call per batch of clips: segments stream batch by batch, and the pipeline never holds
-    # more than one batch of clip copies and features per replica. The model's replicas decode
-    # that many batches at once, each a share of the batch size, so memory stays that of one batch.
-    replicas = max(1, int(getattr(batched.model.model, "num_workers", 1)))
-    groups = batches_of(clips, max(1, kwargs["batch_size"] // replicas), replicas)
-    # The first call detects the language when none is given (before it returns); its segments
-    # are decoded when read, like every later call's.
+    # more than one batch of clip copies and features.
+    per_call = kwargs["batch_size"]
+    groups = [clips[i: i + per_call] for i in range(0, len(clips), per_call)]
     first, info = batched.transcribe(audio, clip_timestamps=groups[0], **kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
 
-    def group_segments(numbered):
-        i, group = numbered
-        # A pipeline object per call: it keeps the last word's end between batches in an
-        # attribute, which two calls running at once would overwrite for each other.
-        pipeline = type(batched)(batched.model)
-        decoded = list(first if i == 0 else pipeline.transcribe(audio, clip_timestamps=group, **later)[0])
+    def group_segments(group, decoded):
         if not use_vad:
-            return None, decoded
+            return list(decoded)
         regions = speech_regions(audio, group[0]["start"], group[-1]["end"])
-        missed = missed_speech(regions, decoded)
+        if on_regions is not None:
+            on_regions(regions)
+        segments = list(decoded)
+        missed = missed_speech(regions, segments)
         if missed:
-            decoded += list(pipeline.transcribe(audio, clip_timestamps=missed, **later)[0])
-            decoded.sort(key=lambda s: s.start)
-        return regions, list(gate_segments(regions, decoded))
+            segments += list(batched.transcribe(audio, clip_timestamps=missed, **later)[0])
+            segments.sort(key=lambda s: s.start)
+        return list(gate_segments(regions, segments))
 
     def all_segments():
-        for regions, segments in in_order(group_segments, enumerate(groups), replicas):
-            if regions is not None and on_regions is not None:
-                on_regions(regions)
-            yield from segments
+        for i, group in enumerate(groups):
+            yield from group_segments(group, first if i == 0 else batched.transcribe(audio, clip_timestamps=group, **later)[0])
             # What this batch freed goes back now (see reuse_freed_memory): the windows inside a
             # batch reuse it, and what a diarization thread frees beside it does not pile up.
             release_free_memory()
 
     return all_segments(), info
-
-
-def batches_of(clips: list, size: int, replicas: int) -> list:
-    """Consecutive batches of at most `size` clips, as even as possible, and at least one per
-    replica when there are enough clips (5 clips for two replicas: 3 and 2, not 4 and 1)."""
-    import math
-
-    if not clips:
-        return []
-    count = min(len(clips), max(math.ceil(len(clips) / size), replicas))
-    bounds = [i * len(clips) // count for i in range(count + 1)]
-    return [clips[a:b] for a, b in zip(bounds, bounds[1:])]
-
-
-def in_order(fn, items, width: int):
-    """fn over items, `width` calls at a time in threads, results yielded in the items' order.
-    A new call starts only when a result is taken, so a consumer that stops early (a cancel)
-    leaves at most `width` calls to finish, which closing the generator waits for."""
-    if width <= 1:
-        yield from map(fn, items)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(width, thread_name_prefix="decode") as pool:
-        running: deque = deque()
-        try:
-            for item in items:
-                running.append(pool.submit(fn, item))
-                if len(running) == width:
-                    yield running.popleft().result()
-            while running:
-                yield running.popleft().result()
-        finally:
-            for future in running:
-                future.cancel()
 
 
 def speech_regions(audio, start: float, end: float) -> list:
