@@ -8,7 +8,7 @@ import { collapseRepetitions } from './repetition.ts';
 import { splitIntoSentences } from './sentences.ts';
 import type { AsrOptions, AsrWorker, MediaAudio } from './worker-client.ts';
 
-export type TranscribeStage = 'probe' | 'extract' | 'transcribe';
+export type TranscribeStage = 'extract' | 'transcribe';
 
 export interface TranscribeProgress {
   stage: TranscribeStage;
@@ -48,6 +48,11 @@ export interface PreparedAudio {
  * mono when asked to, or when the header does not tell how long it is (a browser's WebM): the
  * worker's time limit is set from the length.
  */
+export async function prepareAudio(
+  path: string,
+  opts: TranscribeFileOptions & { extract: true },
+): Promise<PreparedAudio & { audio: ExtractedAudio }>;
+export async function prepareAudio(path: string, opts?: TranscribeFileOptions): Promise<PreparedAudio>;
 export async function prepareAudio(path: string, opts: TranscribeFileOptions = {}): Promise<PreparedAudio> {
   const media = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal }));
   const stream = audioStreamOf(media, opts.audioTrack ?? 0);
@@ -83,12 +88,13 @@ export async function recognise(worker: AsrWorker, prepared: PreparedAudio, opts
 export async function recogniseWithInfo(worker: AsrWorker, prepared: PreparedAudio, opts: TranscribeFileOptions = {}): Promise<Recognised> {
   const { path, media, audio } = prepared;
   const extracted = 'pcmPath' in audio;
-  opts.onProgress?.({ stage: 'transcribe', doneSec: 0, totalSec: extracted ? audio.seconds : media.durationSec });
+  const seconds = extracted ? audio.seconds : media.durationSec;
+  opts.onProgress?.({ stage: 'transcribe', doneSec: 0, totalSec: seconds });
   try {
     const result = await worker.transcribe(extracted ? audio.pcmPath : audio.inWorker, opts, {
       signal: opts.signal,
       // tiny.en runs at >10x real time here; a 10-minute floor leaves room for the biggest models.
-      timeoutMs: opts.timeoutMs ?? Math.max(10 * 60_000, (extracted ? audio.seconds : media.durationSec) * 5000),
+      timeoutMs: opts.timeoutMs ?? Math.max(10 * 60_000, seconds * 5000),
       onProgress: (p) => opts.onProgress?.({ stage: 'transcribe', doneSec: p.doneSec, totalSec: p.totalSec }),
     });
     const transcript: Transcript = {

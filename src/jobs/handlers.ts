@@ -110,7 +110,7 @@ export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler<'
     // Extracted first: the price is settled on the length decoded, not on what the header claims.
     const prepared = await prepareAudio(path, { ...opts, extract: true });
     try {
-      await settlePriceOnDecoded(deps, job, p, 'seconds' in prepared.audio ? prepared.audio.seconds : prepared.media.durationSec);
+      await settlePriceOnDecoded(deps, job, p, prepared.audio.seconds);
     } catch (e) {
       await disposeAudio(prepared);
       throw e;

@@ -19,6 +19,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import functools
 import json
 import queue
 import sys
@@ -633,7 +634,9 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 IDLE_TRIM_SECONDS = 2.0
 
 
+@functools.cache
 def _glibc():
+    """glibc, loaded once (release_free_memory runs after every batch)."""
     import ctypes
 
     try:
