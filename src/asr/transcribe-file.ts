@@ -48,10 +48,7 @@ export interface PreparedAudio {
  * mono when asked to, or when the header does not tell how long it is (a browser's WebM): the
  * worker's time limit is set from the length.
  */
-export async function prepareAudio(
-  path: string,
-  opts: TranscribeFileOptions & { extract: true },
-): Promise<PreparedAudio & { audio: ExtractedAudio }>;
+export async function prepareAudio(path: string, opts: TranscribeFileOptions & { extract: true }): Promise<PreparedAudio & { audio: ExtractedAudio }>;
 export async function prepareAudio(path: string, opts?: TranscribeFileOptions): Promise<PreparedAudio>;
 export async function prepareAudio(path: string, opts: TranscribeFileOptions = {}): Promise<PreparedAudio> {
   const media = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal }));
