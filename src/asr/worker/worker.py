@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 
 from media_audio import UndecodableMedia, decode_media
 
@@ -474,7 +475,7 @@ def decode(batched, audio, o: dict, on_regions=None):
     """Runs faster-whisper over the whole audio in clips of at most 30 s cut in pauses, decoded in
     batches, then uses the VAD twice: to find speech the first pass left out (decoded again in
     a second pass) and to drop hallucinated segments (`on_regions` gets each batch's VAD regions,
-    before that batch decodes). Three failure modes of the usual settings,
+    before its tails are decoded). Three failure modes of the usual settings,
     all seen on our test corpus, are avoided this way:
     - faster-whisper's own vad_filter cuts non-speech out *before* decoding, and its Silero state
       can stay stuck on "no speech" after a change of voice or room, silently dropping real speech
@@ -491,31 +492,48 @@ def decode(batched, audio, o: dict, on_regions=None):
     # One call per batch of clips: segments stream batch by batch, and the pipeline never holds
     # more than one batch of clip copies and features.
     per_call = kwargs["batch_size"]
-    groups = [clips[i: i + per_call] for i in range(0, len(clips), per_call)]
-    first, info = batched.transcribe(audio, clip_timestamps=groups[0], **kwargs)
+    first, info = batched.transcribe(audio, clip_timestamps=clips[:per_call], **kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
-
-    def group_segments(group, decoded):
-        if not use_vad:
-            return list(decoded)
-        regions = speech_regions(audio, group[0]["start"], group[-1]["end"])
-        if on_regions is not None:
-            on_regions(regions)
-        segments = list(decoded)
-        missed = missed_speech(regions, segments)
-        if missed:
-            segments += list(batched.transcribe(audio, clip_timestamps=missed, **later)[0])
-            segments.sort(key=lambda s: s.start)
-        return list(gate_segments(regions, segments))
+    frames_per_second = batched.model.frames_per_second
 
     def all_segments():
-        for i, group in enumerate(groups):
-            yield from group_segments(group, first if i == 0 else batched.transcribe(audio, clip_timestamps=group, **later)[0])
-            # What this batch freed goes back now (see reuse_freed_memory): the windows inside a
-            # batch reuse it, and what a diarization thread frees beside it does not pile up.
-            release_free_memory()
+        """Each call decodes the tails the previous batch left out (the second pass) and then as
+        many new clips as fill the batch: a tail decoded in a call of its own ran at batch 1, at
+        twice the cost per window. A batch's segments come out once its tails are decoded."""
+        todo = deque(clips)
+        held, held_regions, tails = None, None, []
+        opening = True
+        while todo or tails:
+            now, tails = tails[:per_call], tails[per_call:]
+            batch = [] if tails else [todo.popleft() for _ in range(min(len(todo), per_call - len(now)))]
+            if opening:  # the first batch's call, already made above (it has no tails)
+                decoded, opening = list(first), False
+            else:
+                decoded = list(batched.transcribe(audio, clip_timestamps=now + batch, **later)[0])
+            if not use_vad:
+                yield from decoded
+                continue
+            # A segment's seek is its clip's start, in frames. A tail starts at least 1 s before the
+            # batch after it (missed_speech keeps pieces of 1 s or more, inside its own batch).
+            boundary = (batch[0]["start"] - 0.5) * frames_per_second if batch else None
+            if held is not None:
+                held += [s for s in decoded if boundary is None or s.seek < boundary]
+                if not tails:  # the held batch's tails are all decoded
+                    yield from gate_segments(held_regions, sorted(held, key=lambda s: s.start))
+                    held = None
+                    # What this batch freed goes back now (see reuse_freed_memory): the windows
+                    # inside a batch reuse it, and what a diarization thread frees does not pile up.
+                    release_free_memory()
+            if batch:
+                mine = [s for s in decoded if s.seek >= boundary]
+                regions = speech_regions(audio, batch[0]["start"], batch[-1]["end"])
+                if on_regions is not None:
+                    on_regions(regions)
+                held, held_regions, tails = mine, regions, missed_speech(regions, mine)
+        if held is not None:
+            yield from gate_segments(held_regions, sorted(held, key=lambda s: s.start))
 
     return all_segments(), info
 
