@@ -514,6 +514,7 @@ def decode(batched, audio, o: dict, on_regions=None):
                 decoded = list(batched.transcribe(audio, clip_timestamps=now + batch, **later)[0])
             if not use_vad:
                 yield from decoded
+                release_free_memory()  # as after a batch below
                 continue
             # A segment's seek is its clip's start, in frames. A tail starts at least 1 s before the
             # batch after it (missed_speech keeps pieces of 1 s or more, inside its own batch).
