@@ -505,6 +505,10 @@ def decode(batched, audio, o: dict, on_regions=None):
         todo = deque(clips)
         held, held_regions, tails = None, None, []
         opening = True
+
+        def checked(segments, regions):  # a batch with its tails: in time order, hallucinations dropped
+            return gate_segments(regions, sorted(segments, key=lambda s: s.start))
+
         while todo or tails:
             now, tails = tails[:per_call], tails[per_call:]
             batch = [] if tails else [todo.popleft() for _ in range(min(len(todo), per_call - len(now)))]
@@ -522,7 +526,7 @@ def decode(batched, audio, o: dict, on_regions=None):
             if held is not None:
                 held += [s for s in decoded if boundary is None or s.seek < boundary]
                 if not tails:  # the held batch's tails are all decoded
-                    yield from gate_segments(held_regions, sorted(held, key=lambda s: s.start))
+                    yield from checked(held, held_regions)
                     held = None
                     # What this batch freed goes back now (see reuse_freed_memory): the windows
                     # inside a batch reuse it, and what a diarization thread frees does not pile up.
@@ -534,7 +538,7 @@ def decode(batched, audio, o: dict, on_regions=None):
                     on_regions(regions)
                 held, held_regions, tails = mine, regions, missed_speech(regions, mine)
         if held is not None:
-            yield from gate_segments(held_regions, sorted(held, key=lambda s: s.start))
+            yield from checked(held, held_regions)
 
     return all_segments(), info
 
