@@ -1,6 +1,6 @@
 /**
  * npm run bench:asr [-- --model base|tiny.en] [--corpus speech,languages,synthetic,interview,clips,hour] [--no-hour]
- *                      [--hour-sequential] [--runs N]
+ *                      [--hour-sequential] [--runs N] [--sides vidscribe,batched,sequential]
  *
  * Issue 14's comparison in one command: on the same files, in the same run,
  *   vidscribe   the real CLI as a user runs it (`node bin/vidscribe.js transcribe files… --format txt
@@ -22,6 +22,7 @@
  *              here with espeak-ng in several voices (machine speech, labelled so; needs espeak-ng)
  *   hour       a one-hour AAC file: wall and peak memory against batched (sequential only with
  *              --hour-sequential); --no-hour skips it
+ * --sides runs only the named columns (an A/B of vidscribe alone, say); the others print as skipped.
  * Without --model it runs once per bundled model (base, then tiny.en), each in its own process.
  * Text is scored with src/asr/wer.ts on every side (the same normalisation). A bench prints, it
  * never fails: the verdicts of issue 14 are PASS/FAIL lines, not an exit status.
@@ -67,6 +68,11 @@ const MULTILINGUAL = join(SHARED_SPEECH, '..', 'speech-multilingual');
 
 type Side = 'vidscribe' | 'batched' | 'sequential';
 const SIDES: Side[] = ['vidscribe', 'batched', 'sequential'];
+const onlySides = option('--sides')?.split(',');
+if (onlySides?.some((s) => !(SIDES as string[]).includes(s))) {
+  console.log(`unknown side in --sides ${onlySides.join(',')}; choose from ${SIDES.join(', ')}`);
+  process.exit(0);
+}
 
 interface Item {
   id: string;
@@ -194,7 +200,7 @@ const runSide = (side: Side, files: string[]) => (side === 'vidscribe' ? runCli(
 async function compare(files: string[], sides: Side[]): Promise<Partial<Record<Side, SideRun>>> {
   const best: Partial<Record<Side, SideRun>> = {};
   for (let r = 0; r < runs; r++) {
-    for (const side of sides) {
+    for (const side of sides.filter((s) => !onlySides || onlySides.includes(s))) {
       const run = await runSide(side, files);
       if (!best[side] || run.wall < best[side]!.wall) best[side] = run;
     }
@@ -327,6 +333,8 @@ function perItem(key: string, items: Item[], result: Partial<Record<Side, SideRu
       `  ${it.id.slice(0, 39).padEnd(40)}${String(score(it.reference, '', it.language).units).padStart(6)}${SIDES.map((s) => cell(pct(rate(s)))).join('')}  ${bad ? '✗' : ' '} ${it.language}: ${langs}`,
     );
   }
+  // No verdict without a baseline to compare with (--sides vidscribe).
+  if (!result.vidscribe || !(result.batched || result.sequential)) return;
   verdict(
     worse.length === 0,
     `${key} item by item: vidscribe ≤ the better baseline on ${long.length - worse.length} of ${long.length}${worse.length ? ` (worse: ${worse.join(', ')})` : ''}`,
