@@ -5,6 +5,7 @@ import { after, describe, test } from 'node:test';
 import { LIBRI_1089, LIBRI_61, ffmpeg, tempDir } from '../../test/helpers/media.ts';
 import { extractSpeechAudio, probeTranscribable } from '../media/index.ts';
 import { AsrWorker } from './index.ts';
+import { PROJECT_ROOT, pythonExecutable, resolveModel } from './models.ts';
 import { wer } from './wer.ts';
 
 // The real worker with the bundled multilingual base model (the default), which detects the
@@ -51,17 +52,44 @@ describe('what a file costs the encoder', () => {
 });
 
 describe('an unsure detection listens again', () => {
-  test('a short synthetic command in silence, once heard as Latin (0.25 against English 0.21), is English and transcribed', async () => {
-    // Machine speech (Debian espeak-ng, installed by scripts/setup.sh): a voice the model was not
-    // trained on, with the silence a recording app leaves around a short command.
+  const said = 'Send a message to Laura saying I will be ten minutes late.';
+  /** Machine speech (Debian espeak-ng, installed by scripts/setup.sh): a voice the model was not
+   * trained on, with the silence a recording app leaves around a short command. */
+  function laura(): string {
     const raw = join(dir, 'laura.espeak.wav');
     const wav = join(dir, 'laura.wav');
-    const said = 'Send a message to Laura saying I will be ten minutes late.';
     execFileSync('espeak-ng', ['-v', 'en-029+m2', '-s', '175', '-w', raw, said]);
     ffmpeg('-i', raw, '-af', 'adelay=400,apad=pad_dur=0.6', '-ar', '16000', '-ac', '1', wav);
+    return wav;
+  }
+
+  test('a short synthetic command in silence, once heard as Latin (0.25 against English 0.21), is English and transcribed', async () => {
+    const wav = laura();
     const r = await recognise(wav);
     assert.equal(r.language, 'en');
     assert.ok(wer(said, text(r)) < 0.5, text(r));
     assert.equal(r.encoderWindows, 2, 'the unsure detector listened twice; the decoder reused the first listen');
+  });
+
+  test('between candidate languages, the decoder picks the one its transcript is likeliest in, whatever their order', () => {
+    // likeliest_language itself, on the detector's encoder pass over the command: the detector's
+    // own probabilities differ from machine to machine here (Latin 0.25 or 0.36 against English).
+    const script = [
+      'import sys, json',
+      `sys.path.insert(0, ${JSON.stringify(join(PROJECT_ROOT, 'src/asr/worker'))})`,
+      'import worker as W',
+      'from faster_whisper import WhisperModel, decode_audio',
+      'from faster_whisper.audio import pad_or_trim',
+      'model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=2)',
+      'audio = decode_audio(sys.argv[2])',
+      'clips = W.plan_clips(audio)',
+      'encoded = model.encode(pad_or_trim(W.first_clip_features(model, audio, clips[0])))',
+      'print(json.dumps([W.likeliest_language(model, encoded, c, 5) for c in (["la", "en"], ["en", "la"], ["cy", "la", "en"])]))',
+    ].join('\n');
+    const out = execFileSync(pythonExecutable(), ['-c', script, resolveModel('base').arg, laura()], {
+      env: { ...process.env, HF_HUB_OFFLINE: '1' },
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), ['en', 'en', 'en']);
   });
 });

@@ -21,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import functools
 import json
+import math
 import queue
 import sys
 import threading
@@ -190,7 +191,7 @@ class Worker:
 
     def transcribe(self, rid: str, req: dict, o: dict) -> None:
         for memo in self.memos:
-            memo.windows = 0
+            memo.reset()
         audio = load_audio(req)
         total = len(audio) / SAMPLE_RATE
         started = time.monotonic()
@@ -293,12 +294,14 @@ class Worker:
         detected = None
         if not language:
             started = time.monotonic()
-            top, probability, ranked = self.model.detect_language(features=first_clip_features(self.model, audio))
+            clips = plan_clips(audio)
+            first = clips[0] if clips else whole_first_window(audio)
+            top, probability, ranked = self.model.detect_language(features=first_clip_features(self.model, audio, first))
             probs = dict(ranked)
             if probability < UNSURE_LANGUAGE:
                 # Unsure (a short or unusual voice): listen again to the speech alone, without the
                 # silence around it, and average the two answers. Only unsure files pay this pass.
-                speech = first_speech(audio)
+                speech = first_speech(audio, clips)
                 if speech is not None:
                     memo = self.memos[0]
                     memo.keep = False  # the decoder still reuses the first listen
@@ -308,6 +311,11 @@ class Worker:
                         memo.keep = True
                     probs = {k: (probs.get(k, 0.0) + again.get(k, 0.0)) / 2 for k in probs.keys() | again.keys()}
                     top = max(probs, key=probs.get)
+                    probability = probs[top]
+                candidates = sorted((k for k, v in probs.items() if v >= CANDIDATE_LANGUAGE), key=probs.get, reverse=True)
+                if probability < UNSURE_LANGUAGE and len(candidates) > 1 and self.memos[0].kept:
+                    # Still unsure between candidates: the decoder decides (see likeliest_language).
+                    top = likeliest_language(self.model, self.memos[0].kept_output, candidates[:3], int(o.get("beam_size", 5)))
                     probability = probs[top]
             hint = o.get("language_hint") or None
             language = top
@@ -322,12 +330,15 @@ class Worker:
         return self.batched, self.model_name, o, detected
 
 
-def first_clip_features(model, audio):
+def whole_first_window(audio) -> dict:
+    """The file's first 30 s, as a clip: what the detector hears when no clip is audible."""
+    return {"start": 0.0, "end": min(30.0, len(audio) / SAMPLE_RATE)}
+
+
+def first_clip_features(model, audio, clip: dict):
     """The log-Mel features of the first clip decode() will decode (the first audible one, not the
     file's first 30 s, which may be silence or music), computed exactly as the batched pipeline
     computes them, so the decoder reuses the detector's encoder pass (EncoderMemo)."""
-    clips = plan_clips(audio)
-    clip = clips[0] if clips else {"start": 0.0, "end": min(30.0, len(audio) / SAMPLE_RATE)}
     return model.feature_extractor(audio[int(clip["start"] * SAMPLE_RATE): int(clip["end"] * SAMPLE_RATE)])[..., :-1]
 
 
@@ -343,6 +354,20 @@ class EncoderMemo:
         self.windows = 0  # windows encoded since the last reset
         self.keep = True  # False: a single window is encoded without replacing the kept one
         model.encode = self
+
+    def reset(self) -> None:
+        """A new file: nothing kept, nothing counted."""
+        self._key, self._value, self.windows = None, None, 0
+
+    @property
+    def kept(self) -> bool:
+        """Whether the detector's pass is waiting for the decoder."""
+        return self._key is not None
+
+    @property
+    def kept_output(self):
+        """The encoder's output for the window the detector heard (see kept)."""
+        return self._value
 
     @staticmethod
     def _digest(window) -> bytes:
@@ -413,14 +438,38 @@ HINT_MIN_PROBABILITY = 0.2
 ENCODER_BATCH = 2
 # Below this, the detector listens a second time, to the speech alone (Worker.route).
 UNSURE_LANGUAGE = 0.5
+# Still unsure after that, the languages with at least this probability are decoded (likeliest_language).
+CANDIDATE_LANGUAGE = 0.1
 
 
-def first_speech(audio):
-    """The VAD's speech in the first clip, end to end (what faster-whisper's detector hears with
-    its VAD on), or None when the VAD hears none there."""
+def likeliest_language(model, encoder_output, candidates: list, beam_size: int) -> str:
+    """The candidate language in which the model finds its own transcript of the first clip
+    likeliest (mean log-probability per token), reusing the detector's encoder pass. Whisper's
+    detector is unsure on short or unusual voices: a synthetic English command scored Latin 0.36
+    against English 0.18, but its transcript scores -0.38 as English ("Send a message to Laura...")
+    and -1.24 as Latin ("Sena mesi jute lola..."). A looping transcript (compression ratio over
+    2.4, faster-whisper's own bound for a failed decoding) does not count."""
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_compression_ratio
+
+    best, best_score = candidates[0], -math.inf
+    for language in candidates:
+        tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        result = model.model.generate(encoder_output, [prompt], beam_size=beam_size, return_scores=True, max_length=224)[0]
+        if get_compression_ratio(tokenizer.decode(result.sequences_ids[0])) > 2.4:
+            continue
+        if result.scores[0] > best_score:
+            best, best_score = language, result.scores[0]
+    print(f"unsure between {candidates}: the likeliest transcript is in {best}", file=sys.stderr)
+    return best
+
+
+def first_speech(audio, clips: list):
+    """The VAD's speech in the first of the planned clips, end to end (what faster-whisper's
+    detector hears with its VAD on), or None when the VAD hears none there."""
     import numpy as np
 
-    clips = plan_clips(audio)
     if not clips:
         return None
     regions = speech_regions(audio, clips[0]["start"], clips[0]["end"])
@@ -492,11 +541,12 @@ def decode(batched, audio, o: dict, on_regions=None):
     # One call per batch of clips: segments stream batch by batch, and the pipeline never holds
     # more than one batch of clip copies and features.
     per_call = kwargs["batch_size"]
+    frames_per_second = batched.model.frames_per_second
+
     first, info = batched.transcribe(audio, clip_timestamps=clips[:per_call], **kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
-    frames_per_second = batched.model.frames_per_second
 
     def all_segments():
         """Each call decodes the tails the previous batch left out (the second pass) and then as
