@@ -227,7 +227,7 @@ class Worker:
                 regions.put(None)
 
     def decode_and_send(self, rid, audio, total, started, batched, model_name, o, detected, speakers, regions=None) -> None:
-        segments, info = decode(batched, audio, o, regions.put if regions is not None else None)
+        segments, info = decode(batched, audio, o, regions.put if regions is not None else None, lambda: self.is_cancelled(rid))
         language = info.language if info else (o.get("language") or "en")
         probability = info.language_probability if info else 0
         if detected:
@@ -542,7 +542,7 @@ def transcribe_kwargs(o: dict) -> dict:
     return kwargs
 
 
-def decode(batched, audio, o: dict, on_regions=None):
+def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False):
     """Runs faster-whisper over the whole audio in clips of at most 30 s cut in pauses, decoded in
     batches, then uses the VAD twice: to find speech the first pass left out (decoded again in
     a second pass) and to drop hallucinated segments (`on_regions` gets each batch's VAD regions,
@@ -555,6 +555,8 @@ def decode(batched, audio, o: dict, on_regions=None):
       early in a window, and a mis-aligned last word makes it skip a phrase;
     - a clip decoded whole can stop early, leaving its tail out (28 % WER on back-to-back clips
       of different speakers, 19 % with the second pass).
+    `cancelled` is asked before each call after the first: a batch's segments come out only after
+    the next call, so asking between segments alone left two calls between asks.
     """
     kwargs = transcribe_kwargs(o)
     clips = plan_clips(audio)
@@ -594,6 +596,8 @@ def decode(batched, audio, o: dict, on_regions=None):
                 windowed(batch)
                 decoded, opening = list(first), False
             else:
+                if cancelled():
+                    raise Cancelled()
                 decoded = list(batched.transcribe(audio, clip_timestamps=windowed(now + batch), **later)[0])
             if not use_vad:
                 yield from decoded
