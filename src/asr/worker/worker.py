@@ -456,8 +456,8 @@ def window_frames(clips, frames_per_second: int = 100) -> int:
     """The window a call's clips are encoded in: the longest clip and 2 s of padding, at least 20 s,
     at most Whisper's 30 s. faster-whisper pads every clip's features with zeros to 30 s, and the
     encoder's attention costs grow with the square of the window, so a 10 s clip encoded in 20 s
-    costs half as much. Below 20 s the model drifts: 15 s windows looped on a word list
-    ("word. word. ..." eleven times), 10 s windows lost 3 words more on the English corpus."""
+    costs half as much. Below 20 s the model drifts: 15 s windows made tiny.en loop on a word list
+    ("word." eleven times), 10 s windows cost base 3 words more on the English corpus (20 s: 1)."""
     longest = max(c["end"] - c["start"] for c in clips)
     frames = math.ceil(longest * frames_per_second) + WINDOW_PAD_FRAMES
     frames += frames % 2  # the encoder's convolution halves the frames
