@@ -105,7 +105,7 @@ export interface AsrResult {
   segments: TranscriptSegment[];
   /** Seconds the worker spent inside faster-whisper. */
   workerWallSec: number;
-  /** Windows Whisper's encoder ran on (20–30 s each), language detection included: the cost of a file, whatever the machine. */
+  /** 30 s windows Whisper's encoder ran on, language detection included: the cost of a file, whatever the machine. */
   encoderWindows: number;
   /** Who speaks when: present when `options.diarize` was given. */
   speakers?: AsrSpeakers;

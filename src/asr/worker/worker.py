@@ -294,11 +294,8 @@ class Worker:
         detected = None
         if not language:
             started = time.monotonic()
-            # The detector hears the first clip in the window the decoder's first call encodes it in
-            # (window_frames), so the decoder reuses this pass.
             clips = plan_clips(audio)
             first = clips[0] if clips else whole_first_window(audio)
-            self.memos[0].frames = window_frames(clips[: transcribe_kwargs(o)["batch_size"]] or [first], self.model.frames_per_second)
             top, probability, ranked = self.model.detect_language(features=first_clip_features(self.model, audio, first))
             probs = dict(ranked)
             if probability < UNSURE_LANGUAGE:
@@ -356,12 +353,11 @@ class EncoderMemo:
         self._value = None
         self.windows = 0  # windows encoded since the last reset
         self.keep = True  # False: a single window is encoded without replacing the kept one
-        self.frames: int | None = None  # the encoder's window, in frames (window_frames); None: as given
         model.encode = self
 
     def reset(self) -> None:
-        """A new file: nothing kept, nothing counted, windows as given."""
-        self._key, self._value, self.windows, self.frames = None, None, 0, None
+        """A new file: nothing kept, nothing counted."""
+        self._key, self._value, self.windows = None, None, 0
 
     @property
     def kept(self) -> bool:
@@ -386,8 +382,6 @@ class EncoderMemo:
         import numpy as np
 
         self.windows += 1 if features.ndim == 2 else features.shape[0]
-        if self.frames is not None and features.shape[-1] > self.frames and not np.any(features[..., self.frames:]):
-            features = features[..., : self.frames]  # only zero padding is cut, never a clip's frames
         if features.ndim == 2 and not self.keep:
             return self._encode(features)
         if features.ndim == 2:  # the detector's single window
@@ -446,22 +440,6 @@ ENCODER_BATCH = 2
 UNSURE_LANGUAGE = 0.5
 # Still unsure after that, the languages with at least this probability are decoded (likeliest_language).
 CANDIDATE_LANGUAGE = 0.1
-# The encoder's window (window_frames), in feature frames (100 a second): Whisper's own is 30 s.
-FULL_WINDOW_FRAMES = 3000
-WINDOW_FLOOR_FRAMES = 2000
-WINDOW_PAD_FRAMES = 200
-
-
-def window_frames(clips, frames_per_second: int = 100) -> int:
-    """The window a call's clips are encoded in: the longest clip and 2 s of padding, at least 20 s,
-    at most Whisper's 30 s. faster-whisper pads every clip's features with zeros to 30 s, and the
-    encoder's attention costs grow with the square of the window, so a 10 s clip encoded in 20 s
-    costs half as much. Below 20 s the model drifts: 15 s windows made tiny.en loop on a word list
-    ("word." eleven times), 10 s windows cost base 3 words more on the English corpus (20 s: 1)."""
-    longest = max(c["end"] - c["start"] for c in clips)
-    frames = math.ceil(longest * frames_per_second) + WINDOW_PAD_FRAMES
-    frames += frames % 2  # the encoder's convolution halves the frames
-    return min(FULL_WINDOW_FRAMES, max(WINDOW_FLOOR_FRAMES, frames))
 
 
 def likeliest_language(model, encoder_output, candidates: list, beam_size: int) -> str:
@@ -566,14 +544,8 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False):
     # more than one batch of clip copies and features.
     per_call = kwargs["batch_size"]
     frames_per_second = batched.model.frames_per_second
-    memo = batched.model.encode if isinstance(batched.model.encode, EncoderMemo) else None
 
-    def windowed(call_clips):  # the encoder's window for a call's clips (the encoder runs when its segments are read)
-        if memo is not None:
-            memo.frames = window_frames(call_clips, frames_per_second)
-        return call_clips
-
-    first, info = batched.transcribe(audio, clip_timestamps=windowed(clips[:per_call]), **kwargs)
+    first, info = batched.transcribe(audio, clip_timestamps=clips[:per_call], **kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
@@ -593,12 +565,11 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False):
             now, tails = tails[:per_call], tails[per_call:]
             batch = [] if tails else [todo.popleft() for _ in range(min(len(todo), per_call - len(now)))]
             if opening:  # the first batch's call, already made above (it has no tails)
-                windowed(batch)
                 decoded, opening = list(first), False
             else:
                 if cancelled():
                     raise Cancelled()
-                decoded = list(batched.transcribe(audio, clip_timestamps=windowed(now + batch), **later)[0])
+                decoded = list(batched.transcribe(audio, clip_timestamps=now + batch, **later)[0])
             if not use_vad:
                 yield from decoded
                 release_free_memory()  # as after a batch below
