@@ -543,12 +543,11 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False):
     # One call per batch of clips: segments stream batch by batch, and the pipeline never holds
     # more than one batch of clip copies and features.
     per_call = kwargs["batch_size"]
-    frames_per_second = batched.model.frames_per_second
-
     first, info = batched.transcribe(audio, clip_timestamps=clips[:per_call], **kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
+    frames_per_second = batched.model.frames_per_second
 
     def all_segments():
         """Each call decodes the tails the previous batch left out (the second pass) and then as
