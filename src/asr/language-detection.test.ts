@@ -49,6 +49,38 @@ describe('what a file costs the encoder', () => {
     assert.equal(detected.encoderWindows, given.encoderWindows);
     assert.equal(text(detected), text(given));
   });
+
+  test('a minute with 27 s of speech between long silences costs one window, and every word keeps its time in the file', async () => {
+    // 10.4 s of speech, 6 s of silence, 4.9 s of speech, 40 s of silence, 10.4 s of speech.
+    const gaps = join(dir, 'gaps.wav');
+    ffmpeg(
+      ...['-i', LIBRI_1089.file, '-i', LIBRI_61.file, '-i', LIBRI_1089.file],
+      ...['-filter_complex', '[0]apad=pad_dur=6[a];[1]apad=pad_dur=40[b];[a][b][2]concat=n=3:v=0:a=1', '-ar', '16000', '-ac', '1', gaps],
+    );
+    const r = await recognise(gaps, 'en');
+    assert.equal(r.encoderWindows, 1, 'the silences were left out and the three readings joined in one window');
+    const words = r.segments.flatMap((s) => s.words);
+    const said = [
+      { from: 0, to: 10.435, text: LIBRI_1089.text },
+      { from: 16.435, to: 21.34, text: LIBRI_61.text },
+      { from: 61.34, to: 71.775, text: LIBRI_1089.text },
+    ];
+    for (const { from, to, text: reference } of said) {
+      const heard = words.filter((w) => w.start >= from - 0.5 && w.end <= to + 0.5);
+      const spoken = heard.map((w) => w.word).join('');
+      assert.ok(wer(reference, spoken) < 0.2, `${from}–${to} s: ${spoken}`);
+    }
+    assert.ok(
+      words.every((w) => said.some(({ from, to }) => w.start >= from - 0.5 && w.end <= to + 0.5)),
+      `no word is placed in a silence: ${JSON.stringify(words.map((w) => [w.word, w.start, w.end]))}`,
+    );
+    const starts = r.segments.map((s) => s.start);
+    assert.deepEqual(
+      starts,
+      [...starts].sort((a, b) => a - b),
+      'segments in time order',
+    );
+  });
 });
 
 describe('an unsure detection listens again', () => {
@@ -82,8 +114,8 @@ describe('an unsure detection listens again', () => {
       'from faster_whisper.audio import pad_or_trim',
       'model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=2)',
       'audio = decode_audio(sys.argv[2])',
-      'clips = W.plan_clips(audio)',
-      'encoded = model.encode(pad_or_trim(W.first_clip_features(model, audio, clips[0])))',
+      'windows = W.plan_windows(audio)',
+      'encoded = model.encode(pad_or_trim(W.window_features(model, audio, windows[0])))',
       'print(json.dumps([W.likeliest_language(model, encoded, c, 5) for c in (["la", "en"], ["en", "la"], ["cy", "la", "en"])]))',
     ].join('\n');
     const out = execFileSync(pythonExecutable(), ['-c', script, resolveModel('base').arg, laura()], {
