@@ -590,7 +590,8 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
                 if on_regions is not None:
                     on_regions(regions)
                 held, held_regions = mine, regions
-                tails = pack_pieces(missed_speech(regions, mine)) if second_pass else []
+                if second_pass:  # one tail a window: packed, Whisper skipped some of them again
+                    tails = [[(c["start"], c["end"])] for c in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
         if held is not None:
             yield from checked(held, held_regions)
 
@@ -747,8 +748,30 @@ def speech_regions(audio, start: float, end: float) -> list:
             for t in get_speech_timestamps(audio[offset: min(hi, offset + block)], options)]
 
 
+def unheard_pieces(windows: list, segments, min_len: float = 1.0) -> list:
+    """The pieces of `windows`, `min_len` s or longer, that no decoded word lies in. Whisper skips
+    a piece of a window now and then where the pieces join, after a change of voice (whispered
+    speech after a loud reader, on the interview of bench:asr), and the VAD, deaf to whispers,
+    does not hear what was lost: such a piece is decoded again with the VAD's tails."""
+    words = [(w.start, w.end) for s in segments for w in (s.words or [])]
+    return [(s, e) for pieces in windows for s, e in pieces
+            if e - s >= min_len and not any(we > s and ws < e for ws, we in words)]
+
+
+def merged(intervals) -> list:
+    """(start, end) intervals, overlapping ones joined, in time order."""
+    out = []
+    for s, e in sorted(intervals):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 def missed_speech(regions, segments, tolerance: float = 0.5, min_len: float = 1.0) -> list:
-    """Clips (at most 30 s) of VAD speech at least `min_len` long that no decoded word covers."""
+    """Clips (at most 30 s) of `regions` (disjoint, in order: VAD speech, and unheard_pieces) at
+    least `min_len` long that no decoded word covers."""
     covered = sorted((w.start - tolerance, w.end + tolerance) for s in segments for w in (s.words or []))
     pieces = []
     for s, e in regions:
