@@ -591,7 +591,7 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
                     on_regions(regions)
                 held, held_regions = mine, regions
                 if second_pass:  # one tail a window: packed, Whisper skipped some of them again
-                    tails = [[(c["start"], c["end"])] for c in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
+                    tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
         if held is not None:
             yield from checked(held, held_regions)
 
@@ -617,7 +617,9 @@ def run_windows(batched, audio, windows: list, kwargs: dict):
             length = (round(e * SAMPLE_RATE) - round(s * SAMPLE_RATE)) / SAMPLE_RATE
             layout.append((at / SAMPLE_RATE, s, length))
             at += round(length * SAMPLE_RATE)
-        clips.append({"start": cursor / SAMPLE_RATE, "end": (cursor + len(window)) / SAMPLE_RATE})
+        # Half a sample in: the pipeline cuts at int(seconds * 16000), which for an exact n / 16000
+        # can come out one sample short (and then the detector's encoder pass would not be reused).
+        clips.append({"start": (cursor + 0.5) / SAMPLE_RATE, "end": (cursor + len(window) + 0.5) / SAMPLE_RATE})
         layouts.append(layout)
         joined.append(window)
         cursor += len(window)
@@ -636,7 +638,9 @@ def run_windows(batched, audio, windows: list, kwargs: dict):
             def to_file(t, p):
                 return p[1] + min(max(t - p[0], 0.0), p[2])
 
-            seek = lambda p: round(p[1] * frames_per_second)  # noqa: E731 - Whisper's meaning: where the window began
+            def seek(p):  # where the piece begins in the file, in frames (Whisper's: where its window began)
+                return round(p[1] * frames_per_second)
+
             if not seg.words:  # no word timestamps: the segment spans its window
                 yield dataclasses.replace(seg, start=layout[0][1], end=layout[-1][1] + layout[-1][2], seek=seek(layout[0])), w
                 continue
@@ -651,8 +655,8 @@ def run_windows(batched, audio, windows: list, kwargs: dict):
     return mapped(), info
 
 
-# What a window holds at most: Whisper's 30 s, less a margin for rounding to samples and
-# WINDOW_QUANTUM (the pipeline would cut a longer window to 30 s, and warn).
+# What a window holds at most: Whisper's 30 s, less a margin for rounding to samples (the
+# pipeline would cut a longer window to 30 s, and warn).
 WINDOW_SECONDS = 29.9
 # A 100 ms frame quieter than this holds no speech (plan_clips' bound for an inaudible clip).
 QUIET_DBFS = -60.0
@@ -661,10 +665,6 @@ QUIET_GAP = 1.0
 # ...but for this much on each side, so that a joint sounds like a pause: with 0.2 s, the model
 # skipped whole pieces after a joint (WER 12.4 % against 9.8 % on the 10-minute interview).
 QUIET_KEEP = 0.4
-# Joined windows are padded to a whole number of these samples (1/16 s): their starts and ends
-# in seconds are then exact in binary, and the pipeline's int(seconds * 16000) cuts exactly the
-# audio route() encoded for the language detector (EncoderMemo).
-WINDOW_QUANTUM = 1000
 
 
 def audible_pieces(audio) -> list:
@@ -710,12 +710,10 @@ def plan_windows(audio, max_len: float = WINDOW_SECONDS) -> list:
 
 
 def pack_pieces(pieces, max_len: float = WINDOW_SECONDS) -> list:
-    """Pieces ((start, end) seconds, or clips as dicts) packed in order into windows of at most
-    `max_len` s; a longer piece is cut short."""
+    """(start, end) pieces, none longer than `max_len`, packed in order into windows of at most
+    `max_len` s together."""
     windows, current, length = [], [], 0.0
-    for piece in pieces:
-        s, e = (piece["start"], piece["end"]) if isinstance(piece, dict) else piece
-        e = min(e, s + max_len)
+    for s, e in pieces:
         if current and length + (e - s) > max_len:
             windows.append(current)
             current, length = [], 0.0
@@ -727,12 +725,10 @@ def pack_pieces(pieces, max_len: float = WINDOW_SECONDS) -> list:
 
 
 def window_audio(audio, pieces):
-    """A window's pieces joined end to end, padded with silence to whole WINDOW_QUANTUMs."""
+    """A window's pieces joined end to end."""
     import numpy as np
 
-    parts = [audio[round(s * SAMPLE_RATE): round(e * SAMPLE_RATE)] for s, e in pieces]
-    pad = -sum(len(p) for p in parts) % WINDOW_QUANTUM
-    return np.concatenate([*parts, np.zeros(pad, dtype=np.float32)])
+    return np.concatenate([audio[round(s * SAMPLE_RATE): round(e * SAMPLE_RATE)] for s, e in pieces])
 
 
 def speech_regions(audio, start: float, end: float) -> list:
@@ -770,8 +766,8 @@ def merged(intervals) -> list:
 
 
 def missed_speech(regions, segments, tolerance: float = 0.5, min_len: float = 1.0) -> list:
-    """Clips (at most 30 s) of `regions` (disjoint, in order: VAD speech, and unheard_pieces) at
-    least `min_len` long that no decoded word covers."""
+    """(start, end) pieces, at most a window long, of `regions` (disjoint, in order: VAD speech, and
+    unheard_pieces) at least `min_len` long that no decoded word covers."""
     covered = sorted((w.start - tolerance, w.end + tolerance) for s in segments for w in (s.words or []))
     pieces = []
     for s, e in regions:
@@ -786,11 +782,11 @@ def missed_speech(regions, segments, tolerance: float = 0.5, min_len: float = 1.
             pieces.append((cursor, e))
     clips = []
     for s, e in pieces:
-        if clips and s - clips[-1][1] < 1.0 and e - clips[-1][0] <= 30:
+        if clips and s - clips[-1][1] < 1.0 and e - clips[-1][0] <= WINDOW_SECONDS:
             clips[-1] = (clips[-1][0], e)
         else:
             clips.append((max(0.0, s - 0.2), e + 0.2))
-    return [{"start": s, "end": min(e, s + 30)} for s, e in clips]
+    return [(s, min(e, s + WINDOW_SECONDS)) for s, e in clips]
 
 
 FRAME = SAMPLE_RATE // 10  # 100 ms

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PROJECT_ROOT, pythonExecutable } from './models.ts';
+
+// The worker's window planning (worker.py: audible_pieces, plan_windows, window_audio,
+// unheard_pieces, merged, missed_speech) called directly on audio built here from tones and
+// silences at known levels; the real model's side of it is in language-detection.test.ts.
+function worker<T>(body: string): T {
+  const script = [
+    'import sys, json',
+    `sys.path.insert(0, ${JSON.stringify(join(PROJECT_ROOT, 'src/asr/worker'))})`,
+    'import numpy as np',
+    'import worker as W',
+    'from types import SimpleNamespace as NS',
+    'R = W.SAMPLE_RATE',
+    'def tone(seconds, dbfs=-20.0):',
+    '    t = np.arange(int(seconds * R)) / R',
+    '    return (np.sqrt(2) * 10 ** (dbfs / 20) * np.sin(2 * np.pi * 220 * t)).astype(np.float32)',
+    'def quiet(seconds):',
+    '    return np.zeros(int(seconds * R), dtype=np.float32)',
+    'def rounded(x):',
+    '    return [[round(a, 2), round(b, 2)] for a, b in x]',
+    body,
+  ].join('\n');
+  const out = execFileSync(pythonExecutable(), ['-c', script], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
+}
+
+test('silences of 1 s or more are left out, 0.4 s of each kept; shorter pauses and quiet speech stay in', () => {
+  const pieces = worker<number[][]>(
+    [
+      // 2 s sound, 0.5 s pause, 2 s sound at -55 dBFS (a whisper's level), 3 s silence, 2 s sound, 2 s silence
+      'audio = np.concatenate([tone(2), quiet(0.5), tone(2, -55), quiet(3), tone(2), quiet(2)])',
+      'print(json.dumps(rounded(W.audible_pieces(audio))))',
+    ].join('\n'),
+  );
+  assert.deepEqual(pieces, [
+    [0, 4.9],
+    [7.1, 9.9],
+  ]);
+});
+
+test('a file of silence, or of sound under -60 dBFS, has nothing to decode', () => {
+  const plans = worker<unknown[]>(['print(json.dumps([W.plan_windows(quiet(40)), W.plan_windows(tone(40, -70)), W.plan_windows(quiet(0.05))]))'].join('\n'));
+  assert.deepEqual(plans, [[], [], []]);
+});
+
+test('pieces are packed in order into windows of at most 29.9 s; a long stretch is cut in its quietest moments', () => {
+  const { windows, lengths, padded } = worker<{ windows: number[][][]; lengths: number[]; padded: number[] }>(
+    [
+      // Ten 8 s sounds 2 s apart, then 70 s of sound with a dip to -45 dBFS every 10 s.
+      'parts = []',
+      'for _ in range(10): parts += [tone(8), quiet(2)]',
+      'for _ in range(7): parts += [tone(9.8), tone(0.2, -45)]',
+      'audio = np.concatenate(parts)',
+      'windows = W.plan_windows(audio)',
+      'lengths = [sum(e - s for s, e in w) for w in windows]',
+      'padded = [len(W.window_audio(audio, w)) for w in windows]',
+      'print(json.dumps({"windows": [rounded(w) for w in windows], "lengths": lengths, "padded": padded}))',
+    ].join('\n'),
+  );
+  const pieces = windows.flat();
+  assert.ok(
+    lengths.every((l) => l <= 29.9 + 1e-9),
+    `${lengths}`,
+  );
+  assert.ok(
+    padded.every((n) => n <= 30 * 16000),
+    `${padded}`,
+  );
+  for (let i = 1; i < pieces.length; i++) assert.ok(pieces[i]![0]! >= pieces[i - 1]![1]!, 'in time order, no overlap');
+  // Every sound is in some piece: the ten 8 s sounds and the 70 s stretch.
+  for (let k = 0; k < 10; k++) {
+    const from = 10 * k;
+    assert.ok(
+      pieces.some(([s, e]) => s! <= from && e! >= from + 8),
+      `the sound at ${from} s`,
+    );
+  }
+  const long = pieces.filter(([s]) => s! >= 99);
+  assert.equal(long[0]![0], 99.6, 'the stretch starts 0.4 s before its sound');
+  assert.equal(long.at(-1)![1], 170, 'and runs to the end of the file');
+  for (let i = 1; i < long.length; i++) assert.equal(long[i]![0], long[i - 1]![1], 'cut, not shortened');
+  // 80 s of sound in 8.8 s pieces packs three to a window, 26.4 s each: 4 windows, not 10.
+  assert.equal(windows.filter((w) => w[0]![0]! < 99).length, 4);
+});
+
+test('the second pass: pieces no word lies in, and speech no word covers', () => {
+  const { unheard, missed, joined } = worker<{ unheard: number[][]; missed: number[][]; joined: number[][] }>(
+    [
+      'w = lambda a, b: NS(start=a, end=b)',
+      'segments = [NS(words=[w(0.5, 1.0), w(1.2, 2.0)]), NS(words=[w(20.0, 21.0)])]',
+      'windows = [[(0.0, 3.0), (5.0, 8.0)], [(19.5, 22.0), (30.0, 30.5)]]',
+      'unheard = W.unheard_pieces(windows, segments)',
+      // VAD speech from 0.4 to 2.2 (covered) and 5.3 to 7.5 (not): the same tail as the unheard piece.
+      'joined = W.merged([(0.4, 2.2), (5.3, 7.5)] + unheard)',
+      'missed = W.missed_speech(joined, segments)',
+      'print(json.dumps({"unheard": rounded(unheard), "missed": rounded(missed), "joined": rounded(joined)}))',
+    ].join('\n'),
+  );
+  assert.deepEqual(unheard, [[5, 8]], 'the 0.5 s piece is too short to count');
+  assert.deepEqual(joined, [
+    [0.4, 2.2],
+    [5, 8],
+  ]);
+  assert.deepEqual(missed, [[4.8, 8.2]]);
+});
