@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT, pythonExecutable } from './models.ts';
+import { LIBRI_1089 } from '../../test/helpers/media.ts';
+import { PROJECT_ROOT, pythonExecutable, resolveModel } from './models.ts';
 
 // The worker's window planning (worker.py: audible_pieces, plan_windows, window_audio,
 // unheard_pieces, merged, missed_speech) called directly on audio built here from tones and
@@ -24,7 +25,7 @@ function worker<T>(body: string): T {
     '    return [[round(a, 2), round(b, 2)] for a, b in x]',
     body,
   ].join('\n');
-  const out = execFileSync(pythonExecutable(), ['-c', script], { encoding: 'utf8' });
+  const out = execFileSync(pythonExecutable(), ['-c', script], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } });
   return JSON.parse(out.trim().split('\n').at(-1)!) as T;
 }
 
@@ -106,4 +107,30 @@ test('the second pass: pieces no word lies in, and speech no word covers', () =>
     [5, 8],
   ]);
   assert.deepEqual(missed, [[4.8, 8.2]]);
+});
+
+test('with the real model, each window’s words land in that window’s pieces, wherever the pipeline rounds its start', () => {
+  // Five windows of 28.64 s put the sixth at 143.2 s of joined audio, where the pipeline's
+  // int(143.2 * 100) gives frame 14319, not 14320: a lookup by the exact frame failed there, and
+  // one with a frame's tolerance gave the sixth window's words to the fifth.
+  const { last, windows } = worker<{ last: number[][]; windows: number[] }>(
+    [
+      'from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio',
+      `model = WhisperModel(${JSON.stringify(resolveModel('tiny.en').arg)}, device="cpu", compute_type="int8", cpu_threads=2)`,
+      `speech = decode_audio(${JSON.stringify(LIBRI_1089.file)})[: int(10.435 * R)]`,
+      'audio = np.tile(speech, 6)',
+      'full = [(0.0, 10.435), (10.435, 20.87), (20.87, 28.64)]',
+      'windows = [full] * 5 + [[(41.74, 52.175)]]',
+      'decoded, _ = W.run_windows(BatchedInferencePipeline(model), audio, windows, W.transcribe_kwargs({"language": "en"}))',
+      'decoded = list(decoded)',
+      'last = [[x.start, x.end] for s, w in decoded if w == 5 for x in s.words]',
+      'print(json.dumps({"last": last, "windows": sorted({w for _, w in decoded})}))',
+    ].join('\n'),
+  );
+  assert.deepEqual(windows, [0, 1, 2, 3, 4, 5]);
+  assert.ok(last.length >= 20, `${last.length} words in the sixth window`);
+  assert.ok(
+    last.every(([s, e]) => s! >= 41.74 - 0.01 && e! <= 52.175 + 0.01),
+    JSON.stringify(last),
+  );
 });

@@ -625,12 +625,18 @@ def run_windows(batched, audio, windows: list, kwargs: dict):
         cursor += len(window)
     segments, info = batched.transcribe(np.concatenate(joined), clip_timestamps=clips, **kwargs)
     frames_per_second = batched.model.frames_per_second
-    window_at = {int(c["start"] * frames_per_second): i for i, c in enumerate(clips)}  # as the pipeline computes seek
+    # A segment's seek is its window's start in frames, computed here exactly as the pipeline does
+    # (rounded down, after a float product that can come out a frame short); its words' times are
+    # counted from that frame, and shifted back by what the rounding took. Only the last window can
+    # be shorter than a frame, so no two windows share a seek.
+    offsets = [int(c["start"] * SAMPLE_RATE) / SAMPLE_RATE for c in clips]
+    window_at = {int(offset * frames_per_second): i for i, offset in enumerate(offsets)}
 
     def mapped():
         for seg in segments:
-            w = window_at[seg.seek]  # a segment's seek is its clip's start, in frames
+            w = window_at[seg.seek]
             layout = layouts[w]
+            rounding = offsets[w] - seg.seek / frames_per_second
 
             def piece(t):
                 return next((p for p in reversed(layout) if t >= p[0]), layout[0])
@@ -646,8 +652,9 @@ def run_windows(batched, audio, windows: list, kwargs: dict):
                 continue
             by_piece: dict = {}
             for word in seg.words:
-                p = piece((word.start + word.end) / 2)
-                by_piece.setdefault(p, []).append(dataclasses.replace(word, start=to_file(word.start, p), end=to_file(word.end, p)))
+                start, end = word.start + rounding, word.end + rounding
+                p = piece((start + end) / 2)
+                by_piece.setdefault(p, []).append(dataclasses.replace(word, start=to_file(start, p), end=to_file(end, p)))
             for p, words in by_piece.items():
                 text = seg.text if len(by_piece) == 1 else "".join(x.word for x in words)
                 yield dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words, text=text, seek=seek(p)), w
