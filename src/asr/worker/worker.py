@@ -312,11 +312,12 @@ class Worker:
                     probs = {k: (probs.get(k, 0.0) + again.get(k, 0.0)) / 2 for k in probs.keys() | again.keys()}
                     top = max(probs, key=probs.get)
                     probability = probs[top]
-                candidates = sorted((k for k, v in probs.items() if v >= CANDIDATE_LANGUAGE), key=probs.get, reverse=True)
-                if probability < UNSURE_LANGUAGE and len(candidates) > 1 and self.memos[0].kept:
-                    # Still unsure between candidates: the decoder decides (see likeliest_language).
-                    top = likeliest_language(self.model, self.memos[0].kept_output, candidates[:3], int(o.get("beam_size", 5)))
-                    probability = probs[top]
+                if probability < UNSURE_LANGUAGE and self.memos[0].kept:
+                    candidates = sorted((k for k, v in probs.items() if v >= CANDIDATE_LANGUAGE), key=probs.get, reverse=True)
+                    if len(candidates) > 1:
+                        # Still unsure between candidates: the decoder decides (see likeliest_language).
+                        top = likeliest_language(self.model, self.memos[0].kept_output, candidates[:3], int(o.get("beam_size", 5)))
+                        probability = probs[top]
             hint = o.get("language_hint") or None
             language = top
             if hint and hint != top and probs.get(hint, 0.0) >= HINT_MIN_PROBABILITY:
