@@ -7,7 +7,8 @@ import { PROJECT_ROOT, pythonExecutable, resolveModel } from './models.ts';
 
 // The worker's window planning (worker.py: audible_pieces, plan_windows, window_audio,
 // unheard_pieces, merged, missed_speech) called directly on audio built here from tones and
-// silences at known levels; the real model's side of it is in language-detection.test.ts.
+// silences at known levels; the last test runs the real tiny.en through run_windows, and
+// language-detection.test.ts runs a whole file through the worker.
 function worker<T>(body: string): T {
   const script = [
     'import sys, json',
