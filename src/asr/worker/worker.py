@@ -616,12 +616,12 @@ def run_windows(batched, audio, windows: list, kwargs: dict):
     joined, clips, layouts = [], [], []
     cursor = 0  # samples
     for pieces in windows:
-        window = window_audio(audio, pieces)
+        parts = window_parts(audio, pieces)
+        window = np.concatenate(parts)
         layout, at = [], cursor
-        for s, e in pieces:  # (where the piece starts in the joined audio, where in the file, its length), seconds
-            length = (round(e * SAMPLE_RATE) - round(s * SAMPLE_RATE)) / SAMPLE_RATE
-            layout.append((at / SAMPLE_RATE, s, length))
-            at += round(length * SAMPLE_RATE)
+        for (s, _), part in zip(pieces, parts):  # (where the piece starts in the joined audio, where in the file, its length), seconds
+            layout.append((at / SAMPLE_RATE, s, len(part) / SAMPLE_RATE))
+            at += len(part)
         # Half a sample in: the pipeline cuts at int(seconds * 16000), which for an exact n / 16000
         # can come out one sample short (and then the detector's encoder pass would not be reused).
         clips.append({"start": (cursor + 0.5) / SAMPLE_RATE, "end": (cursor + len(window) + 0.5) / SAMPLE_RATE})
@@ -737,11 +737,16 @@ def pack_pieces(pieces, max_len: float = WINDOW_SECONDS) -> list:
     return windows
 
 
+def window_parts(audio, pieces) -> list:
+    """A window's pieces, as slices of the audio (a piece may run past its end: a tail's margin)."""
+    return [audio[round(s * SAMPLE_RATE): round(e * SAMPLE_RATE)] for s, e in pieces]
+
+
 def window_audio(audio, pieces):
     """A window's pieces joined end to end."""
     import numpy as np
 
-    return np.concatenate([audio[round(s * SAMPLE_RATE): round(e * SAMPLE_RATE)] for s, e in pieces])
+    return np.concatenate(window_parts(audio, pieces))
 
 
 def speech_regions(audio, start: float, end: float) -> list:
