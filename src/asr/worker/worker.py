@@ -17,9 +17,16 @@ import os
 # spinning against CTranslate2's on a busy machine multiplied the step's CPU time by more than 10.
 # Must be set before numpy is first imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# decode() runs two batches at once, each on its own CTranslate2 replica with the machine's
+# threads: 2 x 2 threads on 2 cores. Threads that wait sleep instead of spinning, so a batch's
+# idle moments (beam search's serial steps, the VAD) go to the other batch; spinning, the two
+# batches together were barely faster than one after the other. Must be set before CTranslate2's
+# OpenMP runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import functools
+import itertools
 import json
 import math
 import queue
@@ -62,14 +69,14 @@ def load_model(spec: str, compute_type: str, threads: int, download_root: str | 
     if os.path.isdir(spec):
         if not os.path.isfile(os.path.join(spec, "model.bin")):
             raise FileNotFoundError(f"{spec} has no model.bin: not a CTranslate2 Whisper model directory")
-        return WhisperModel(spec, device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
+        return WhisperModel(spec, device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=DECODE_STREAMS)
     try:
         return WhisperModel(
             spec,
             device="cpu",
             compute_type=compute_type,
             cpu_threads=threads,
-            num_workers=1,
+            num_workers=DECODE_STREAMS,
             download_root=download_root,
             local_files_only=offline,
         )
@@ -353,6 +360,7 @@ class EncoderMemo:
         self._value = None
         self.windows = 0  # windows encoded since the last reset
         self.keep = True  # False: a single window is encoded without replacing the kept one
+        self._lock = threading.Lock()  # decode()'s streams encode at once
         model.encode = self
 
     def reset(self) -> None:
@@ -381,17 +389,22 @@ class EncoderMemo:
         import ctranslate2
         import numpy as np
 
-        self.windows += 1 if features.ndim == 2 else features.shape[0]
+        with self._lock:
+            self.windows += 1 if features.ndim == 2 else features.shape[0]
         if features.ndim == 2 and not self.keep:
             return self._encode(features)
         if features.ndim == 2:  # the detector's single window
             out = self._encode(features)
-            self._key, self._value = self._digest(features), out
+            with self._lock:
+                self._key, self._value = self._digest(features), out
             return out
-        if self._key is None or self._digest(features[0]) != self._key:
+        with self._lock:
+            first = None
+            if self._key is not None and self._digest(features[0]) == self._key:
+                first, self._key, self._value = self._value, None, None
+                self.windows -= 1
+        if first is None:
             return self._encode_in_parts(features)
-        first, self._key, self._value = self._value, None, None
-        self.windows -= 1
         if features.shape[0] == 1:
             return first
         rest = np.array(self._encode_in_parts(features[1:]))
@@ -434,6 +447,8 @@ class Background:
 
 # The hinted language is taken when the detector gives it at least this probability.
 HINT_MIN_PROBABILITY = 0.2
+# Batches decode() runs at once, each on its own replica of the model (load_model).
+DECODE_STREAMS = 2
 # Windows the encoder runs on at once (EncoderMemo._encode_in_parts).
 ENCODER_BATCH = 2
 # Below this, the detector listens a second time, to the speech alone (Worker.route).
@@ -546,59 +561,109 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
         windows = plan_windows(audio)
     if not windows:  # nothing audible at all
         return iter(()), None
-    # One call per batch of windows: segments stream batch by batch, and the pipeline never holds
-    # more than one batch of window copies and features.
-    per_call = kwargs["batch_size"]
+    # One call per batch of windows: segments stream batch by batch. The batch size is shared by
+    # the streams (DECODE_STREAMS), so no more windows are in flight than with one stream: with
+    # 4 + 4, the 10-minute interview took 11.5 s with base instead of 13.7 s one batch of 8 after
+    # the other; with 8 + 8, 13.6 s, since its 26 windows then made too few batches to share.
+    per_call = max(1, kwargs["batch_size"] // DECODE_STREAMS)
     first, info = run_windows(batched, audio, windows[:per_call], kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
     # The second pass looks for speech no decoded word covers, so it needs the words' times.
     second_pass = use_vad and kwargs["word_timestamps"]
+    todo = deque(windows[per_call:])
+    lock = threading.Condition()
+    numbers = itertools.count(1)  # batches in time order; 0 is the first call's
+    done: dict = {}  # batch number -> (segments, VAD regions), once its tails are decoded too
+    failures: list = []
+    stop = threading.Event()
 
-    def all_segments():
-        """Each call decodes the tails the previous batch left out (the second pass) and then as
-        many new windows as fill the batch: a tail decoded in a call of its own ran at batch 1, at
-        twice the cost per window. A batch's segments come out once its tails are decoded."""
-        todo = deque(windows)
-        held, held_regions, tails = None, None, []
-        opening = True
-
-        def checked(segments, regions):  # a batch with its tails: in time order, hallucinations dropped
-            return gate_segments(regions, sorted(segments, key=lambda s: s.start))
-
-        while todo or tails:
+    def stream(pipeline, opening) -> None:
+        """Decodes batches until no window is left: each call decodes the tails this stream's
+        previous batch left out (the second pass) and then as many new windows as fill the batch
+        (a tail decoded in a call of its own ran at batch 1, at twice the cost per window)."""
+        held, tails = None, []  # [number, segments, regions] of the batch whose tails are pending
+        while True:
             now, tails = tails[:per_call], tails[per_call:]
-            batch = [] if tails else [todo.popleft() for _ in range(min(len(todo), per_call - len(now)))]
-            if opening:  # the first batch's call, already made above (it has no tails)
-                decoded, opening = list(first), False
+            if opening is not None:  # the first batch's call, already made (it has no tails)
+                number, batch, call, opening = 0, windows[:per_call], opening, None
             else:
-                if cancelled():
+                with lock:
+                    batch = [] if tails else [todo.popleft() for _ in range(min(len(todo), per_call - len(now)))]
+                    number = next(numbers) if batch else None
+                if not now and not batch:
+                    break
+                if stop.is_set() or cancelled():
                     raise Cancelled()
-                decoded = list(run_windows(batched, audio, now + batch, later)[0])
-            if not use_vad:
-                yield from (s for s, _ in decoded)
-                release_free_memory()  # as after a batch below
-                continue
+                call = run_windows(pipeline, audio, now + batch, later)[0]
+            decoded = list(call)
             # Windows [0, len(now)) of the call were the held batch's tails, the rest this batch.
             if held is not None:
-                held += [s for s, w in decoded if w < len(now)]
+                held[1] += [s for s, w in decoded if w < len(now)]
                 if not tails:  # the held batch's tails are all decoded
-                    yield from checked(held, held_regions)
+                    publish(*held)
                     held = None
-                    # What this batch freed goes back now (see reuse_freed_memory): the windows
-                    # inside a batch reuse it, and what a diarization thread frees does not pile up.
-                    release_free_memory()
             if batch:
                 mine = [s for s, w in decoded if w >= len(now)]
-                regions = speech_regions(audio, batch[0][0][0], batch[-1][-1][1])
-                if on_regions is not None:
-                    on_regions(regions)
-                held, held_regions = mine, regions
+                regions = speech_regions(audio, batch[0][0][0], batch[-1][-1][1]) if use_vad else None
+                held = [number, mine, regions]
                 if second_pass:  # one tail a window: packed, Whisper skipped some of them again
                     tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
-        if held is not None:
-            yield from checked(held, held_regions)
+                if not tails:
+                    publish(*held)
+                    held = None
+
+    def publish(number, segments, regions) -> None:
+        with lock:
+            done[number] = (segments, regions)
+            lock.notify_all()
+
+    def run(pipeline, opening) -> None:
+        try:
+            stream(pipeline, opening)
+        except BaseException as e:  # noqa: BLE001 - re-raised by all_segments
+            with lock:
+                failures.append(e)
+        finally:
+            with lock:
+                running[0] -= 1
+                lock.notify_all()
+
+    # A second stream only when there is a second batch to give it; its pipeline object is its
+    # own (the pipeline keeps per-call state), the model and its replicas are shared.
+    pipelines = [batched] + [type(batched)(batched.model) for _ in range(1, DECODE_STREAMS if todo else 1)]
+    running = [len(pipelines)]
+
+    def all_segments():
+        """The batches' segments in batch order, so in time order (a batch's tails lie within
+        it), each batch's once its tails are decoded; hallucinations dropped (gate_segments).
+        `on_regions` gets each batch's VAD regions in that order too."""
+        threads = [threading.Thread(target=run, args=(p, first if i == 0 else None), daemon=True) for i, p in enumerate(pipelines)]
+        for t in threads:
+            t.start()
+        try:
+            for number in itertools.count():
+                with lock:
+                    lock.wait_for(lambda: number in done or failures or running[0] == 0)
+                    if failures:
+                        raise failures[0]
+                    if number not in done:
+                        return
+                    segments, regions = done.pop(number)
+                if not use_vad:
+                    yield from sorted(segments, key=lambda s: s.start)
+                else:
+                    if on_regions is not None:
+                        on_regions(regions)
+                    yield from gate_segments(regions, sorted(segments, key=lambda s: s.start))
+                # What this batch freed goes back now (see reuse_freed_memory): the windows inside
+                # a batch reuse it, and what a diarization thread frees does not pile up.
+                release_free_memory()
+        finally:
+            stop.set()  # a consumer that stops early (an error, a cancel) stops the streams
+            for t in threads:
+                t.join()
 
     return all_segments(), info
 
