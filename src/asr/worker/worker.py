@@ -572,84 +572,80 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
     use_vad = bool(o.get("vad_filter", True))
     # The second pass looks for speech no decoded word covers, so it needs the words' times.
     second_pass = use_vad and kwargs["word_timestamps"]
-    todo = deque(windows[per_call:])
+    # The windows in batches, taken by the streams in turn (batch k by stream k % streams): every
+    # call's windows are then the same from run to run, and so is the transcript.
+    batches = [windows[i: i + per_call] for i in range(0, len(windows), per_call)]
+    streams = min(DECODE_STREAMS, len(batches))
     lock = threading.Condition()
-    numbers = itertools.count(1)  # batches in time order; 0 is the first call's
     done: dict = {}  # batch number -> (segments, VAD regions), once its tails are decoded too
     failures: list = []
     stop = threading.Event()
-
-    def stream(pipeline, opening) -> None:
-        """Decodes batches until no window is left: each call decodes the tails this stream's
-        previous batch left out (the second pass) and then as many new windows as fill the batch
-        (a tail decoded in a call of its own ran at batch 1, at twice the cost per window)."""
-        held, tails = None, []  # [number, segments, regions] of the batch whose tails are pending
-        while True:
-            now, tails = tails[:per_call], tails[per_call:]
-            if opening is not None:  # the first batch's call, already made (it has no tails)
-                number, batch, call, opening = 0, windows[:per_call], opening, None
-            else:
-                with lock:
-                    batch = [] if tails else [todo.popleft() for _ in range(min(len(todo), per_call - len(now)))]
-                    number = next(numbers) if batch else None
-                if not now and not batch:
-                    break
-                if stop.is_set() or cancelled():
-                    raise Cancelled()
-                call = run_windows(pipeline, audio, now + batch, later)[0]
-            decoded = list(call)
-            # Windows [0, len(now)) of the call were the held batch's tails, the rest this batch.
-            if held is not None:
-                held[1] += [s for s, w in decoded if w < len(now)]
-                if not tails:  # the held batch's tails are all decoded
-                    publish(*held)
-                    held = None
-            if batch:
-                mine = [s for s, w in decoded if w >= len(now)]
-                regions = speech_regions(audio, batch[0][0][0], batch[-1][-1][1]) if use_vad else None
-                held = [number, mine, regions]
-                if second_pass:  # one tail a window: packed, Whisper skipped some of them again
-                    tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
-                if not tails:
-                    publish(*held)
-                    held = None
 
     def publish(number, segments, regions) -> None:
         with lock:
             done[number] = (segments, regions)
             lock.notify_all()
 
-    def run(pipeline, opening) -> None:
+    def stream(pipeline, mine_first: int) -> None:
+        """Decodes batches mine_first, mine_first + streams, ...: each call decodes the tails the
+        stream's previous batch left out (the second pass) with its next batch (a tail decoded
+        in a call of its own ran at batch 1, at twice the cost per window)."""
+        held, tails = None, []  # [number, segments, regions] of the batch whose tails are pending
+        for number in [*range(mine_first, len(batches), streams), None]:
+            batch = batches[number] if number is not None else []
+            while tails or batch:
+                now, tails = tails[:per_call], tails[per_call:]
+                with_batch = batch if not tails else []  # more tails than a batch: alone first
+                if number == 0:  # the first batch's call, already made (it has no tails)
+                    call = first
+                else:
+                    if stop.is_set() or cancelled():
+                        raise Cancelled()
+                    call = run_windows(pipeline, audio, now + with_batch, later)[0]
+                decoded = list(call)
+                # Windows [0, len(now)) of the call were the held batch's tails, the rest this batch.
+                if held is not None:
+                    held[1] += [s for s, w in decoded if w < len(now)]
+                    if not tails:  # the held batch's tails are all decoded
+                        publish(*held)
+                        held = None
+                if with_batch:
+                    batch = []
+                    mine = [s for s, w in decoded if w >= len(now)]
+                    regions = speech_regions(audio, with_batch[0][0][0], with_batch[-1][-1][1]) if use_vad else None
+                    held = [number, mine, regions]
+                    if second_pass:  # one tail a window: packed, Whisper skipped some of them again
+                        tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(with_batch, mine)), mine)]
+                    if not tails:
+                        publish(*held)
+                        held = None
+                    break
+
+    def run(pipeline, mine_first: int) -> None:
         try:
-            stream(pipeline, opening)
+            stream(pipeline, mine_first)
         except BaseException as e:  # noqa: BLE001 - re-raised by all_segments
             with lock:
                 failures.append(e)
-        finally:
-            with lock:
-                running[0] -= 1
                 lock.notify_all()
 
-    # A second stream only when there is a second batch to give it; its pipeline object is its
-    # own (the pipeline keeps per-call state), the model and its replicas are shared.
-    pipelines = [batched] + [type(batched)(batched.model) for _ in range(1, DECODE_STREAMS if todo else 1)]
-    running = [len(pipelines)]
+    # Each stream has a pipeline object of its own (the pipeline keeps per-call state); the model
+    # and its replicas are shared.
+    pipelines = [batched] + [type(batched)(batched.model) for _ in range(1, streams)]
 
     def all_segments():
         """The batches' segments in batch order, so in time order (a batch's tails lie within
         it), each batch's once its tails are decoded; hallucinations dropped (gate_segments).
         `on_regions` gets each batch's VAD regions in that order too."""
-        threads = [threading.Thread(target=run, args=(p, first if i == 0 else None), daemon=True) for i, p in enumerate(pipelines)]
+        threads = [threading.Thread(target=run, args=(p, i), daemon=True) for i, p in enumerate(pipelines)]
         for t in threads:
             t.start()
         try:
-            for number in itertools.count():
+            for number in range(len(batches)):
                 with lock:
-                    lock.wait_for(lambda: number in done or failures or running[0] == 0)
+                    lock.wait_for(lambda: number in done or failures)
                     if failures:
                         raise failures[0]
-                    if number not in done:
-                        return
                     segments, regions = done.pop(number)
                 if not use_vad:
                     yield from sorted(segments, key=lambda s: s.start)
