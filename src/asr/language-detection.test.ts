@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LIBRI_1089, LIBRI_61, ffmpeg, tempDir } from '../../test/helpers/media.ts';
+import { runWorkerPython } from '../../test/helpers/python-worker.ts';
 import { extractSpeechAudio, probeTranscribable } from '../media/index.ts';
 import { AsrWorker } from './index.ts';
-import { PROJECT_ROOT, pythonExecutable, resolveModel } from './models.ts';
+import { resolveModel } from './models.ts';
 import { wer } from './wer.ts';
 
 // The real worker with the bundled multilingual base model (the default), which detects the
@@ -106,22 +107,18 @@ describe('an unsure detection listens again', () => {
   test('between candidate languages, the decoder picks the one its transcript is likeliest in, whatever their order', () => {
     // likeliest_language itself, on the detector's encoder pass over the command: the detector's
     // own probabilities differ from machine to machine here (Latin 0.25 or 0.36 against English).
-    const script = [
-      'import sys, json',
-      `sys.path.insert(0, ${JSON.stringify(join(PROJECT_ROOT, 'src/asr/worker'))})`,
-      'import worker as W',
-      'from faster_whisper import WhisperModel, decode_audio',
-      'from faster_whisper.audio import pad_or_trim',
-      'model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=2)',
-      'audio = decode_audio(sys.argv[2])',
-      'windows = W.plan_windows(audio)',
-      'encoded = model.encode(pad_or_trim(W.window_features(model, audio, windows[0])))',
-      'print(json.dumps([W.likeliest_language(model, encoded, c, 5) for c in (["la", "en"], ["en", "la"], ["cy", "la", "en"])]))',
-    ].join('\n');
-    const out = execFileSync(pythonExecutable(), ['-c', script, resolveModel('base').arg, laura()], {
-      env: { ...process.env, HF_HUB_OFFLINE: '1' },
-      encoding: 'utf8',
-    });
-    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), ['en', 'en', 'en']);
+    const picked = runWorkerPython<string[]>(
+      [
+        'from faster_whisper import WhisperModel, decode_audio',
+        'from faster_whisper.audio import pad_or_trim',
+        'model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=2)',
+        'audio = decode_audio(sys.argv[2])',
+        'windows = W.plan_windows(audio)',
+        'encoded = model.encode(pad_or_trim(W.window_features(model, audio, windows[0])))',
+        'print(json.dumps([W.likeliest_language(model, encoded, c, 5) for c in (["la", "en"], ["en", "la"], ["cy", "la", "en"])]))',
+      ].join('\n'),
+      [resolveModel('base').arg, laura()],
+    );
+    assert.deepEqual(picked, ['en', 'en', 'en']);
   });
 });

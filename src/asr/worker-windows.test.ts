@@ -1,35 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { LIBRI_1089 } from '../../test/helpers/media.ts';
-import { PROJECT_ROOT, pythonExecutable, resolveModel } from './models.ts';
+import { runWorkerPython as worker } from '../../test/helpers/python-worker.ts';
+import { resolveModel } from './models.ts';
 
 // The worker's window planning (worker.py: audible_pieces, plan_windows, window_audio,
 // unheard_pieces, merged, missed_speech) called directly on audio built here from tones and
 // silences at known levels; the last test runs the real tiny.en through run_windows, and
 // language-detection.test.ts runs a whole file through the worker.
-function worker<T>(body: string): T {
-  const script = [
-    'import sys, json',
-    `sys.path.insert(0, ${JSON.stringify(join(PROJECT_ROOT, 'src/asr/worker'))})`,
-    'import numpy as np',
-    'import worker as W',
-    'from types import SimpleNamespace as NS',
-    'R = W.SAMPLE_RATE',
-    'def tone(seconds, dbfs=-20.0):',
-    '    t = np.arange(int(seconds * R)) / R',
-    '    return (np.sqrt(2) * 10 ** (dbfs / 20) * np.sin(2 * np.pi * 220 * t)).astype(np.float32)',
-    'def quiet(seconds):',
-    '    return np.zeros(int(seconds * R), dtype=np.float32)',
-    'def rounded(x):',
-    '    return [[round(a, 2), round(b, 2)] for a, b in x]',
-    body,
-  ].join('\n');
-  const out = execFileSync(pythonExecutable(), ['-c', script], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
-}
-
 test('silences of 1 s or more are left out, 0.4 s of each kept; shorter pauses and quiet speech stay in', () => {
   const pieces = worker<number[][]>(
     [

@@ -413,8 +413,10 @@ class EncoderMemo:
     def _encode_in_parts(self, features):
         """A batch encoded ENCODER_BATCH windows at a time: the encoder's attention scores take
         72 MB a window with base (8 heads x 1500 x 1500 floats), so a batch of 8 at once set the
-        worker's peak (1133 MB against 815 MB this way on the 10-minute interview, same CPU time).
-        The decoder still runs on the whole batch."""
+        worker's peak (1133 MB against 815 MB two at a time on the 10-minute interview, same CPU
+        time). decode()'s two streams each encode one at a time: two at a time each, the peak rose
+        by 117 MB with base (951 MB against 834 MB before the streams, in one process), one at a
+        time by 29 MB, as fast. The decoder still runs on the whole batch."""
         import ctranslate2
         import numpy as np
 
@@ -449,8 +451,8 @@ class Background:
 HINT_MIN_PROBABILITY = 0.2
 # Batches decode() runs at once, each on its own replica of the model (load_model).
 DECODE_STREAMS = 2
-# Windows the encoder runs on at once (EncoderMemo._encode_in_parts).
-ENCODER_BATCH = 2
+# Windows the encoder runs on at once in each stream (EncoderMemo._encode_in_parts).
+ENCODER_BATCH = 1
 # Below this, the detector listens a second time, to the speech alone (Worker.route).
 UNSURE_LANGUAGE = 0.5
 # Still unsure after that, the languages with at least this probability are decoded (likeliest_language).
@@ -528,7 +530,10 @@ def transcribe_kwargs(o: dict) -> dict:
         condition_on_previous_text=bool(o.get("condition_on_previous_text", False)),
         initial_prompt=o.get("initial_prompt") or None,
         hotwords=o.get("hotwords") or None,
-        batch_size=max(1, int(o.get("batch_size", 8))),
+        # Windows in flight at once, shared by decode()'s streams (3 + 3): with 4 + 4 the worker's
+        # peak on the 10-minute interview rose by 180 MB with base (1016-1061 MB against 831-855 MB
+        # with one batch of 8); with 3 + 3 it stays there (831-860 MB), still 12 % faster.
+        batch_size=max(1, int(o.get("batch_size", 6))),
         # Each window is decoded whole: no timestamp tokens, so no seeking inside it (see decode).
         without_timestamps=True,
         # Everything audible is decoded: the VAD is applied afterwards (see decode, gate_segments).
@@ -562,9 +567,10 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
     if not windows:  # nothing audible at all
         return iter(()), None
     # One call per batch of windows: segments stream batch by batch. The batch size is shared by
-    # the streams (DECODE_STREAMS), so no more windows are in flight than with one stream: with
-    # 4 + 4, the 10-minute interview took 11.5 s with base instead of 13.7 s one batch of 8 after
-    # the other; with 8 + 8, 13.6 s, since its 26 windows then made too few batches to share.
+    # the streams (DECODE_STREAMS), so no more windows are in flight than with one stream; in one
+    # process, 4 + 4 windows decoded the 10-minute interview in 11.5 s with base instead of 13.7 s
+    # one batch of 8 after the other, and 8 + 8 in 13.6 s: its 26 windows then made too few
+    # batches to share.
     per_call = max(1, kwargs["batch_size"] // DECODE_STREAMS)
     first, info = run_windows(batched, audio, windows[:per_call], kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
@@ -637,7 +643,7 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
         """The batches' segments in batch order, so in time order (a batch's tails lie within
         it), each batch's once its tails are decoded; hallucinations dropped (gate_segments).
         `on_regions` gets each batch's VAD regions in that order too."""
-        threads = [threading.Thread(target=run, args=(p, i), daemon=True) for i, p in enumerate(pipelines)]
+        threads = [threading.Thread(target=run, args=(p, i), name=f"decode-stream-{i}", daemon=True) for i, p in enumerate(pipelines)]
         for t in threads:
             t.start()
         try:
