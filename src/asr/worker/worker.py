@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 import traceback
-from collections import deque
 
 from media_audio import UndecodableMedia, decode_media
 
@@ -532,7 +531,7 @@ def transcribe_kwargs(o: dict) -> dict:
         hotwords=o.get("hotwords") or None,
         # Windows in flight at once, shared by decode()'s streams (3 + 3): with 4 + 4 the worker's
         # peak on the 10-minute interview rose by 180 MB with base (1016-1061 MB against 831-855 MB
-        # with one batch of 8); with 3 + 3 it stays there (831-860 MB), still 12 % faster.
+        # with one batch of 8); with 3 + 3 it stays there (831-860 MB). README, "Two batches at once".
         batch_size=max(1, int(o.get("batch_size", 6))),
         # Each window is decoded whole: no timestamp tokens, so no seeking inside it (see decode).
         without_timestamps=True,
