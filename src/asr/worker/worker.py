@@ -595,36 +595,37 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
         """Decodes batches mine_first, mine_first + streams, ...: each call decodes the tails the
         stream's previous batch left out (the second pass) with its next batch (a tail decoded
         in a call of its own ran at batch 1, at twice the cost per window)."""
+
+        def decoded(windows: list) -> list:
+            if stop.is_set() or cancelled():
+                raise Cancelled()
+            return list(run_windows(pipeline, audio, windows, later)[0])
+
         held, tails = None, []  # [number, segments, regions] of the batch whose tails are pending
         for number in [*range(mine_first, len(batches), streams), None]:
             batch = batches[number] if number is not None else []
-            while tails or batch:
+            # Tails beyond what one call holds, and the last batch's, are decoded alone.
+            while tails and (len(tails) > per_call or not batch):
                 now, tails = tails[:per_call], tails[per_call:]
-                with_batch = batch if not tails else []  # more tails than a batch: alone first
-                if number == 0:  # the first batch's call, already made (it has no tails)
-                    call = first
-                else:
-                    if stop.is_set() or cancelled():
-                        raise Cancelled()
-                    call = run_windows(pipeline, audio, now + with_batch, later)[0]
-                decoded = list(call)
-                # Windows [0, len(now)) of the call were the held batch's tails, the rest this batch.
-                if held is not None:
-                    held[1] += [s for s, w in decoded if w < len(now)]
-                    if not tails:  # the held batch's tails are all decoded
-                        publish(*held)
-                        held = None
-                if with_batch:
-                    batch = []
-                    mine = [s for s, w in decoded if w >= len(now)]
-                    regions = speech_regions(audio, with_batch[0][0][0], with_batch[-1][-1][1]) if use_vad else None
-                    held = [number, mine, regions]
-                    if second_pass:  # one tail a window: packed, Whisper skipped some of them again
-                        tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(with_batch, mine)), mine)]
-                    if not tails:
-                        publish(*held)
-                        held = None
-                    break
+                held[1] += [s for s, _ in decoded(now)]
+            if held is not None and not tails:
+                publish(*held)
+                held = None
+            if not batch:
+                continue
+            # The first batch's call was made before the streams started (it has no tails).
+            segments = list(first) if number == 0 else decoded(tails + batch)
+            if held is not None:  # windows [0, len(tails)) of the call were the held batch's tails
+                held[1] += [s for s, w in segments if w < len(tails)]
+                publish(*held)
+            mine = [s for s, w in segments if w >= len(tails)]
+            regions = speech_regions(audio, batch[0][0][0], batch[-1][-1][1]) if use_vad else None
+            held, tails = [number, mine, regions], []
+            if second_pass:  # one tail a window: packed, Whisper skipped some of them again
+                tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
+            if not tails:
+                publish(*held)
+                held = None
 
     def run(pipeline, mine_first: int) -> None:
         try:
