@@ -560,7 +560,7 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
     """Runs faster-whisper over all the audible audio in windows of at most 30 s (plan_windows),
     decoded in batches, then uses the VAD twice: to find speech the first pass left out (decoded
     again in a second pass) and to drop hallucinated segments (`on_regions` gets each batch's VAD
-    regions, before its tails are decoded). Three failure modes of the usual settings,
+    regions as its segments come out). Three failure modes of the usual settings,
     all seen on our test corpus, are avoided this way:
     - faster-whisper's own vad_filter cuts non-speech out *before* decoding, and its Silero state
       can stay stuck on "no speech" after a change of voice or room, silently dropping real speech
@@ -582,68 +582,72 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
     # the streams (DECODE_STREAMS), so no more windows are in flight than with one stream; in one
     # process, 4 + 4 windows decoded the 10-minute interview in 11.5 s with base instead of 13.7 s
     # one batch of 8 after the other, and 8 + 8 in 13.6 s: its 26 windows then made too few
-    # batches to share.
-    per_call = max(1, kwargs["batch_size"] // DECODE_STREAMS)
+    # batches to share. A file of a few windows is cut into as many batches as there are streams.
+    per_call = max(1, min(kwargs["batch_size"] // DECODE_STREAMS, -(-len(windows) // DECODE_STREAMS)))
     first, info = run_windows(batched, audio, windows[:per_call], kwargs)
     # Later calls reuse the language detected on the first, as one call over everything would.
     later = {**kwargs, "language": kwargs["language"] or info.language}
     use_vad = bool(o.get("vad_filter", True))
     # The second pass looks for speech no decoded word covers, so it needs the words' times.
     second_pass = use_vad and kwargs["word_timestamps"]
-    # The windows in batches, taken by the streams in turn (batch k by stream k % streams): every
-    # call's windows are then the same from run to run, and so is the transcript.
     batches = [windows[i: i + per_call] for i in range(0, len(windows), per_call)]
+    calls = CallQueue(len(batches), per_call)
     # As many streams as the model has replicas (replica_threads): one thread's budget, one stream.
     streams = min(getattr(batched.model.model, "num_workers", 1), len(batches))
     lock = threading.Condition()
+    segments_of = [[] for _ in batches]  # batch number -> its segments so far, tails' included
+    regions_of: list = [None] * len(batches)
     done: dict = {}  # batch number -> (segments, VAD regions), once its tails are decoded too
     failures: list = []
     stop = threading.Event()
 
-    def publish(number, segments, regions) -> None:
-        with lock:
-            done[number] = (segments, regions)
-            lock.notify_all()
+    def decoded(pipeline, windows: list) -> list:
+        if stop.is_set() or cancelled():
+            raise Cancelled()
+        return list(run_windows(pipeline, audio, windows, later)[0])
 
-    def stream(pipeline, mine_first: int) -> None:
-        """Decodes batches mine_first, mine_first + streams, ...: each call decodes the tails the
-        stream's previous batch left out (the second pass) with its next batch (a tail decoded
-        in a call of its own ran at batch 1, at twice the cost per window)."""
-
-        def decoded(windows: list) -> list:
-            if stop.is_set() or cancelled():
-                raise Cancelled()
-            return list(run_windows(pipeline, audio, windows, later)[0])
-
-        held, tails = None, []  # [number, segments, regions] of the batch whose tails are pending
-        for number in [*range(mine_first, len(batches), streams), None]:
-            batch = batches[number] if number is not None else []
-            # Tails beyond what one call holds, and the last batch's, are decoded alone.
-            while tails and (len(tails) > per_call or not batch):
-                now, tails = tails[:per_call], tails[per_call:]
-                held[1] += [s for s, _ in decoded(now)]
-            if held is not None and not tails:
-                publish(*held)
-                held = None
-            if not batch:
-                continue
-            # The first batch's call was made before the streams started (it has no tails).
-            segments = list(first) if number == 0 else decoded(tails + batch)
-            if held is not None:  # windows [0, len(tails)) of the call were the held batch's tails
-                held[1] += [s for s, w in segments if w < len(tails)]
-                publish(*held)
+    def make(pipeline, call: tuple) -> None:
+        """One call of the queue: its windows decoded, then (a batch's own call) its VAD regions
+        and the tails they leave for the second pass (one tail a window: packed, Whisper skipped
+        some of them again)."""
+        kind, number, tails = call
+        if kind == "tails":
+            segments = decoded(pipeline, tails)
+            with lock:
+                segments_of[number] += [s for s, _ in segments]
+                complete = calls.done(call)
+        else:
+            batch = batches[number]
+            # The first batch's call was made before the streams started (it carries no tails).
+            segments = list(first) if number == 0 else decoded(pipeline, tails + batch)
             mine = [s for s, w in segments if w >= len(tails)]
             regions = speech_regions(audio, batch[0][0][0], batch[-1][-1][1]) if use_vad else None
-            held, tails = [number, mine, regions], []
-            if second_pass:  # one tail a window: packed, Whisper skipped some of them again
-                tails = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
-            if not tails:
-                publish(*held)
-                held = None
+            left = []
+            if second_pass:
+                left = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
+            with lock:
+                if tails:  # windows [0, len(tails)) of the call were an earlier batch's tails
+                    segments_of[number - CallQueue.LAG] += [s for s, w in segments if w < len(tails)]
+                segments_of[number] += mine
+                regions_of[number] = regions
+                complete = calls.done(call, left)
+        with lock:
+            for n in complete:
+                done[n] = (segments_of[n], regions_of[n])
+                segments_of[n] = []
+            lock.notify_all()
 
-    def run(pipeline, mine_first: int) -> None:
+    def run(pipeline) -> None:
+        """A stream: takes the queue's calls until none is left (or one failed), each on this
+        stream's replica."""
         try:
-            stream(pipeline, mine_first)
+            while True:
+                with lock:
+                    lock.wait_for(lambda: failures or stop.is_set() or calls.finished or calls.has_ready)
+                    if failures or stop.is_set() or calls.finished:
+                        return
+                    call = calls.take()
+                make(pipeline, call)
         except BaseException as e:  # noqa: BLE001 - re-raised by all_segments
             with lock:
                 failures.append(e)
@@ -657,7 +661,7 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
         """The batches' segments in batch order, so in time order (a batch's tails lie within
         it), each batch's once its tails are decoded; hallucinations dropped (gate_segments).
         `on_regions` gets each batch's VAD regions in that order too."""
-        threads = [threading.Thread(target=run, args=(p, i), name=f"decode-stream-{i}", daemon=True) for i, p in enumerate(pipelines)]
+        threads = [threading.Thread(target=run, args=(p,), name=f"decode-stream-{i}", daemon=True) for i, p in enumerate(pipelines)]
         for t in threads:
             t.start()
         try:
@@ -678,10 +682,78 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
                 release_free_memory()
         finally:
             stop.set()  # a consumer that stops early (an error, a cancel) stops the streams
+            with lock:
+                lock.notify_all()
             for t in threads:
                 t.join()
 
     return all_segments(), info
+
+
+class CallQueue:
+    """The calls decode() makes, in an order any free replica can take them in, each with the same
+    windows whatever that order (so the transcript does not change with timing or with the number
+    of replicas). Batch k's call also decodes the tails batch k - LAG left (the second pass), so
+    it waits for that batch's call; tails with no later batch to ride with, or more than a call
+    holds, get calls of their own. With LAG one more than the streams, a stream never waits for
+    the other's chain: with LAG 2 (each stream its own chain of batches), one stream finished the
+    10-minute interview's last 3 s alone. Bookkeeping only: decode() holds the lock."""
+
+    LAG = DECODE_STREAMS + 1
+
+    def __init__(self, batches: int, per_call: int):
+        self.count, self.per_call = batches, per_call
+        # (kind, batch number, tail windows): "batch" decodes the tails then batch k's windows,
+        # "tails" decodes tails of batch k alone.
+        self._ready = [("batch", k, []) for k in range(min(self.LAG, batches))]
+        self._owed: list = [None] * batches  # calls batch k still waits for (None: its own call not done)
+        self._complete = 0
+
+    @property
+    def has_ready(self) -> bool:
+        return bool(self._ready)
+
+    @property
+    def finished(self) -> bool:
+        """Every batch complete: its own call and its tails' done."""
+        return self._complete == self.count
+
+    def take(self) -> tuple:
+        """The ready call that completes the earliest batch (tails before a batch's own call)."""
+        i = min(range(len(self._ready)), key=lambda i: (self._ready[i][1], self._ready[i][0] == "batch"))
+        return self._ready.pop(i)
+
+    def done(self, call: tuple, tails: list | None = None) -> list:
+        """A call is done; a batch's own call left `tails` (one-piece windows) to decode. Returns
+        the batches now complete."""
+        kind, number, carried = call
+        if kind == "tails":
+            self._owed[number] -= 1
+            return self._completed([number])
+        later = number + self.LAG
+        tails = list(tails or [])
+        ride: list = []
+        if later < self.count:
+            ride, tails = tails[: self.per_call], tails[self.per_call:]
+            self._ready.append(("batch", later, ride))
+            size = self.per_call
+        else:  # the last batches' tails: split between the streams, which are free by then
+            size = max(1, min(self.per_call, -(-len(tails) // DECODE_STREAMS)))
+        alone = [tails[i: i + size] for i in range(0, len(tails), size)]
+        self._ready += [("tails", number, chunk) for chunk in alone]
+        self._owed[number] = len(alone) + (1 if ride else 0)
+        touched = [number]
+        if carried:
+            self._owed[number - self.LAG] -= 1
+            touched.insert(0, number - self.LAG)
+        return self._completed(touched)
+
+    def _completed(self, numbers: list) -> list:
+        complete = [n for n in numbers if self._owed[n] == 0]
+        for n in complete:
+            self._owed[n] = -1  # counted once
+        self._complete += len(complete)
+        return complete
 
 
 def run_windows(batched, audio, windows: list, kwargs: dict):
