@@ -27,6 +27,11 @@ test('a file of silence, or of sound under -60 dBFS, has nothing to decode', () 
   assert.deepEqual(plans, [[], [], []]);
 });
 
+test('a request cannot put more than 16 windows in flight, nor fewer than one', () => {
+  const sizes = worker<number[]>('print(json.dumps([W.transcribe_kwargs({"batch_size": n})["batch_size"] for n in (10**9, 17, 16, 6, 0, -5)]))');
+  assert.deepEqual(sizes, [16, 16, 16, 6, 1, 1]);
+});
+
 test('pieces are packed in order into windows of at most 29.9 s; a long stretch is cut in its quietest moments', () => {
   const { windows, lengths, padded } = worker<{ windows: number[][][]; lengths: number[]; padded: number[] }>(
     [

@@ -463,6 +463,8 @@ class Background:
 HINT_MIN_PROBABILITY = 0.2
 # Batches decode() runs at most at once, each on its own replica of the model (replica_threads).
 DECODE_STREAMS = 2
+# The most windows a request may have in flight (its batch_size option).
+MAX_BATCH = 16
 # Windows the encoder runs on at once in each stream (EncoderMemo._encode_in_parts).
 ENCODER_BATCH = 1
 # Below this, the detector listens a second time, to the speech alone (Worker.route).
@@ -545,7 +547,8 @@ def transcribe_kwargs(o: dict) -> dict:
         # Windows in flight at once, shared by decode()'s streams (3 + 3): with 4 + 4 the worker's
         # peak on the 10-minute interview rose by 180 MB with base (1016-1061 MB against 831-855 MB
         # with one batch of 8); with 3 + 3 it stays there (831-860 MB). README, "Two batches at once".
-        batch_size=max(1, int(o.get("batch_size", 6))),
+        # At most MAX_BATCH: every window in flight holds its encoder output and beams in memory.
+        batch_size=min(MAX_BATCH, max(1, int(o.get("batch_size", 6)))),
         # Each window is decoded whole: no timestamp tokens, so no seeking inside it (see decode).
         without_timestamps=True,
         # Everything audible is decoded: the VAD is applied afterwards (see decode, gate_segments).
