@@ -27,6 +27,21 @@ test('a file of silence, or of sound under -60 dBFS, has nothing to decode', () 
   assert.deepEqual(plans, [[], [], []]);
 });
 
+test('frame levels computed a minute at a time are exactly those of the whole file at once', () => {
+  const r = worker<{ same: boolean; frames: number }>(
+    [
+      'rng = np.random.default_rng(7)',
+      '# 2.5 minutes and a partial frame: blocks of 600 frames, the last one short',
+      'audio = (rng.standard_normal(int(150.05 * R)) * 0.05).astype(np.float32)',
+      'n = len(audio) // 1600',
+      'whole = np.sqrt((audio[: n * 1600].reshape(n, 1600) ** 2).mean(1) + 1e-12)',
+      'levels = W.frame_rms(audio)',
+      'print(json.dumps({"same": bool(levels.dtype == whole.dtype and np.array_equal(levels, whole)), "frames": len(levels)}))',
+    ].join('\n'),
+  );
+  assert.deepEqual(r, { same: true, frames: 1500 });
+});
+
 test('a request cannot put more than 16 windows in flight, nor fewer than one', () => {
   const sizes = worker<number[]>('print(json.dumps([W.transcribe_kwargs({"batch_size": n})["batch_size"] for n in (10**9, 17, 16, 6, 0, -5)]))');
   assert.deepEqual(sizes, [16, 16, 16, 6, 1, 1]);
