@@ -17,16 +17,15 @@ import os
 # spinning against CTranslate2's on a busy machine multiplied the step's CPU time by more than 10.
 # Must be set before numpy is first imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-# decode() runs two batches at once, each on its own CTranslate2 replica with the machine's
-# threads: 2 x 2 threads on 2 cores. Threads that wait sleep instead of spinning, so a batch's
-# idle moments (beam search's serial steps, the VAD) go to the other batch; spinning, the two
-# batches together were barely faster than one after the other. Must be set before CTranslate2's
+# decode() runs two batches at once, each on its own CTranslate2 replica (replica_threads splits
+# the threads between them). OpenMP threads that wait sleep instead of spinning, so a batch's idle
+# moments go to the other batch: when each replica had both threads of 2 cores, spinning made the
+# two batches together barely faster than one after the other. Must be set before CTranslate2's
 # OpenMP runtime loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import functools
-import itertools
 import json
 import math
 import queue
@@ -616,9 +615,6 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
         kind, number, tails = call
         if kind == "tails":
             segments = decoded(pipeline, tails)
-            with lock:
-                segments_of[number] += [s for s, _ in segments]
-                complete = calls.done(call)
         else:
             batch = batches[number]
             # The first batch's call was made before the streams started (it carries no tails).
@@ -628,13 +624,16 @@ def decode(batched, audio, o: dict, on_regions=None, cancelled=lambda: False, wi
             left = []
             if second_pass:
                 left = [[piece] for piece in missed_speech(merged(regions + unheard_pieces(batch, mine)), mine)]
-            with lock:
+        with lock:
+            if kind == "tails":
+                segments_of[number] += [s for s, _ in segments]
+                complete = calls.done(call)
+            else:
                 if tails:  # windows [0, len(tails)) of the call were an earlier batch's tails
                     segments_of[number - CallQueue.LAG] += [s for s, w in segments if w < len(tails)]
                 segments_of[number] += mine
                 regions_of[number] = regions
                 complete = calls.done(call, left)
-        with lock:
             for n in complete:
                 done[n] = (segments_of[n], regions_of[n])
                 segments_of[n] = []
@@ -976,10 +975,11 @@ def frame_rms(audio):
     import numpy as np
 
     n = len(audio) // FRAME
-    if n == 0:
-        return np.zeros(0)
-    return np.concatenate([np.sqrt((audio[i * FRAME: j * FRAME].reshape(j - i, FRAME) ** 2).mean(1) + 1e-12)
-                           for i, j in ((i, min(n, i + RMS_BLOCK_FRAMES)) for i in range(0, n, RMS_BLOCK_FRAMES))])
+    blocks = []
+    for i in range(0, n, RMS_BLOCK_FRAMES):
+        j = min(n, i + RMS_BLOCK_FRAMES)
+        blocks.append(np.sqrt((audio[i * FRAME: j * FRAME].reshape(j - i, FRAME) ** 2).mean(1) + 1e-12))
+    return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
 def plan_clips(audio, max_len: float = 30.0, min_len: float = 15.0) -> list:
