@@ -133,36 +133,54 @@ export async function transcribeFile(worker: AsrWorker, path: string, opts: Tran
 export type FileOutcome = { index: number; path: string; transcript: Transcript; model: string } | { index: number; path: string; error: unknown };
 
 /**
- * Several files on one worker, in order, one outcome each (a failure does not stop the rest).
- * The worker starts loading its model while the first file is probed, and the next file is
- * probed while the current one is recognised.
+ * Files the worker is given at once: it runs as many as it has replicas of the model (two on two
+ * cores or more) and decodes the audio of one waiting for its turn, so the next file is ready
+ * when the current one ends, and two files of one window each decode side by side.
+ */
+export const FILES_IN_FLIGHT = 3;
+
+/**
+ * Several files on one worker, one outcome each in their order (a failure does not stop the rest).
+ * The worker starts loading its model while the first file is probed, and up to FILES_IN_FLIGHT
+ * files are probed and given to it at once; the next is probed as soon as one is recognised.
  */
 export async function* transcribeEach(
   worker: AsrWorker,
   paths: readonly string[],
   optionsFor: (index: number) => TranscribeFileOptions = () => ({}),
 ): AsyncGenerator<FileOutcome> {
-  const prepare = (i: number) => {
-    const p = prepareAudio(paths[i]!, optionsFor(i));
-    p.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
-    return p;
-  };
   // Loading the model and probing overlap; a failed start is reported by each file's transcribe.
   if (paths.length) worker.start().catch(() => {});
-  let next: Promise<PreparedAudio> | undefined = paths.length ? prepare(0) : undefined;
-  try {
-    for (let i = 0; i < paths.length; i++) {
-      const current = next!;
-      next = i + 1 < paths.length ? prepare(i + 1) : undefined;
-      try {
-        const r = await recogniseWithInfo(worker, await current, optionsFor(i));
-        yield { index: i, path: paths[i]!, transcript: r.transcript, model: r.model };
-      } catch (error) {
-        yield { index: i, path: paths[i]!, error };
-      }
+  const outcomes: Promise<FileOutcome>[] = [];
+  let unsettled = 0;
+  let stopped = false;
+  const fill = () => {
+    while (!stopped && outcomes.length < paths.length && unsettled < FILES_IN_FLIGHT) {
+      const i = outcomes.length;
+      const path = paths[i]!;
+      unsettled++;
+      outcomes.push(
+        prepareAudio(path, optionsFor(i))
+          .then((prepared) => recogniseWithInfo(worker, prepared, optionsFor(i)))
+          .then(
+            (r): FileOutcome => ({ index: i, path, transcript: r.transcript, model: r.model }),
+            (error: unknown): FileOutcome => ({ index: i, path, error }),
+          )
+          .finally(() => {
+            unsettled--;
+            fill();
+          }),
+      );
     }
+  };
+  let yielded = 0;
+  try {
+    fill();
+    for (; yielded < outcomes.length; yielded++) yield await outcomes[yielded]!;
   } finally {
-    // Stopped early (interrupted, or the consumer broke out): no temp audio may be left behind.
-    if (next) await next.then(disposeAudio, () => {});
+    // Stopped early (interrupted, or the consumer broke out): the files already given to the
+    // worker end first, so no temporary audio is left behind; no new file starts meanwhile.
+    stopped = true;
+    await Promise.all(outcomes.slice(yielded));
   }
 }

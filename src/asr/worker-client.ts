@@ -124,6 +124,7 @@ type WorkerMessage =
   | { event: 'fatal'; code: number; message: string }
   | { id: string; event: 'pong'; busy: boolean }
   | { id: string; event: 'cancelling' }
+  | { id: string; event: 'started' }
   | { id: string; event: 'info'; language: string; language_probability: number; duration: number; model?: string; detect_wall?: number }
   | { id: string; event: 'segment'; segment: TranscriptSegment }
   | { id: string; event: 'progress'; done: number; total: number }
@@ -315,10 +316,21 @@ export class AsrWorker {
       let stopCode: { code: ErrorCode; message: string } | undefined;
       const onAbort = () => stop(ErrorCode.Cancelled, `${what} cancelled`);
       run.signal?.addEventListener('abort', onAbort, { once: true });
-      const timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
+      const startTimeout = () =>
+        run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
+      let timeout = startTimeout();
 
       this.pending.set(id, {
         onMessage: (m) => {
+          if (m.event === 'started') {
+            // The worker runs a few requests at once and queues the rest: the time limit counts
+            // from when this one starts, not from when it was sent.
+            if (!stopCode) {
+              clearTimeout(timeout);
+              timeout = startTimeout();
+            }
+            return;
+          }
           if (m.event === 'error') {
             const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
             const message = stopCode && m.code === ErrorCode.Cancelled ? stopCode.message : `ASR worker: ${m.message}`;
