@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { rejectsWith } from '../../test/helpers/assert.ts';
+import { runWorkerPython } from '../../test/helpers/python-worker.ts';
 import { LIBRI_1089, LIBRI_61, ffmpeg, makeSpeechMp4, tempDir } from '../../test/helpers/media.ts';
 import { probeTranscribable } from '../media/index.ts';
 import { ErrorCode } from '../shared/errors.ts';
@@ -101,4 +102,46 @@ test('a header claiming an enormous length makes the worker reserve no more than
   const r = await worker.transcribe({ mediaPath: mp4, streamIndex: info.audio[0]!.streamIndex, expectedSec: 1e12 });
   assert.ok(r.duration > 4 && r.duration < 10, `${r.duration} s`);
   assert.ok(wer(LIBRI_61.text, r.segments.map((s) => s.text).join(' ')) < 0.3);
+});
+
+test('the audio decoded a few seconds at a time is sample for sample what a frame at a time gives, and what ffmpeg extracts', () => {
+  // 44.1 kHz stereo AAC, resampled to 16 kHz mono: 31 s, several conversions of 4 s, and a buffer
+  // that grows (no expected length given).
+  const m4a = join(dir, 'three-readings.m4a');
+  ffmpeg(
+    ...Array.from({ length: 3 }, () => ['-i', LIBRI_1089.file]).flat(),
+    '-filter_complex',
+    'concat=n=3:v=0:a=1,aresample=44100',
+    '-ac',
+    '2',
+    '-c:a',
+    'aac',
+    m4a,
+  );
+  const pcm = join(dir, 'three-readings.s16le');
+  ffmpeg('-i', m4a, '-ac', '1', '-ar', '16000', '-f', 's16le', pcm);
+  const r = runWorkerPython<{ seconds: number; sameAsFrames: boolean; ffmpegLength: number; length: number; ffmpegMaxDiff: number }>(
+    [
+      'import av',
+      'from media_audio import decode_media',
+      'audio = decode_media(sys.argv[1], 0, "mov,mp4,m4a", 0)',
+      '# The reference: each resampled frame converted on its own.',
+      'frames = []',
+      'with av.open(sys.argv[1]) as c:',
+      '    r = av.AudioResampler(format="s16", layout="mono", rate=16000)',
+      '    for f in c.decode(audio=0):',
+      '        frames += [o.to_ndarray().reshape(-1).astype(np.float32) / 32768.0 for o in r.resample(f)]',
+      '    frames += [o.to_ndarray().reshape(-1).astype(np.float32) / 32768.0 for o in r.resample(None)]',
+      'reference = np.concatenate(frames)',
+      'extracted = np.fromfile(sys.argv[2], dtype=np.int16).astype(np.float32) / 32768.0',
+      'n = min(len(audio), len(extracted))',
+      'print(json.dumps({"seconds": len(audio) / R, "length": len(audio), "sameAsFrames": audio.dtype == reference.dtype and np.array_equal(audio, reference),',
+      '    "ffmpegLength": len(extracted), "ffmpegMaxDiff": float(np.abs(audio[:n] - extracted[:n]).max() * 32768)}))',
+    ].join('\n'),
+    [m4a, pcm],
+  );
+  assert.ok(r.seconds > 30, `${r.seconds} s`);
+  assert.ok(r.sameAsFrames, 'the same samples as converting frame by frame');
+  assert.ok(Math.abs(r.length - r.ffmpegLength) <= 1600, `${r.length} vs ${r.ffmpegLength} samples`);
+  assert.ok(r.ffmpegMaxDiff <= 1, `${r.ffmpegMaxDiff} LSB from ffmpeg's extraction`);
 });

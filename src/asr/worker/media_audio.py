@@ -14,6 +14,8 @@ import math
 SAMPLE_RATE = 16000
 # The longest buffer a header's duration can make us reserve up front (4 h: 0.9 GB of float32).
 MAX_RESERVE_SECONDS = 4 * 3600
+# Samples converted to float32 at a time (4 s).
+CONVERT_SAMPLES = 1 << 16
 
 
 class UndecodableMedia(Exception):
@@ -45,16 +47,33 @@ def decode_media(path: str, stream_index: int, format_whitelist: str, expected_s
         buffer = np.empty(int((reserve + 1) * SAMPLE_RATE), dtype=np.float32)
         filled = 0
 
+        pending: list = []  # 16-bit samples not yet converted: views of the frames' memory
+        waiting = 0
+
+        def convert() -> None:
+            """The pending samples, converted to float32 in one go: per frame of 1024 samples the
+            conversion cost more than decoding did (an hour of AAC: 2.9 s in all against 1.8 s)."""
+            nonlocal buffer, filled, waiting
+            if not pending:
+                return
+            samples = np.frombuffer(b"".join(pending), dtype=np.int16)
+            pending.clear()
+            waiting = 0
+            if filled + len(samples) > len(buffer):
+                grown = np.empty(max(len(buffer) * 3 // 2, filled + len(samples)), dtype=np.float32)
+                grown[:filled] = buffer[:filled]
+                buffer = grown
+            np.divide(samples, 32768.0, out=buffer[filled: filled + len(samples)], dtype=np.float32)
+            filled += len(samples)
+
         def append(frames) -> None:
-            nonlocal buffer, filled
+            nonlocal waiting
             for out in frames:
-                samples = out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
-                if filled + len(samples) > len(buffer):
-                    grown = np.empty(max(len(buffer) * 3 // 2, filled + len(samples)), dtype=np.float32)
-                    grown[:filled] = buffer[:filled]
-                    buffer = grown
-                buffer[filled: filled + len(samples)] = samples
-                filled += len(samples)
+                # Mono 16-bit: one plane, padded past its samples.
+                pending.append(memoryview(out.planes[0])[: out.samples * 2])
+                waiting += out.samples
+            if waiting >= CONVERT_SAMPLES:
+                convert()
 
         try:
             for packet in container.demux(stream):
@@ -65,7 +84,9 @@ def decode_media(path: str, stream_index: int, format_whitelist: str, expected_s
                 for frame in frames:
                     append(resampler.resample(frame))
             append(resampler.resample(None))  # what the resampler still holds
+            convert()
         except av.error.FFmpegError as e:
+            convert()
             if filled == 0:
                 raise UndecodableMedia(f"the audio could not be decoded: {e}") from e
             # Truncated after some audio: keep what decoded, as ffmpeg does.
