@@ -163,6 +163,38 @@ describe('the worker as a managed process', () => {
     await rejectsWith(transcribeFile(worker, LIBRI_61.file, { language: 'de' }), ErrorCode.BadRequest);
   });
 
+  test('a request sent while the model loads: checked once it is, cancelled without killing the worker, failed with the load error', async () => {
+    const w = new AsrWorker({ model: 'tiny.en' });
+    try {
+      // Sent before "ready": the options are checked against the model once it is loaded.
+      await rejectsWith(w.transcribe({ mediaPath: LIBRI_61.file, streamIndex: 0, expectedSec: 4.9 }, { language: 'de' }), ErrorCode.BadRequest);
+      const pid = w.pid;
+      assert.ok(pid);
+      await w.close();
+      const fresh = new AsrWorker({ model: 'tiny.en' });
+      try {
+        // A cancel before the model is loaded: the worker answers 5004 itself, and stays up.
+        const ac = new AbortController();
+        const run = fresh.transcribe({ mediaPath: LIBRI_1089.file, streamIndex: 0, expectedSec: 10.4 }, {}, { signal: ac.signal });
+        ac.abort();
+        await rejectsWith(run, ErrorCode.Cancelled);
+        const started = fresh.pid;
+        const r = await fresh.transcribe({ mediaPath: LIBRI_61.file, streamIndex: 0, expectedSec: 4.9 });
+        assert.equal(fresh.pid, started, 'the same worker process: not killed by the cancel');
+        assert.ok(wer(LIBRI_61.text, r.segments.map((x) => x.text).join(' ')) < 0.25);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await w.close();
+    }
+    // A model that does not load: the request fails with the load's own error.
+    const missing = new AsrWorker({ model: join(dir, 'no-such-model-dir/') });
+    const e = await rejectsWith(missing.transcribe({ mediaPath: LIBRI_61.file, streamIndex: 0, expectedSec: 4.9 }), ErrorCode.ModelUnavailable);
+    assert.match(e.message, /CTranslate2/);
+    await missing.close();
+  });
+
   test('a model that is not on this machine fails with 5002 and says how to supply one', async () => {
     const w = new AsrWorker({ model: join(dir, 'no-such-model-dir/') });
     const e = await rejectsWith(w.start(), ErrorCode.ModelUnavailable);

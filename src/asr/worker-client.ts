@@ -210,8 +210,9 @@ export class AsrWorker {
   /** Transcribes the audio (a media file's stream, or PCM); with `options.diarize`, also who speaks when. */
   async transcribe(audio: WorkerAudio, options: AsrOptions = {}, run: AsrRunOptions = {}): Promise<AsrResult> {
     run.signal?.throwIfAborted();
-    await this.start();
-    this.checkOptions(options);
+    // Sent before the model is loaded (the worker decodes the audio meanwhile); the options are
+    // checked against the model once it is.
+    const loaded = this.start().then(() => this.checkOptions(options));
     const id = `t-${this.nextId++}`;
     const segments: TranscriptSegment[] = [];
     let language = options.language ? baseLanguage(options.language) : 'en';
@@ -225,7 +226,7 @@ export class AsrWorker {
     let detectSec = 0;
     let speakers: AsrSpeakers | undefined;
     const request = { id, op: 'transcribe', ...toWorkerAudio(audio), options: { ...toWorkerOptions(options), model: this.forcedRoute(options) } };
-    return this.exchange<AsrResult>(request, run, 'Transcription', (m) => {
+    return this.exchange<AsrResult>(request, run, 'Transcription', loaded, (m) => {
       switch (m.event) {
         case 'info':
           language = m.language;
@@ -265,10 +266,10 @@ export class AsrWorker {
   /** Who speaks when in the audio, without transcribing it. */
   async diarize(audio: WorkerAudio, options: DiarizeOptions = {}, run: Pick<AsrRunOptions, 'signal' | 'timeoutMs'> = {}): Promise<AsrSpeakers> {
     run.signal?.throwIfAborted();
-    await this.start();
+    const loaded = this.start();
     let speakers: AsrSpeakers | undefined;
     const request = { id: `d-${this.nextId++}`, op: 'diarize', ...toWorkerAudio(audio), options: toWorkerDiarize(options) };
-    return this.exchange<AsrSpeakers>(request, run, 'Diarization', (m) => {
+    return this.exchange<AsrSpeakers>(request, run, 'Diarization', loaded, (m) => {
       if (m.event === 'speakers') speakers = { turns: m.turns, count: m.count, wallSec: m.wall ?? 0 };
       if (m.event !== 'done') return undefined;
       if (!speakers) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker finished a diarization without speakers');
@@ -277,22 +278,29 @@ export class AsrWorker {
   }
 
   /**
-   * One request's exchange: sends it, feeds its messages to `handle` until that returns a result
-   * (on `done`) or the worker reports an error; cancel and timeout ask the worker to stop, then
-   * kill it if it does not within the grace period.
+   * One request's exchange: sends it at once, even before the model is loaded; feeds its
+   * messages to `handle` once `loaded` holds (an error before that ends it at once) until that
+   * returns a result (on `done`) or the worker reports an error; cancel and timeout ask the
+   * worker to stop, then kill it if it does not within the grace period. The time limit counts
+   * from the model's load, and again from the worker's `started`.
    */
-  private exchange<T>(
+  private async exchange<T>(
     request: { id: string } & Record<string, unknown>,
     run: Pick<AsrRunOptions, 'signal' | 'timeoutMs'>,
     what: string,
+    loaded: Promise<void>,
     handle: (m: WorkerMessage) => T | undefined,
   ): Promise<T> {
+    if (!this.proc) await loaded; // the worker could not be started: that error
     const proc = this.proc;
-    if (!proc) return Promise.reject(new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker is not running'));
+    if (!proc) throw new VidscribeError(ErrorCode.AsrFailed, 'The ASR worker is not running');
     const { id } = request;
     return new Promise<T>((resolveRun, rejectRun) => {
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
+      let timeout: NodeJS.Timeout | undefined;
+      // Messages that came before `loaded` held: the options are not checked yet.
+      let held: WorkerMessage[] | undefined = [];
       const finish = (err: VidscribeError | undefined, result?: T) => {
         if (settled) return;
         settled = true;
@@ -316,37 +324,59 @@ export class AsrWorker {
       let stopCode: { code: ErrorCode; message: string } | undefined;
       const onAbort = () => stop(ErrorCode.Cancelled, `${what} cancelled`);
       run.signal?.addEventListener('abort', onAbort, { once: true });
-      const startTimeout = () =>
-        run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
-      let timeout = startTimeout();
+      const startTimeout = () => {
+        clearTimeout(timeout);
+        timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
+      };
 
-      this.pending.set(id, {
-        onMessage: (m) => {
-          if (m.event === 'started') {
-            // The worker runs a few requests at once and queues the rest: the time limit counts
-            // from when this one starts, not from when it was sent.
-            if (!stopCode) {
-              clearTimeout(timeout);
-              timeout = startTimeout();
-            }
-            return;
-          }
-          if (m.event === 'error') {
-            const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
-            const message = stopCode && m.code === ErrorCode.Cancelled ? stopCode.message : `ASR worker: ${m.message}`;
-            finish(new VidscribeError(code, message, { stderr: this.stderrTail() }));
-            return;
-          }
-          try {
-            const result = handle(m);
-            if (result !== undefined) finish(undefined, result);
-          } catch (e) {
-            finish(e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String(e), { cause: e }));
-          }
-        },
-        fail: (e) => finish(e),
-      });
+      const onMessage = (m: WorkerMessage) => {
+        if (m.event === 'error') {
+          const code = stopCode && m.code === ErrorCode.Cancelled ? stopCode.code : (m.code as ErrorCode);
+          const message = stopCode && m.code === ErrorCode.Cancelled ? stopCode.message : `ASR worker: ${m.message}`;
+          finish(new VidscribeError(code, message, { stderr: this.stderrTail() }));
+          return;
+        }
+        if (held) {
+          held.push(m);
+          return;
+        }
+        if (m.event === 'started') {
+          // The worker runs a few requests at once and queues the rest: the time limit counts
+          // from when this one starts, not from when it was sent.
+          if (!stopCode) startTimeout();
+          return;
+        }
+        try {
+          const result = handle(m);
+          if (result !== undefined) finish(undefined, result);
+        } catch (e) {
+          finish(e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String(e), { cause: e }));
+        }
+      };
+      const fail = (e: VidscribeError) => {
+        // The worker died before its model was loaded: the start's own error says why.
+        if (held)
+          loaded.then(
+            () => finish(e),
+            () => undefined,
+          );
+        else finish(e);
+      };
+      this.pending.set(id, { onMessage, fail });
       this.send(request);
+      loaded.then(
+        () => {
+          const early = held ?? [];
+          held = undefined;
+          if (!stopCode) startTimeout();
+          for (const m of early) onMessage(m);
+        },
+        (e: unknown) => {
+          // A model that did not load, or options it cannot take: the request is withdrawn.
+          this.send({ id: `c-${id}`, op: 'cancel', target: id });
+          finish(e instanceof VidscribeError ? e : new VidscribeError(ErrorCode.AsrFailed, String(e), { cause: e }));
+        },
+      );
     });
   }
 

@@ -69,7 +69,7 @@ function pcmOf(file: string): Buffer {
   return execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'], { maxBuffer: 64 << 20 });
 }
 
-test('a worker with two replicas decodes two short files side by side and a long one alone, in order, with the same transcripts', async () => {
+test('a worker with two replicas takes requests before its model is loaded, decodes two short files side by side and a long one alone, in order, with the same transcripts', async () => {
   // The long request: the two LibriSpeech readings seven times over with pauses (14 readings, more
   // than one batch), as raw PCM.
   const pause = Buffer.alloc(16000 * 2 * 1.5);
@@ -97,13 +97,12 @@ test('a worker with two replicas decodes two short files side by side and a long
   await new Promise<void>((resolveAll, rejectAll) => {
     proc.on('error', rejectAll);
     proc.on('exit', (code) => rejectAll(new Error(`the worker exited (${code})`)));
+    // Sent at once, before the model is loaded: the worker decodes the audio meanwhile.
+    for (const r of requests) proc.stdin.write(`${JSON.stringify({ ...r, op: 'transcribe', options: { language: 'en' } })}\n`);
+    proc.stdin.write(`${JSON.stringify({ id: 'c', op: 'cancel', target: 'x' })}\n`);
     createInterface({ input: proc.stdout }).on('line', (line) => {
       const m = JSON.parse(line) as { id?: string; event: string; code?: number; segment?: { text: string } };
-      if (m.event === 'ready') {
-        for (const r of requests) proc.stdin.write(`${JSON.stringify({ ...r, op: 'transcribe', options: { language: 'en' } })}\n`);
-        proc.stdin.write(`${JSON.stringify({ id: 'c', op: 'cancel', target: 'x' })}\n`);
-        return;
-      }
+      if (m.event === 'ready' || m.event === 'fatal') events.push(m.event);
       if (!m.id) return;
       if (m.event === 'segment') text.set(m.id, (text.get(m.id) ?? '') + m.segment!.text);
       if (m.event === 'error') errors.set(m.id, m.code!);
@@ -118,6 +117,8 @@ test('a worker with two replicas decodes two short files side by side and a long
     assert.ok(events.includes(e), `${e} in ${events.join(', ')}`);
     return events.indexOf(e);
   };
+  // Every job's first message comes after "ready".
+  assert.equal(events[0], 'ready', events.join(', '));
   // Each short file has one window: it takes one replica, and the next file the other. (s1 decodes
   // 10 s of speech while s2's 3.6 s flac is read: s2 gets its replica long before s1 ends.)
   assert.ok(at('started s2') < at('done s1'), events.join(', '));
