@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so the repo needs no build step.
-import { register } from 'tsx/esm/api';
+// Starts the CLI from its bundle when it is up to date, else from the TypeScript sources through
+// tsx (bin/entry.js says which and why).
+import { fileURLToPath } from 'node:url';
+import { cliEntry } from './entry.js';
 
-register();
-await import('../src/cli/main.ts');
+if (cliEntry(fileURLToPath(new URL('..', import.meta.url))) === 'bundle') {
+  await import('../dist/cli/main.mjs');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -58,3 +58,10 @@ if [ ! -f dist/web/index.html ] || [ ! -f dist/web/.vidscribe-build ] || [ "$(ca
   node_modules/.bin/vite build --logLevel warn >&2
   echo "$web_sum" > dist/web/.vidscribe-build
 fi
+
+# 6. The CLI's bundle (dist/cli: our sources bundled by esbuild, a chunk per command, packages left
+#    to node_modules), what bin/vidscribe.js starts from while no source file is newer. Built each
+#    time (0.1 s): a stale chunk is never left.
+rm -rf dist/cli
+node_modules/.bin/esbuild src/cli/main.ts --bundle --splitting --format=esm --platform=node --target=node20 \
+  --packages=external --outdir=dist/cli --out-extension:.js=.mjs --log-level=warning >&2
