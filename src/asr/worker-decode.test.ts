@@ -145,3 +145,23 @@ test('the audio decoded a few seconds at a time is sample for sample what a fram
   assert.ok(Math.abs(r.length - r.ffmpegLength) <= 1600, `${r.length} vs ${r.ffmpegLength} samples`);
   assert.ok(r.ffmpegMaxDiff <= 1, `${r.ffmpegMaxDiff} LSB from ffmpeg's extraction`);
 });
+
+test('the next file reuses the memory the last one freed: its pages are not faulted in again', async () => {
+  // The worker keeps freed memory for the next window (reuse_freed_memory, one malloc arena).
+  // A thread started before that setting had an arena of its own, which maps its blocks over
+  // 64 MB (base's encoder attention scores: 72 MB) anew each time: every window faulted them in again.
+  const w = new AsrWorker({ model: 'base' });
+  try {
+    const audio = { mediaPath: LIBRI_1089.file, streamIndex: 0, expectedSec: 10.4 };
+    // minflt: the 10th field of /proc/PID/stat, the 8th after the process name's ") ".
+    const faults = () => Number(readFileSync(`/proc/${w.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
+    await w.transcribe(audio);
+    const before = faults();
+    const again = await w.transcribe(audio);
+    const pages = faults() - before;
+    assert.ok(wer(LIBRI_1089.text, again.segments.map((s) => s.text).join(' ')) < 0.25);
+    assert.ok(pages < 5000, `${pages} pages faulted in for the second file (${Math.round((pages * 4) / 1024)} MB)`);
+  } finally {
+    await w.close();
+  }
+});

@@ -238,13 +238,18 @@ class Worker:
                     self.running.discard(rid)
                     self.cancelled.discard(rid)
 
+    def await_models(self, rid: str) -> None:
+        """Returns once the models are loaded (serve), so that "ready" comes before the job's
+        messages; a cancel stops the wait."""
+        while not self.loaded.wait(0.1):
+            if self.is_cancelled(rid):
+                raise Cancelled()
+
     @contextlib.contextmanager
     def replicas(self, rid: str, req: dict, wanted: int):
         """Waits for this job's turn and `wanted` replicas (a cancel stops the wait), then tells
         the client the job has started: its time limit counts from here, not from the queue."""
-        while not self.loaded.wait(0.1):
-            if self.is_cancelled(rid):
-                raise Cancelled()
+        self.await_models(rid)
         with self.budget.take(req["turn"], wanted, stop=lambda: self.is_cancelled(rid)) as taken:
             send({"id": rid, "event": "started"})
             yield taken
@@ -255,6 +260,7 @@ class Worker:
         started = time.monotonic()
         language = o.get("language") or None
         if total == 0:
+            self.await_models(rid)
             send({"id": rid, "event": "info", "language": language or "en", "language_probability": 0, "duration": 0})
             if o.get("diarize") is not None:
                 send({"id": rid, "event": "speakers", "turns": [], "count": 0, "wall": 0})
@@ -1219,8 +1225,12 @@ def release_free_memory() -> bool:
 
 
 def main() -> int:
-    die_with_parent()
+    # Before any other thread exists (die_with_parent's watcher is one): a thread that allocates
+    # first gets an arena of its own, and M_ARENA_MAX cannot take it back. Watcher first, a
+    # replica thread later used that second arena, whose blocks over 64 MB (the encoder's
+    # attention scores) are always mapped anew: 30 ten-second clips faulted 6.8 GB in.
     reuse_freed_memory()
+    die_with_parent()
     p = argparse.ArgumentParser(description="vidscribe ASR worker (JSON lines over stdio)")
     p.add_argument("--model", required=True, help="CTranslate2 model directory or a Whisper size name")
     p.add_argument("--compute-type", default="int8")
