@@ -1205,8 +1205,9 @@ def reuse_freed_memory() -> None:
     it in again, page by page: 17 s of system time in 40 s of wall time on a 10-minute
     interview with base. Kept, in one arena so threads do not each grow their own, the
     blocks are reused: 39 s -> 29-31 s on that interview, peak RSS unchanged (0.8-1.0 GB either
-    way), and 30 ten-second clips 17.5 s -> 15 s. After each batch of clips, and between jobs,
-    release_free_memory() returns it. Must run before the model's threads start."""
+    way), and 30 ten-second clips 17.5 s -> 15 s. After each batch but a file's last (decode),
+    and when idle, release_free_memory() returns it. Must run before any other thread starts
+    (see main)."""
     libc = _glibc()
     if libc is None:
         print("not glibc: the allocator keeps its defaults", file=sys.stderr)
