@@ -9,10 +9,17 @@ import { join } from 'node:path';
 /** The bundle's entry, relative to the project root. */
 export const BUNDLE = join('dist', 'cli', 'main.mjs');
 
-/** The newest modification time of the TypeScript files under `dir`, in ms (0 when none). */
+/** The newest modification time of the TypeScript files under `dir`, in ms (0 when none, or no `dir`). */
 export function newestSource(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if (e.code === 'ENOENT') return 0; // a copy shipped without its sources runs the bundle
+    throw e;
+  }
   let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
     else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);

@@ -32,6 +32,11 @@ test('the command starts from the bundle only while no source file is newer than
   writeFileSync(python, '');
   at(python, 3000);
   assert.equal(cliEntry(root), 'bundle');
+  // A copy with the bundle but without its sources runs the bundle.
+  const shipped = tempDir('vidscribe-entry-shipped-');
+  mkdirSync(join(shipped, 'dist', 'cli'), { recursive: true });
+  writeFileSync(join(shipped, BUNDLE), '');
+  assert.equal(cliEntry(shipped), 'bundle');
 });
 
 test('the bundle setup builds runs the same command as the sources', () => {
