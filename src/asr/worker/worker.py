@@ -422,14 +422,10 @@ class EncoderMemo:
         self._encode = model.encode
         self._key = None
         self._value = None
-        self.windows = 0  # windows encoded since the last reset
+        self.windows = 0  # windows encoded for this job (each job has memos of its own: Decoders)
         self.keep = True  # False: a single window is encoded without replacing the kept one
         self._lock = threading.Lock()  # decode()'s streams encode at once
         model.encode = self
-
-    def reset(self) -> None:
-        """A new file: nothing kept, nothing counted."""
-        self._key, self._value, self.windows = None, None, 0
 
     @property
     def kept(self) -> bool:
