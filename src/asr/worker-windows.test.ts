@@ -87,22 +87,28 @@ test('pieces are packed in order into windows of at most 29.9 s; a long stretch 
   assert.equal(windows.filter((w) => w[0]![0]! < 99).length, 4);
 });
 
-test('a long stretch takes as few windows as it needs, cut at the quietest moment that allows that', () => {
-  const { windows, clips } = worker<{ windows: number[][][]; clips: { start: number; end: number }[] }>(
+test('a long stretch takes as few windows as it needs where a pause as deep as the quietest allows it', () => {
+  const { windows, louder, clips } = worker<{ windows: number[][][]; louder: number[][][]; clips: { start: number; end: number }[] }>(
     [
-      // 53 s of sound without a silence: its quietest moment at 16 s (-55 dBFS), a shallower dip
-      // at 26 s (-45 dBFS). Cut at 16 s, the rest (37 s) needs two more windows; cut at 26 s, one.
-      'audio = np.concatenate([tone(16), tone(0.2, -55), tone(9.8), tone(0.2, -45), tone(26.8)])',
-      'windows = W.plan_windows(audio)',
-      // Longer than three windows: the first cut may fall anywhere from 15 s on, as before.
+      // 53 s of sound without a silence, its quietest moment at 16 s. Cut there, the rest (37 s)
+      // needs two more windows; cut at 26 s, one.
+      'def stretch(late_dip):',
+      '    return np.concatenate([tone(16), tone(0.2, -50), tone(9.8), tone(0.2, late_dip), tone(26.8)])',
+      // The dip at 26 s 0.5 dB above the quietest: as deep a pause, so the cut saves a window.
+      'windows = W.plan_windows(stretch(-49.5))',
+      // 3 dB above it: the cut stays in the quietest pause, at the cost of a window.
+      'louder = W.plan_windows(stretch(-47))',
+      // Longer than three windows: the first cut falls in the quietest pause from 15 s on, as before.
       'clips = W.plan_clips(np.concatenate([tone(16), tone(0.2, -55), tone(84)]), 29.9)',
-      'print(json.dumps({"windows": [rounded(w) for w in windows], "clips": clips}))',
+      'print(json.dumps({"windows": [rounded(w) for w in windows], "louder": [rounded(w) for w in louder], "clips": clips}))',
     ].join('\n'),
   );
   assert.equal(windows.length, 2, JSON.stringify(windows));
   const cut = windows[1]![0]![0]!;
   assert.ok(cut > 26 && cut < 26.2, `cut in the dip at 26 s, not at 16 s: ${cut}`);
   assert.deepEqual(windows, [[[0, cut]], [[cut, 53]]]);
+  assert.equal(louder.length, 3, JSON.stringify(louder));
+  assert.ok(louder[0]![0]![1]! > 16 && louder[0]![0]![1]! < 16.2, JSON.stringify(louder));
   assert.equal(clips.length, 4, JSON.stringify(clips));
   assert.ok(clips[0]!.end > 16 && clips[0]!.end < 16.2, `100.2 s takes four clips either way, so the quietest moment wins: ${JSON.stringify(clips)}`);
   for (const c of clips) assert.ok(c.end - c.start <= 29.9, JSON.stringify(c));
