@@ -6,7 +6,8 @@
  *    own LISTEN connection (the wake-up crosses the database as it does between machines);
  *    SQLite (the embedded default, one process) measured in the same run as the baseline.
  * 2. Throughput: the same real transcriptions (real model) through a real cluster (API process +
- *    1 worker process, then + 2 worker processes), one ASR slot per worker.
+ *    1 worker process with one transcription at once, then two sharing its speech-model process,
+ *    then 2 worker processes of one each).
  * 3. Soak: short jobs (a 10–60 ms handler, no ASR) on 4 worker processes of the real job engine,
  *    a running one SIGKILLed and replaced at random every BENCH_KILL_MS; at the end every job must
  *    have completed once and been charged once: lost, completed twice and charged twice are counted.
@@ -147,8 +148,14 @@ async function throughputBench(): Promise<void> {
   ];
   const jobs = Array.from({ length: n }, (_, i) => files[i % files.length] as string);
   say(`\n2. throughput: the same ${n} real transcriptions (POST /v1/audio/transcriptions, all at once) through the API process`);
-  for (const workers of [1, 2]) {
-    const c = await startCluster({ workers, workerArgs: ['--asr-slots', '1', '--render-slots', '1'] });
+  // One transcription a worker process at a time, then two sharing its speech-model process (the
+  // default on two cores: asrLayout), then two processes of one each.
+  for (const [workers, slots] of [
+    [1, 1],
+    [1, 2],
+    [2, 1],
+  ] as const) {
+    const c = await startCluster({ workers, workerArgs: ['--asr-slots', String(slots), '--render-slots', '1'] });
     try {
       const u = await newUser(c.api.url);
       // One warm-up per worker: each loads its model once.
@@ -158,7 +165,7 @@ async function throughputBench(): Promise<void> {
       const s = (performance.now() - t0) / 1000;
       const failed = replies.filter((r) => r !== 200).length;
       say(
-        `  ${workers} worker process${workers > 1 ? 'es' : ''}: ${s.toFixed(1)} s, ${((n / s) * 60).toFixed(1)} jobs/min${failed ? `  (${failed} failed)` : ''}  (load ${loadavg()[0]?.toFixed(1)})`,
+        `  ${workers} worker process${workers > 1 ? 'es' : ''}, ${slots} transcription${slots > 1 ? 's' : ''} at once each: ${s.toFixed(1)} s, ${((n / s) * 60).toFixed(1)} jobs/min${failed ? `  (${failed} failed)` : ''}  (load ${loadavg()[0]?.toFixed(1)})`,
       );
     } finally {
       await c.stop();

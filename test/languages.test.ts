@@ -200,7 +200,9 @@ describe('the transcribe job says what it heard', { skip }, () => {
     assert.equal(stored.length, 1);
 
     // A job that names base runs on the same process (auto holds both models), English or not.
-    const pid = (await pool.get(0)).pid;
+    const first = await pool.acquire(0);
+    const pid = first.worker.pid;
+    first.release();
     const uberi = readSpeechManifest().find((it) => it.id === 'uberi_english_one_two_three')!;
     audioFile = uberi.wav;
     const named = { ...job, id: 'job_2', payload: { ...(job.payload as object), name: 'english.wav', durationSec: 2.745, model: 'base' } } as Job<'transcribe'>;
@@ -208,7 +210,9 @@ describe('the transcribe job says what it heard', { skip }, () => {
     assert.equal(r2.model, 'base');
     assert.equal(r2.language, 'en');
     assert.ok(wer(uberi.reference, r2.preview ?? '') <= 0.34, r2.preview);
-    assert.equal((await pool.get(0, 'base')).pid, pid, 'no new worker process for base');
+    const again = await pool.acquire(0, 'base');
+    assert.equal(again.worker.pid, pid, 'no new worker process for base');
+    again.release();
   });
 });
 

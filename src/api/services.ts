@@ -12,7 +12,7 @@ import { Accounts } from '../accounts/accounts.ts';
 import { ChatCompletionsPlanner, type Planner } from '../agent/planner/index.ts';
 import { DEFAULT_MODEL } from '../asr/index.ts';
 import { CreditLedger, DEFAULT_PRICES, type Prices } from '../credits/ledger.ts';
-import { AsrPool, renderHandler, transcribeHandler } from '../jobs/handlers.ts';
+import { AsrPool, asrLayout, renderHandler, transcribeHandler } from '../jobs/handlers.ts';
 import { InProcessJobEvents, PostgresJobEvents } from '../jobs/events.ts';
 import { SqlJobQueue, type JobQueue } from '../jobs/queue.ts';
 import { type JobHandler, JobRunner } from '../jobs/runner.ts';
@@ -48,7 +48,7 @@ export interface ServiceConfig {
   maxUploadBytes?: number;
   /** Lets URL uploads reach private, loopback and link-local addresses (off by default: SSRF). */
   allowPrivateUrls?: boolean;
-  /** Worker slots; default: 1 ASR slot per 2 cores (at least 1), 1 render slot. */
+  /** Transcriptions at once (default one per core, two to an ASR worker: asrLayout); render slots (default 1). */
   asrSlots?: number;
   renderSlots?: number;
   /** Base URL used in links the API hands out (registration, downloads); default from the request. */
@@ -158,7 +158,8 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     loginsPerHour: cfg.loginsPerHour ?? 30,
   };
   let runner: JobRunner | undefined;
-  const asr = new AsrPool({ model: config.model });
+  const layout = asrLayout(cpus().length, cfg.asrSlots);
+  const asr = new AsrPool({ model: config.model, threads: layout.threads, jobsPerWorker: layout.jobsPerWorker });
   // Scratch files are only ever in use by this process (uploads, jobs); what is there now is debris of a killed one.
   if (!cfg.noWorkers) await blobs.sweepScratch();
   if (!cfg.noWorkers && cfg.role !== 'api') {
@@ -166,7 +167,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
     const deps = { sessions, blobs, queue };
     runner = new JobRunner(queue, {
       handlers: { transcribe: crashOnPoison(transcribeHandler(deps, asr)), render: renderHandler(deps) },
-      slots: { transcribe: cfg.asrSlots ?? Math.max(1, Math.floor(cpus().length / 2)), render: cfg.renderSlots ?? 1 },
+      slots: { transcribe: layout.transcriptions, render: cfg.renderSlots ?? 1 },
       onError: logError,
     });
     runner.start();

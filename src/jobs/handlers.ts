@@ -5,17 +5,19 @@
  */
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
-import { AsrWorker, disposeAudio, prepareAudio, recogniseWithInfo } from '../asr/index.ts';
+import { type AsrWorker, disposeAudio, prepareAudio, recogniseWithInfo } from '../asr/index.ts';
 import { transcribePrice } from '../credits/ledger.ts';
 import { renderDraft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { EXPORT_CONTENT_TYPES, exportTranscript, transcriptText, type Transcript } from '../transcript/index.ts';
-import type { JobHandler } from './runner.ts';
+import type { AsrPool } from './asr-pool.ts';
+import type { JobContext, JobHandler } from './runner.ts';
 import type { Job, JobQueue } from './queue.ts';
 import type { RenderJobResult, TranscribeJobPayload, TranscribeJobResult } from './types.ts';
 
+export { AsrPool, asrLayout } from './asr-pool.ts';
 export type { RenderJobPayload, RenderJobResult, TranscribeJobPayload, TranscribeJobResult } from './types.ts';
 
 export interface HandlerDeps {
@@ -49,31 +51,6 @@ async function settlePriceOnDecoded(deps: HandlerDeps, job: Job<'transcribe'>, p
   );
 }
 
-/**
- * One worker per ASR slot; a request for another model replaces that slot's worker. The default is
- * base for every language; an auto worker (`--model auto`) holds both bundled models in one process
- * (see src/asr/PROTOCOL.md), so a job naming either never reloads anything.
- */
-export class AsrPool {
-  private readonly workers = new Map<number, AsrWorker>();
-  constructor(private readonly defaults: { model: string; threads?: number }) {}
-
-  async get(slot: number, model = this.defaults.model): Promise<AsrWorker> {
-    const current = this.workers.get(slot);
-    // An auto worker holds tiny.en and base too: asking for either needs no new process.
-    if (current?.serves(model)) return current;
-    if (current) await current.close();
-    const w = new AsrWorker({ model, threads: this.defaults.threads });
-    this.workers.set(slot, w);
-    return w;
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
-    this.workers.clear();
-  }
-}
-
 const PREVIEW_LINES = 3;
 const PREVIEW_LINE_CHARS = 200;
 
@@ -89,62 +66,70 @@ export function transcriptPreview(t: Transcript): string {
 
 export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler<'transcribe'> {
   return async (job, ctx) => {
-    const p = job.payload;
-    const path = await deps.blobs.localPath(p.storeKey);
-    const worker = await asr.get(ctx.slot, p.model);
-    ctx.progress(0.02, `Transcribing ${p.name}…`);
-    // The session's language is a hint, not an order: detection still listens (a session made
-    // in English may well hold a Spanish video), and "zh-TW" there asks for traditional characters.
-    const session = job.sessionId && !p.options.language ? await deps.sessions.get(job.accountId, job.sessionId) : undefined;
-    const opts = {
-      ...p.options,
-      ...(session?.language ? { languageHint: session.language } : {}),
-      // A named model on an auto worker picks one of its two (a fixed-model worker ignores this).
-      ...(p.model && p.model !== worker.model.label ? { model: p.model } : {}),
-      signal: ctx.signal,
-      onProgress: (pr: { stage: string; doneSec: number; totalSec: number }) => {
-        if (pr.stage !== 'transcribe' || pr.totalSec <= 0) return;
-        ctx.progress(0.05 + 0.9 * Math.min(1, pr.doneSec / pr.totalSec), `Transcribing ${p.name}: ${Math.round(pr.doneSec)} s of ${Math.round(pr.totalSec)} s`);
-      },
-    };
-    // Extracted first: the price is settled on the length decoded, not on what the header claims.
-    const prepared = await prepareAudio(path, { ...opts, extract: true });
+    const lease = await asr.acquire(ctx.slot, job.payload.model);
     try {
-      await settlePriceOnDecoded(deps, job, p, prepared.audio.seconds);
-    } catch (e) {
-      await disposeAudio(prepared);
-      throw e;
+      return await transcribeWith(lease.worker, deps, job, ctx);
+    } finally {
+      lease.release();
     }
-    const { transcript, model } = await recogniseWithInfo(worker, prepared, opts);
-    transcript.source = p.name;
-    const text = transcriptText(transcript);
-    const rec = await deps.sessions.addTranscript({ accountId: job.accountId, sessionId: job.sessionId, mediaId: p.mediaId, jobId: job.id, transcript, text });
-    const result: TranscribeJobResult = {
-      transcriptId: rec.id,
-      language: transcript.language,
-      model,
-      preview: transcriptPreview(transcript),
-      durationSec: transcript.duration,
-      words: text ? text.split(' ').length : 0,
-    };
-    if (p.export) {
-      const body = await exportTranscript(transcript, p.export.format, { timestamps: p.export.timestamps });
-      const blob = await deps.blobs.put(Readable.from([body]), { ext: p.export.format, maxBytes: Number.MAX_SAFE_INTEGER });
-      const fileName = `${basename(p.name, extname(p.name))}.${p.export.format}`;
-      const f = await deps.sessions.addFile({
-        accountId: job.accountId,
-        sessionId: job.sessionId,
-        jobId: job.id,
-        name: fileName,
-        contentType: EXPORT_CONTENT_TYPES[p.export.format],
-        storeKey: blob.key,
-        sizeBytes: blob.sizeBytes,
-      });
-      result.fileId = f.id;
-      result.fileName = fileName;
-    }
-    return result;
   };
+}
+
+async function transcribeWith(worker: AsrWorker, deps: HandlerDeps, job: Job<'transcribe'>, ctx: JobContext): Promise<TranscribeJobResult> {
+  const p = job.payload;
+  const path = await deps.blobs.localPath(p.storeKey);
+  ctx.progress(0.02, `Transcribing ${p.name}…`);
+  // The session's language is a hint, not an order: detection still listens (a session made
+  // in English may well hold a Spanish video), and "zh-TW" there asks for traditional characters.
+  const session = job.sessionId && !p.options.language ? await deps.sessions.get(job.accountId, job.sessionId) : undefined;
+  const opts = {
+    ...p.options,
+    ...(session?.language ? { languageHint: session.language } : {}),
+    // A named model on an auto worker picks one of its two (a fixed-model worker ignores this).
+    ...(p.model && p.model !== worker.model.label ? { model: p.model } : {}),
+    signal: ctx.signal,
+    onProgress: (pr: { stage: string; doneSec: number; totalSec: number }) => {
+      if (pr.stage !== 'transcribe' || pr.totalSec <= 0) return;
+      ctx.progress(0.05 + 0.9 * Math.min(1, pr.doneSec / pr.totalSec), `Transcribing ${p.name}: ${Math.round(pr.doneSec)} s of ${Math.round(pr.totalSec)} s`);
+    },
+  };
+  // Extracted first: the price is settled on the length decoded, not on what the header claims.
+  const prepared = await prepareAudio(path, { ...opts, extract: true });
+  try {
+    await settlePriceOnDecoded(deps, job, p, prepared.audio.seconds);
+  } catch (e) {
+    await disposeAudio(prepared);
+    throw e;
+  }
+  const { transcript, model } = await recogniseWithInfo(worker, prepared, opts);
+  transcript.source = p.name;
+  const text = transcriptText(transcript);
+  const rec = await deps.sessions.addTranscript({ accountId: job.accountId, sessionId: job.sessionId, mediaId: p.mediaId, jobId: job.id, transcript, text });
+  const result: TranscribeJobResult = {
+    transcriptId: rec.id,
+    language: transcript.language,
+    model,
+    preview: transcriptPreview(transcript),
+    durationSec: transcript.duration,
+    words: text ? text.split(' ').length : 0,
+  };
+  if (p.export) {
+    const body = await exportTranscript(transcript, p.export.format, { timestamps: p.export.timestamps });
+    const blob = await deps.blobs.put(Readable.from([body]), { ext: p.export.format, maxBytes: Number.MAX_SAFE_INTEGER });
+    const fileName = `${basename(p.name, extname(p.name))}.${p.export.format}`;
+    const f = await deps.sessions.addFile({
+      accountId: job.accountId,
+      sessionId: job.sessionId,
+      jobId: job.id,
+      name: fileName,
+      contentType: EXPORT_CONTENT_TYPES[p.export.format],
+      storeKey: blob.key,
+      sizeBytes: blob.sizeBytes,
+    });
+    result.fileId = f.id;
+    result.fileName = fileName;
+  }
+  return result;
 }
 
 export function renderHandler(deps: HandlerDeps): JobHandler<'render'> {

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AsrPool, type AsrLease, asrLayout } from './asr-pool.ts';
+
+// The pool's sharing rules, on real AsrWorker objects that are never asked anything, so no
+// process starts (a worker starts on its first request); test/api/workflow.test.ts and
+// test/languages.test.ts run jobs through the pool with the real model.
+
+test('transcriptions at once: one per core, two to a worker on two cores or more, the cores split between workers', () => {
+  assert.deepEqual(asrLayout(2), { transcriptions: 2, jobsPerWorker: 2, threads: 2 });
+  assert.deepEqual(asrLayout(8), { transcriptions: 8, jobsPerWorker: 2, threads: 2 });
+  assert.deepEqual(asrLayout(1), { transcriptions: 1, jobsPerWorker: 1, threads: 1 });
+  // --asr-slots 1: one job at a time on a worker with every core, as before.
+  assert.deepEqual(asrLayout(2, 1), { transcriptions: 1, jobsPerWorker: 1, threads: 2 });
+  assert.deepEqual(asrLayout(16, 4), { transcriptions: 4, jobsPerWorker: 2, threads: 8 });
+  assert.deepEqual(asrLayout(2, 3), { transcriptions: 3, jobsPerWorker: 2, threads: 1 });
+  assert.equal(asrLayout(4, 0).transcriptions, 0, 'a node may run no transcriptions');
+});
+
+const settled = async <T>(p: Promise<T>) => {
+  let done = false;
+  void p.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await new Promise((r) => setImmediate(r));
+  return done;
+};
+
+test('two slots share a worker; the next two get another', async () => {
+  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 2 });
+  try {
+    const [a, b, c] = await Promise.all([pool.acquire(0), pool.acquire(1), pool.acquire(2)]);
+    assert.equal(a.worker, b.worker, 'slots 0 and 1: one worker, two jobs at once');
+    assert.notEqual(a.worker, c.worker, 'slot 2: a worker of its own');
+    for (const l of [a, b, c]) l.release();
+  } finally {
+    await pool.close();
+  }
+});
+
+test('another model waits for the jobs on the worker, then replaces it; later jobs do not overtake it', async () => {
+  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 2 });
+  try {
+    const first = await pool.acquire(0);
+    const old = first.worker;
+    const base = pool.acquire(1, 'base');
+    const later = pool.acquire(0, 'tiny.en');
+    assert.equal(await settled(base), false, 'base waits while a tiny.en job holds the worker');
+    assert.equal(await settled(later), false, 'a tiny.en job asking after it waits too, though the worker serves tiny.en');
+    first.release();
+    first.release(); // a second release changes nothing
+    const b: AsrLease = await base;
+    assert.notEqual(b.worker, old);
+    assert.ok(b.worker.serves('base'));
+    assert.equal(await settled(later), false, 'tiny.en now waits for the base job');
+    b.release();
+    const l = await later;
+    assert.ok(l.worker.serves('tiny.en'));
+    assert.notEqual(l.worker, b.worker);
+    l.release();
+  } finally {
+    await pool.close();
+  }
+});
+
+test('an auto worker serves base and tiny.en without a replacement', async () => {
+  const pool = new AsrPool({ model: 'auto', jobsPerWorker: 2 });
+  try {
+    const a = await pool.acquire(0);
+    const [b, t] = await Promise.all([pool.acquire(1, 'base'), pool.acquire(0, 'tiny.en')]);
+    assert.equal(b.worker, a.worker);
+    assert.equal(t.worker, a.worker);
+    for (const l of [a, b, t]) l.release();
+  } finally {
+    await pool.close();
+  }
+});
+
+test('closing the pool fails the jobs still waiting for a worker', async () => {
+  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 1 });
+  const held = await pool.acquire(0);
+  const waiting = pool.acquire(0, 'base');
+  await pool.close();
+  await assert.rejects(waiting, /closed/);
+  held.release();
+});
