@@ -314,7 +314,9 @@ function report(
 function perItem(key: string, items: Item[], result: Partial<Record<Side, SideRun>>, minUnits: number): void {
   const long = items.filter((i) => score(i.reference, '', i.language).units >= minUnits);
   if (!long.length) return;
-  console.log(`\n  item by item (references of ≥ ${minUnits} words or characters); ✗ = vidscribe worse than the better baseline`);
+  console.log(
+    `\n  item by item (references of ≥ ${minUnits} words or characters); ✗ = vidscribe worse than the better baseline, +N = by N words or characters`,
+  );
   console.log(`  ${'item'.padEnd(40)}${'units'.padStart(6)}${SIDES.map((s) => cell(s)).join('')}  lang (vidscribe/batched/sequential)`);
   const worse: string[] = [];
   for (const it of long) {
@@ -327,10 +329,12 @@ function perItem(key: string, items: Item[], result: Partial<Record<Side, SideRu
     const ours = rate('vidscribe');
     const best = better(rate('batched'), rate('sequential'));
     const bad = ours !== undefined && best !== undefined && ours > best;
-    if (bad) worse.push(it.id);
+    // How many words (or characters) apart: a rate hides whether one word or ten decide it.
+    const apart = bad ? ` +${Math.round((ours! - best!) * score(it.reference, '', it.language).units)}` : '';
+    if (bad) worse.push(`${it.id}${apart}`);
     const langs = SIDES.map((s) => result[s]?.language.get(it.file) ?? '?').join('/');
     console.log(
-      `  ${it.id.slice(0, 39).padEnd(40)}${String(score(it.reference, '', it.language).units).padStart(6)}${SIDES.map((s) => cell(pct(rate(s)))).join('')}  ${bad ? '✗' : ' '} ${it.language}: ${langs}`,
+      `  ${it.id.slice(0, 39).padEnd(40)}${String(score(it.reference, '', it.language).units).padStart(6)}${SIDES.map((s) => cell(pct(rate(s)))).join('')}  ${bad ? '✗' : ' '} ${it.language}: ${langs}${apart}`,
     );
   }
   // No verdict without a baseline to compare with (--sides vidscribe).
