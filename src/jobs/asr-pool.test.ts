@@ -81,6 +81,26 @@ test('an auto worker serves base and tiny.en without a replacement', async () =>
   }
 });
 
+test('a job aborted while it waits leaves the line, and the one behind it goes in', async () => {
+  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 2 });
+  try {
+    const held = await pool.acquire(0);
+    const ac = new AbortController();
+    const base = pool.acquire(1, 'base', ac.signal);
+    const behind = pool.acquire(0, 'tiny.en');
+    assert.equal(await settled(behind), false);
+    ac.abort();
+    await assert.rejects(base, (e: Error & { code?: number }) => e.code === 5004);
+    const b = await behind;
+    assert.equal(b.worker, held.worker, 'no replacement for a job that left');
+    await assert.rejects(pool.acquire(1, 'tiny.en', AbortSignal.abort()), /Cancelled/);
+    held.release();
+    b.release();
+  } finally {
+    await pool.close();
+  }
+});
+
 test('closing the pool fails the jobs still waiting for a worker', async () => {
   const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 1 });
   const held = await pool.acquire(0);

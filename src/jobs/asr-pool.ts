@@ -64,8 +64,11 @@ export class AsrPool {
     this.jobsPerWorker = Math.max(1, Math.floor(defaults.jobsPerWorker ?? 2));
   }
 
-  /** The worker for a job in `slot` that serves `model`, held until the lease is released. */
-  acquire(slot: number, model = this.defaults.model): Promise<AsrLease> {
+  /**
+   * The worker for a job in `slot` that serves `model`, held until the lease is released. A job
+   * aborted (`signal`) while it waits leaves the line at once, with a Cancelled error.
+   */
+  acquire(slot: number, model = this.defaults.model, signal?: AbortSignal): Promise<AsrLease> {
     const index = Math.floor(slot / this.jobsPerWorker);
     let s = this.shared.get(index);
     if (!s) {
@@ -74,7 +77,27 @@ export class AsrPool {
     }
     const shared = s;
     return new Promise<AsrLease>((admit, fail) => {
-      shared.waiting.push({ model, admit, fail });
+      if (signal?.aborted) return fail(new VidscribeError(ErrorCode.Cancelled, 'Cancelled'));
+      const leave = () => {
+        const at = shared.waiting.indexOf(waiting);
+        if (at < 0) return; // admitted already: the job's own steps see the abort
+        shared.waiting.splice(at, 1);
+        fail(new VidscribeError(ErrorCode.Cancelled, 'Cancelled'));
+        this.letIn(shared); // the next in line may go in now
+      };
+      const waiting: Waiting = {
+        model,
+        admit: (lease) => {
+          signal?.removeEventListener('abort', leave);
+          admit(lease);
+        },
+        fail: (e) => {
+          signal?.removeEventListener('abort', leave);
+          fail(e);
+        },
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      shared.waiting.push(waiting);
       this.letIn(shared);
     });
   }

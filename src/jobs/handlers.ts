@@ -66,7 +66,7 @@ export function transcriptPreview(t: Transcript): string {
 
 export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler<'transcribe'> {
   return async (job, ctx) => {
-    const lease = await asr.acquire(ctx.slot, job.payload.model);
+    const lease = await asr.acquire(ctx.slot, job.payload.model, ctx.signal);
     try {
       return await transcribeWith(lease.worker, deps, job, ctx);
     } finally {
