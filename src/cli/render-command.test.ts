@@ -115,5 +115,46 @@ describe('vidscribe convert', () => {
       /\[400\] --speaker-labels must be one of name, color, none/,
     );
     assert.match(vidscribe('convert', 'talk.mp4', '--speaker-labels', 'name').stderr, /\[400\] --speaker-labels labels captions: add --captions/);
+    assert.match(vidscribe('convert', 'talk.mp4', '--captions', '--speakers', '2').stderr, /\[400\] The speaker count is for --speaker-labels/);
+    assert.match(
+      vidscribe('convert', 'talk.mp4', '--captions', '--speaker-labels', 'none', '--max-speakers', '2').stderr,
+      /\[400\] The speaker count is for --speaker-labels/,
+    );
+    assert.match(
+      vidscribe('convert', 'talk.mp4', '--captions', '--speaker-labels', 'name', '--speakers', '0').stderr,
+      /\[400\] --speakers must be a whole number from 1 to 16/,
+    );
+    assert.match(
+      vidscribe('convert', 'talk.mp4', '--captions', '--speaker-labels', 'name', '--speakers', '2', '--max-speakers', '3').stderr,
+      /\[400\] Give either --speakers or --min-speakers\/--max-speakers/,
+    );
+  });
+
+  test('--speakers reaches the diarization: one reader told apart as two is named as two', () => {
+    makeSpeechMp4(SPEECH.file, join(dir, 'reader.mp4'));
+    const r = vidscribe(
+      'convert',
+      'reader.mp4',
+      '--resolution',
+      '720p',
+      '--captions',
+      '--speaker-labels',
+      'name',
+      '--speakers',
+      '2',
+      '--save-draft',
+      'reader.draft.json',
+      '--out',
+      'reader.labelled.mp4',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const draft = parseDraft(JSON.parse(readFileSync(join(dir, 'reader.draft.json'), 'utf8')));
+    const captions = draft.t
+      .flatMap((t) => (t.tt === 7 ? t.sg : []))
+      .map((s) => s.m.text)
+      .join(' ');
+    // Found automatically, this one reader is one speaker; told there are two, the captions name two.
+    assert.match(captions, /^\[Speaker 1\] /);
+    assert.match(captions, /\[Speaker 2\] /);
   });
 });

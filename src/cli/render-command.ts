@@ -26,6 +26,7 @@ import {
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { withInterrupt } from './interrupt.ts';
 import { createProgressReporter } from './progress.ts';
+import { speakerHintFromFlags } from './transcribe-command.ts';
 
 export interface RenderCommandOptions {
   out?: string;
@@ -40,6 +41,10 @@ export interface ConvertCommandOptions {
   captions?: boolean;
   /** With --captions: find the speakers and show them as a name prefix or a colour (name|color|none). */
   speakerLabels?: string;
+  /** With --speaker-labels: how many speakers there are (exactly, or at least / at most). */
+  speakers?: string;
+  minSpeakers?: string;
+  maxSpeakers?: string;
   model?: string;
   /** Auto mode for --captions: English to the fast tiny.en, the rest to base. */
   fast?: boolean;
@@ -122,6 +127,11 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
   const titleSec = seconds(o.titleDuration, '--title-duration') ?? 3;
   const speakerLabels = oneOf(o.speakerLabels, CAPTION_SPEAKERS, '--speaker-labels') as CaptionSpeakers | undefined;
   if (speakerLabels && !o.captions) throw new VidscribeError(ErrorCode.BadRequest, '--speaker-labels labels captions: add --captions');
+  const labelled = speakerLabels !== undefined && speakerLabels !== 'none';
+  const speakerHint = speakerHintFromFlags(o);
+  if (Object.keys(speakerHint).length && !labelled) {
+    throw new VidscribeError(ErrorCode.BadRequest, 'The speaker count is for --speaker-labels: add --captions --speaker-labels name (or color)');
+  }
   const timeout = seconds(o.timeout, '--timeout');
   let bgmVolume = 0.35;
   if (o.bgmVolume !== undefined) {
@@ -146,11 +156,11 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
           language: o.language,
           media: info,
           // Diarize only when the speakers will be shown: it costs time and adds nothing otherwise.
-          ...(speakerLabels && speakerLabels !== 'none' ? { diarize: {} } : {}),
+          ...(labelled ? { diarize: speakerHint } : {}),
           signal,
           onProgress: (p) => bar.update(0, p.stage, p.doneSec, p.totalSec),
         });
-        if (speakerLabels && speakerLabels !== 'none' && transcript.speakers === undefined) {
+        if (labelled && transcript.speakers === undefined) {
           throw new VidscribeError(ErrorCode.AsrFailed, 'Speaker diarization did not run: the transcript came back without speakers');
         }
         draft = setCaptions(draft, transcript, speakerLabels ? { speakers: speakerLabels } : {});

@@ -43,12 +43,17 @@ export interface TranscribeCommandOptions {
   speakerNames?: string;
 }
 
+/** --speakers, --min-speakers and --max-speakers as a count hint (empty: none given); throws a coded error on bad flags. */
+export function speakerHintFromFlags(o: Pick<TranscribeCommandOptions, 'speakers' | 'minSpeakers' | 'maxSpeakers'>): SpeakerCountHint {
+  return speakerCountHint(o, (k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+}
+
 /** The diarization the flags ask for (undefined: none), with names to apply; throws a coded error on bad flags. */
 export function diarizeFromFlags(o: Pick<TranscribeCommandOptions, 'diarize' | 'speakers' | 'minSpeakers' | 'maxSpeakers' | 'speakerNames'>): {
   diarize?: SpeakerCountHint;
   names?: string[];
 } {
-  const hint = speakerCountHint(o, (k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+  const hint = speakerHintFromFlags(o);
   const names = o.speakerNames === undefined ? undefined : parseSpeakerNames(o.speakerNames);
   const wanted = o.diarize === true || names !== undefined || Object.keys(hint).length > 0;
   if (!wanted) return {};
