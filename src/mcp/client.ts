@@ -6,20 +6,14 @@
 import { createParser } from 'eventsource-parser';
 import { clientId, tokenStore } from '../client/device.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import type { SessionStateView, TranscriptView } from '../api/views.ts';
 
 export const AGENT = 'nemo_agent';
 /** The attribution an export needs: this MCP server names itself. */
 export const SKILL_HEADERS = { 'X-Skill-Source': 'vidscribe-mcp', 'X-Skill-Version': '0.1.0', 'X-Skill-Platform': 'mcp' };
 
-/** GET /api/state, as the tools read it. */
-export interface SessionState {
-  session_id: string;
-  draft: ({ w: number; h: number } & Record<string, unknown>) | null;
-  media: { id: string; name: string }[];
-  transcripts: { id: string; media_id: string; language: string; text: string }[];
-  jobs: { id: string; type: string; status: string; file_id?: string }[];
-  files: { id: string; name: string; content_type: string; size_bytes: number; url: string }[];
-}
+/** GET /api/state: the server's own view type, not a copy. */
+export type SessionState = SessionStateView;
 
 type EventPart =
   | { text: string }
@@ -122,7 +116,7 @@ export class VidscribeClient {
   }
 
   /** One transcript with its timed segments (seconds). */
-  async transcript(id: string): Promise<{ id: string; text: string; segments: { start: number; end: number; text: string }[] }> {
+  async transcript(id: string): Promise<TranscriptView> {
     return this.call('GET', `/api/state/${AGENT}/me/${await this.session()}/transcripts/${encodeURIComponent(id)}`);
   }
 

@@ -10,6 +10,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { parseRequest } from '../agent/intent.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import type { SegmentView } from '../api/views.ts';
+import type { ToolName } from '../agent/planner/tools.ts';
 import type { VidscribeClient } from './client.ts';
 
 /** How much transcript text a tool result carries; the whole text is the resource. */
@@ -40,18 +42,16 @@ async function guarded(work: () => Promise<CallToolResult>): Promise<CallToolRes
   }
 }
 
-interface Segment {
-  start: number;
-  end: number;
-  text: string;
-}
-
 /**
  * The sentence asking the agent to transcribe: the agent understands a spoken language by its
  * name ("the speech is in French"), so an ISO code is named first and checked against its parser.
  */
-export function transcribeRequest(name: string, format: string, language?: string): string {
-  const base = `transcribe ${name} into a ${format} file`;
+export function transcribeRequest(name: string, format: string, language?: string, speakers = false): string {
+  const base = `transcribe ${name} into a ${format} file${speakers ? ' and label the speakers' : ''}`;
+  if (speakers && !parseRequest(base).intents.some((i) => i.kind === 'transcribe' && i.diarize)) {
+    // The agent's parser no longer hears this phrase: a loud failure, not a transcript without speakers.
+    throw new VidscribeError(ErrorCode.Internal, 'The request for speaker labels is not understood by the agent');
+  }
   if (!language) return base;
   const code = language.toLowerCase().split(/[-_]/)[0]!;
   let named: string | undefined;
@@ -69,6 +69,9 @@ export function transcribeRequest(name: string, format: string, language?: strin
   return request;
 }
 
+/** The agent's tool that makes a transcript (its reply names the transcript). */
+const TRANSCRIBE_TOOL: ToolName = 'transcribe_media';
+
 const stamp = (sec: number) => new Date(Math.max(0, sec) * 1000).toISOString().slice(11, 19);
 
 export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}): McpServer {
@@ -84,23 +87,25 @@ export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}):
   };
 
   /** The transcript's timed segments. */
-  const segments = async (id?: string): Promise<Segment[]> => (await client.transcript((await transcript(id)).t.id)).segments;
+  const segments = async (id?: string): Promise<SegmentView[]> => (await client.transcript((await transcript(id)).t.id)).segments;
 
   server.registerTool(
     'transcribe',
     {
       description:
-        'Transcribe a video or audio file with vidscribe (speech to text, offline Whisper). Give a local file path (local mode) or an http(s) URL. Returns the transcript text and its resource URI; the exported file (txt, srt, vtt, json, md or docx) is listed as a resource.',
+        'Transcribe a video or audio file with vidscribe (speech to text, offline Whisper). Give a local file path (local mode) or an http(s) URL. Returns the transcript text (by speaker turns with speakers: true) and its resource URI; the exported file (txt, srt, vtt, json, md or docx) is listed as a resource.',
       inputSchema: {
         path: z.string().max(4096).optional().describe('a local file path (only when the MCP server runs on this machine)'),
         url: z.string().url().max(2048).optional().describe('an http(s) URL of the media'),
         format: z.enum(['txt', 'srt', 'vtt', 'json', 'md', 'docx']).optional().describe('export format, default txt'),
         language: z.string().max(16).optional().describe('spoken language, ISO 639-1 (default: detected)'),
+        speakers: z.boolean().optional().describe('find who speaks when: the text and the file name each speaker (Speaker 1, Speaker 2…)'),
       },
     },
     (args) =>
       guarded(async () => {
-        transcribeRequest('media', args.format ?? 'txt', args.language); // an unknown language is refused before any upload
+        const speakers = args.speakers === true;
+        transcribeRequest('media', args.format ?? 'txt', args.language, speakers); // an unknown language is refused before any upload
         let media: { id: string; name: string }[];
         if (args.url) media = await client.upload({ url: args.url });
         else if (args.path) {
@@ -118,16 +123,21 @@ export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}):
             throw new VidscribeError(ErrorCode.FileTooLarge, `${args.path} is larger than the upload limit (${Math.round(opts.localFiles.maxBytes / 1e6)} MB)`);
           media = await client.upload({ name: basename(full), body: new Uint8Array(await readFile(full)) });
         } else throw new VidscribeError(ErrorCode.BadRequest, 'Give either path or url');
-        const reply = await client.ask(transcribeRequest(media[0]!.name, args.format ?? 'txt', args.language));
-        const st = await client.state();
-        const t = [...(st.transcripts as { id: string; media_id: string; text: string }[])].reverse().find((x) => media.some((m) => m.id === x.media_id));
-        if (!t) throw new VidscribeError(ErrorCode.AsrFailed, `The agent made no transcript: ${reply.text}`);
-        const cut = t.text.length > TEXT_MAX_CHARS ? `${t.text.slice(0, TEXT_MAX_CHARS)}… (read the rest from the resource)` : t.text;
+        const reply = await client.ask(transcribeRequest(media[0]!.name, args.format ?? 'txt', args.language, speakers));
+        // The transcript is the one the agent's transcription call made: a file of the same name
+        // uploaded earlier in the session is another media item, with transcripts of its own.
+        const made = [...reply.toolCalls].reverse().find((c) => c.name === TRANSCRIBE_TOOL && typeof c.response?.transcript_id === 'string')?.response;
+        if (!made) throw new VidscribeError(ErrorCode.AsrFailed, `The agent made no transcript: ${reply.text}`);
+        if (speakers && made.speakers === undefined) throw new VidscribeError(ErrorCode.AsrFailed, `Speaker diarization did not run: ${reply.text}`);
+        const id = made.transcript_id as string;
+        // With speakers, "Speaker 1: …" paragraphs, as the TXT export reads.
+        const said = String(made.text ?? '');
+        const cut = said.length > TEXT_MAX_CHARS ? `${said.slice(0, TEXT_MAX_CHARS)}… (read the rest from the resource)` : said;
         return {
           content: [
             { type: 'text', text: cut },
-            { type: 'resource_link', uri: `vidscribe://transcript/${t.id}`, name: `transcript ${t.id}`, mimeType: 'text/plain' },
-            { type: 'text', text: `${reply.text}\ntranscript_id: ${t.id}` },
+            { type: 'resource_link', uri: `vidscribe://transcript/${id}`, name: `transcript ${id}`, mimeType: 'text/plain' },
+            { type: 'text', text: `${reply.text}\ntranscript_id: ${id}` },
           ],
         };
       }),

@@ -131,6 +131,17 @@ describe('the MCP server', () => {
       assert.equal(await credits(), before, 'reading and searching a transcript costs nothing');
       const window = await client.callTool({ name: 'read_transcript', arguments: { mode: 'plain', from: 100, to: 200 } });
       assert.equal(textOf(window), '');
+      // The same file again, with speakers: a second upload of the name, diarized, the text by
+      // speaker turns ("Speaker 1: …"), and the transcript returned is this one, not the first.
+      const first = /transcript_id: (\S+)/.exec(textOf(r))![1];
+      const labelled = await client.callTool({ name: 'transcribe', arguments: { path: SAMPLE_MP4, speakers: true } }, undefined, { timeout: 60_000 });
+      assert.ok(!labelled.isError, textOf(labelled));
+      assert.match(textOf(labelled), /^Speaker 1: And so my fellow Americans/);
+      assert.match(textOf(labelled), /\d speakers?, /);
+      const second = /transcript_id: (\S+)/.exec(textOf(labelled))![1];
+      assert.notEqual(second, first);
+      const read = await client.callTool({ name: 'read_transcript', arguments: { transcript_id: second, mode: 'timestamps' } });
+      assert.match(textOf(read), /country/i);
     } finally {
       await client.close();
     }
