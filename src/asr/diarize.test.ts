@@ -4,11 +4,12 @@
  * real two-person call with its published turns), scored by DER with a 0.25 s collar.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rejectsWith } from '../../test/helpers/assert.ts';
-import { tempDir } from '../../test/helpers/media.ts';
+import { SAMPLE_MP4, tempDir } from '../../test/helpers/media.ts';
 import { buildEvalSet, type EvalFile } from '../../test/helpers/two-speakers.ts';
 import { ErrorCode } from '../shared/errors.ts';
 import { diarizationErrorRate } from './der.ts';
@@ -44,6 +45,13 @@ describe('diarization of the evaluation set', () => {
       }
     });
   }
+
+  test('the demo sample, one man speaking for 11 s, is one speaker', async () => {
+    const pcm = join(dir, 'demo.s16le');
+    execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', SAMPLE_MP4, '-ac', '1', '-ar', '16000', '-f', 's16le', pcm]);
+    const r = await worker.diarize(pcm);
+    assert.equal(r.count, 1, JSON.stringify(r.turns));
+  });
 
   test('a given count is honoured: 3 speakers asked for get 3, at most 1 gets 1', async () => {
     const f = file('male/female');
