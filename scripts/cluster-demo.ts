@@ -6,11 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { EnvelopeView, MediaView } from '../src/api/views.ts';
 import { startCluster, watchLeases, workerOf } from '../test/helpers/cluster.ts';
 import { SAMPLE_MP4 } from '../test/helpers/media.ts';
 import { ATTRIBUTION, newUser, oneClipDraft, runSse } from '../test/helpers/server.ts';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/** The text part of an agent event (ADK shape: content.parts[].text), if it has one. */
+function textPart(event: unknown): string | undefined {
+  const parts = (event as { content?: { parts?: { text?: unknown }[] } } | undefined)?.content?.parts;
+  const text = parts?.find((p) => typeof p.text === 'string')?.text;
+  return typeof text === 'string' ? text : undefined;
+}
 
 async function main(): Promise<void> {
   say('starting Postgres, the S3 test server, 1 API process and 2 worker processes…');
@@ -32,18 +40,19 @@ async function main(): Promise<void> {
         headers: { authorization: `Bearer ${u.api.token}` },
         body: fd,
       })
-    ).json()) as any;
-    if (up.code !== 0) throw new Error(`upload: ${JSON.stringify(up)}`);
-    const mediaId = up.data.media[0].id as string;
+    ).json()) as EnvelopeView<{ media: MediaView[] }>;
+    const uploaded = up.data?.media[0];
+    if (up.code !== 0 || !uploaded) throw new Error(`upload: ${JSON.stringify(up)}`);
+    const mediaId = uploaded.id;
     const stored = c.s3.writes.length;
-    say(`uploaded ${basename(SAMPLE_MP4)} (${up.data.media[0].size_bytes ?? '?'} bytes) → stored in S3 (${stored} write(s) to the bucket so far)`);
+    say(`uploaded ${basename(SAMPLE_MP4)} (${uploaded.size_bytes} bytes) → stored in S3 (${stored} write(s) to the bucket so far)`);
 
     say('\n"transcribe the spoken dialogue into a text document" over SSE (through the API process):');
     const sse = await runSse(c.api.url, u.api.token!, u.sessionId, 'transcribe the spoken dialogue into a text document', (e) => {
-      const text = e.data?.content?.parts?.find((p: any) => typeof p.text === 'string')?.text as string | undefined;
+      const text = textPart(e.data);
       if (text && e.data?.partial) say(`  … ${text.trim()}`);
     });
-    const last = sse.events.at(-1)?.content?.parts?.find((p: any) => typeof p.text === 'string')?.text ?? '';
+    const last = textPart(sse.events.at(-1)) ?? '';
     say(`  reply: ${String(last).split('\n').slice(0, 3).join(' ').slice(0, 300)}`);
 
     say('\nexport (1280×720 render of the clip):');
@@ -54,13 +63,13 @@ async function main(): Promise<void> {
       ATTRIBUTION,
     );
     if (exp.body.code !== 0) throw new Error(`export: ${JSON.stringify(exp.body)}`);
-    let st: any;
+    let st: { status: string; url?: string };
     for (;;) {
       st = (await u.api.call('GET', `/api/render/proxy/lambda/${exp.body.data.render_id}`)).body.data;
       if (st.status === 'completed' || st.status === 'failed') break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    if (st.status !== 'completed') throw new Error(`render ${st.status}: ${JSON.stringify(st)}`);
+    if (st.status !== 'completed' || !st.url) throw new Error(`render ${st.status}: ${JSON.stringify(st)}`);
     const res = await fetch(st.url);
     const mp4 = Buffer.from(await res.arrayBuffer());
     const ranged = await fetch(st.url, { headers: { range: 'bytes=0-1023' } });
