@@ -168,6 +168,20 @@ export function signLink(secret: Buffer, kind: LinkKind, id: string, expiresAt: 
   return `/api/${path}/${encodeURIComponent(id)}?expires=${expiresAt}&sig=${linkSignature(secret, kind, id, expiresAt).toString('base64url')}`;
 }
 
+/** The query of a signed link, bounded: anyone holding a link (or guessing at one) sends it. */
+export const SIGNED_LINK_QUERY = {
+  type: 'object',
+  properties: { expires: { type: 'string', maxLength: 20 }, sig: { type: 'string', maxLength: 64 } },
+} as const;
+
+/** The id a signed link to /api/<kind>/:id opens, once its signature and expiry hold (a coded error otherwise). */
+export function signedLinkId(req: FastifyRequest, secret: Buffer, kind: LinkKind, now: number): string {
+  const { id } = req.params as { id: string };
+  const q = req.query as { expires?: string; sig?: string };
+  verifyLink(secret, kind, id, q.expires, q.sig, now);
+  return id;
+}
+
 export function verifyLink(secret: Buffer, kind: LinkKind, id: string, expires: string | undefined, sig: string | undefined, now: number): void {
   const exp = Number(expires);
   if (!sig || !Number.isFinite(exp)) throw new VidscribeError(ErrorCode.BadToken, 'This download link is not signed');

@@ -7,7 +7,7 @@ import { parseDraft, type Draft } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { sendBlobRange } from './byte-ranges.ts';
 import type { RouteHelpers } from './edge.ts';
-import { ok, verifyLink } from './http.ts';
+import { SIGNED_LINK_QUERY, ok, signedLinkId } from './http.ts';
 import { jobView, statusOf } from './job-view.ts';
 import { bearer, idString } from './schemas.ts';
 import type { Services } from './services.ts';
@@ -102,14 +102,11 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
       schema: {
         summary: 'Download a result through a signed link',
         params: idParams,
-        querystring: { type: 'object', properties: { expires: { type: 'string', maxLength: 20 }, sig: { type: 'string', maxLength: 64 } } },
+        querystring: SIGNED_LINK_QUERY,
       },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
-      const q = req.query as { expires?: string; sig?: string };
-      verifyLink(svc.secret, 'file', id, q.expires, q.sig, svc.now());
-      const f = await svc.sessions.file(id);
+      const f = await svc.sessions.file(signedLinkId(req, svc.secret, 'file', svc.now()));
       if (!f) throw new VidscribeError(ErrorCode.NotFound, 'This file no longer exists');
       // One byte range when asked (206): a long render resumes or seeks instead of starting over.
       reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`);

@@ -9,7 +9,7 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, exportTranscript, isExportFormat } from '../transcript/index.ts';
 import { contentTypeOfKey, sendBlobRange } from './byte-ranges.ts';
 import { clientGone, type RouteHelpers } from './edge.ts';
-import { linkExpiry, ok, signLink, verifyLink } from './http.ts';
+import { SIGNED_LINK_QUERY, linkExpiry, ok, signLink, signedLinkId } from './http.ts';
 import { jobView } from './job-view.ts';
 import { agentName, bearer, envelope, idString } from './schemas.ts';
 import type { Services } from './services.ts';
@@ -73,14 +73,11 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
       schema: {
         summary: 'Play a media item through its signed link (from the session state); answers Range requests (206) so players can seek',
         params: { type: 'object', properties: { id: idString } },
-        querystring: { type: 'object', properties: { expires: { type: 'string', maxLength: 20 }, sig: { type: 'string', maxLength: 64 } } },
+        querystring: SIGNED_LINK_QUERY,
       },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
-      const q = req.query as { expires?: string; sig?: string };
-      verifyLink(svc.secret, 'media', id, q.expires, q.sig, svc.now());
-      const m = await svc.sessions.mediaItem(id);
+      const m = await svc.sessions.mediaItem(signedLinkId(req, svc.secret, 'media', svc.now()));
       if (!m) throw new VidscribeError(ErrorCode.NotFound, 'This media item no longer exists');
       reply.header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(m.name)}`).header('cache-control', 'private, max-age=3600');
       // Straight from the blob store (on S3 a ranged read): a player's seeks copy nothing to this node's disk.
