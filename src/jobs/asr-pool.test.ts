@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { AsrWorker } from '../asr/index.ts';
 import { AsrPool, type AsrLease, asrLayout } from './asr-pool.ts';
 
 // The pool's sharing rules, on real AsrWorker objects that are never asked anything, so no
@@ -96,6 +97,40 @@ test('a job aborted while it waits leaves the line, and the one behind it goes i
     await assert.rejects(pool.acquire(1, 'tiny.en', AbortSignal.abort()), /Cancelled/);
     held.release();
     b.release();
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker that cannot be made fails the job that asked for it, not the one behind it', async () => {
+  let failNext = true;
+  const pool = new AsrPool({
+    model: 'tiny.en',
+    jobsPerWorker: 2,
+    create: (model) => {
+      if (failNext && model === 'base') throw new Error('no such model');
+      return new AsrWorker({ model });
+    },
+  });
+  try {
+    const held = await pool.acquire(0);
+    const base = pool.acquire(1, 'base');
+    const behind = pool.acquire(0, 'tiny.en');
+    held.release();
+    await assert.rejects(base, /no such model/);
+    const b = await behind;
+    assert.ok(b.worker.serves('tiny.en'));
+    b.release();
+    // The same while the job that asked has already left the line: the one behind is not dropped.
+    const ac = new AbortController();
+    const gone = pool.acquire(0, 'base', ac.signal);
+    const next = pool.acquire(1, 'tiny.en');
+    ac.abort();
+    await assert.rejects(gone, /Cancelled/);
+    const n = await next;
+    assert.ok(n.worker.serves('tiny.en'));
+    n.release();
+    failNext = false;
   } finally {
     await pool.close();
   }

@@ -58,9 +58,10 @@ export class AsrPool {
 
   /**
    * `jobsPerWorker` (default 2, the worker's replicas on two or more cores): the slots that share
-   * one worker; `threads`, each worker's CPU threads (default: the worker's, every core).
+   * one worker; `threads`, each worker's CPU threads (default: the worker's, every core); `create`
+   * makes a worker (default: an AsrWorker; tests make one that fails).
    */
-  constructor(private readonly defaults: { model: string; threads?: number; jobsPerWorker?: number }) {
+  constructor(private readonly defaults: { model: string; threads?: number; jobsPerWorker?: number; create?: (model: string, threads?: number) => AsrWorker }) {
     this.jobsPerWorker = Math.max(1, Math.floor(defaults.jobsPerWorker ?? 2));
   }
 
@@ -119,7 +120,7 @@ export class AsrPool {
       void (async () => {
         await old?.close();
         // An auto worker holds tiny.en and base too: asking for either later needs no new process.
-        s.worker = new AsrWorker({ model: next.model, threads: this.defaults.threads });
+        s.worker = (this.defaults.create ?? ((model, threads) => new AsrWorker({ model, threads })))(next.model, this.defaults.threads);
       })().then(
         () => {
           s.replacing = false;
@@ -127,8 +128,12 @@ export class AsrPool {
         },
         (e: unknown) => {
           s.replacing = false;
-          s.waiting.shift();
-          next.fail(e);
+          // By identity: the job may have left the line (aborted) while its worker was being made.
+          const at = s.waiting.indexOf(next);
+          if (at >= 0) {
+            s.waiting.splice(at, 1);
+            next.fail(e);
+          }
           this.letIn(s);
         },
       );
