@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { startCluster, watchLeases, workerOf, type Cluster, type NodeProcess } from '../helpers/cluster.ts';
 import { FIXTURES, SAMPLE_MP4 } from '../helpers/media.ts';
 import { ATTRIBUTION, newUser, oneClipDraft, runSse } from '../helpers/server.ts';
+import { ErrorCode } from '../../src/shared/errors.ts';
 
 const POISON = 'poison-pill';
 const FILES = [SAMPLE_MP4, `${FIXTURES}/librispeech_1089-134686-0000.flac`, `${FIXTURES}/librispeech_61-70968-0000.flac`, `${FIXTURES}/mfa_thoughts.flac`];
@@ -108,6 +109,27 @@ describe('a cluster: Postgres + S3, one API process and two worker processes', (
     assert.equal(part.headers.get('content-range'), `bytes 1000-1999/${whole.length}`);
     assert.ok(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(1000, 2000)));
     assert.ok(!existsSync(join(c.api.dataDir, 'cache', m?.store_key ?? '')), 'served from the bucket, not copied to the API node');
+  });
+
+  test('a second API node with the same secret takes the tokens and opens the signed links of the first; one with another secret refuses the links', async () => {
+    const u = await newUser(c.api.url);
+    await uploadToSession(c.api.url, u.api.token!, u.sessionId, SAMPLE_MP4);
+    const st = (await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.data;
+    const link = new URL(st.media[0].url);
+    const [twin, stranger] = await Promise.all([c.addApi(), c.addApi(randomBytes(32).toString('hex'))]);
+    const auth = { authorization: `Bearer ${u.api.token}` };
+    // Tokens live in the shared database: any API node knows them.
+    const state = (await (await fetch(`${twin.url}/api/state/nemo_agent/me/${u.sessionId}/latest`, { headers: auth })).json()) as any;
+    assert.equal(state.code, 0);
+    assert.equal(state.data.media[0].id, st.media[0].id);
+    // Links are signed with the cluster's key: the twin opens one the first node made...
+    const part = await fetch(`${twin.url}${link.pathname}${link.search}`, { headers: { range: 'bytes=0-99' } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(readFileSync(SAMPLE_MP4).subarray(0, 100)));
+    // ...and a node with a key of its own does not (a coded error, no bytes).
+    const refused = await fetch(`${stranger.url}${link.pathname}${link.search}`);
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as any).code, ErrorCode.BadToken);
   });
 
   test('an upload that is too large or not media is refused and leaves nothing in the bucket or on the API node', async () => {

@@ -47,6 +47,8 @@ export interface Cluster {
   workers: NodeProcess[];
   /** Starts one more worker (a replacement after a kill). */
   addWorker(): Promise<NodeProcess>;
+  /** Starts one more API node on the same database and bucket, signing links with the cluster's key unless `secret` is given. */
+  addApi(secret?: string): Promise<NodeProcess>;
   /** A query on the shared database (the tests' and demo's view of the job rows). */
   query<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
@@ -100,6 +102,12 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     cluster.workers.push(w);
     return w;
   };
+  let apis = 1;
+  const addApi = async (secret?: string) => {
+    const node = await startNode(`api${++apis}`, ['--role', 'api', ...common], { ...env, ...(secret ? { VIDSCRIBE_SECRET: secret } : {}) });
+    nodes.push(node);
+    return node;
+  };
   const cluster: Cluster = {
     pg: pgServer,
     s3,
@@ -107,6 +115,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     api,
     workers: [],
     addWorker,
+    addApi,
     async query(text, values) {
       return (await pool.query(text, values as unknown[])).rows;
     },
