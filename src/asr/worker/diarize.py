@@ -36,9 +36,10 @@ MIN_REGION_SECONDS = 0.4
 DISTANCE_THRESHOLD = 0.3
 # In automatic mode a "speaker" holding less speech than this is absorbed by its nearest
 # neighbour: a cough, a laugh or a noisy window is not a person. With 2 s, the 11 s demo sample
-# (one man speaking) came out as two speakers, 4.5 and 2.25 s (3 windows) 0.25 apart; so did 3 of
-# 34 one-speaker files here (the demo, its WAV in ../shared, and mfa_michaelandsickmichael, one
-# reader well and, by its name, sick). With 3 s, only the last; the evaluation set's DER and counts do not change.
+# (one man speaking) came out as two speakers, 4.5 and 2.25 s (3 windows) 0.25 apart; 3 of 34
+# one-speaker files here were split (the demo, its WAV in ../shared, and
+# mfa_michaelandsickmichael, one reader well and, by its name, sick). With 3 s, only the last;
+# the evaluation set's DER and speaker counts do not change.
 MIN_SPEAKER_SECONDS = 3.0
 MIN_SPEAKER_SHARE = 0.05
 # ...and so is a minor one (under this share of the speech) whose voice is this close (cosine
