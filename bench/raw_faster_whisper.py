@@ -38,15 +38,19 @@ def main() -> None:
     model = WhisperModel(a.model, device="cpu", compute_type="int8", cpu_threads=a.threads)
     if a.mode == "batched":
         pipeline = BatchedInferencePipeline(model)
-        run = lambda audio: pipeline.transcribe(audio, batch_size=8)  # noqa: E731
+        chosen = {"batch_size": 8}
+        run = lambda audio: pipeline.transcribe(audio, **chosen)  # noqa: E731
         method = BatchedInferencePipeline.transcribe
     else:
-        run = lambda audio: model.transcribe(audio, vad_filter=True)  # noqa: E731
+        chosen = {"vad_filter": True}
+        run = lambda audio: model.transcribe(audio, **chosen)  # noqa: E731
         method = WhisperModel.transcribe
     load = time.perf_counter() - t0
-    # Say which defaults the numbers were measured with, read from the installed library.
-    defaults = {k: v.default for k, v in inspect.signature(method).parameters.items() if k in ("word_timestamps", "beam_size", "vad_filter", "batch_size")}
-    print(f"faster-whisper {a.mode}: library defaults {defaults} (word_timestamps is the library default, not set here)", file=sys.stderr, flush=True)
+    # Say what the numbers were measured with: the arguments set here, and the installed library's
+    # defaults for the rest (read from its signature, so an upgrade that changes one shows here).
+    settings = {k: v.default for k, v in inspect.signature(method).parameters.items() if k in ("word_timestamps", "beam_size", "vad_filter", "batch_size")}
+    settings.update(chosen)
+    print(f"faster-whisper {a.mode}: set here {chosen}; in effect {settings}", file=sys.stderr, flush=True)
 
     for f in a.files:
         t = time.perf_counter()
@@ -56,7 +60,7 @@ def main() -> None:
         wall = time.perf_counter() - t
         print(json.dumps({"file": f, "wall": wall, "text": text, "seconds": len(audio) / SAMPLE_RATE, "language": info.language}), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"load": load, "peak_rss": peak, "mode": a.mode, "threads": a.threads, "defaults": defaults}), flush=True)
+    print(json.dumps({"load": load, "peak_rss": peak, "mode": a.mode, "threads": a.threads, "settings": settings}), flush=True)
 
 
 if __name__ == "__main__":
