@@ -45,8 +45,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARM_SECONDS = Math.min(2, Math.max(1, Math.round(SECONDS / 5)));
 const CONNECTIONS = [50, 200];
-/** Turns each endpoint takes at 200 connections; the verdict is the median of the rounds' ratios. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Turns each endpoint takes at 200 connections; the verdict is the median of the rounds' ratios.
+ * Five, not three: the balance's single rounds ranged 1.08–1.43× in one run (its CPU per request
+ * is 1.1–1.2× healthz's), and the median of three came out at 1.34× in one of three runs.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SSE_RUNS = 20;
 /** BENCH_ONLY=state: load only the endpoints whose name has this in it, besides the baseline (for a profile). */
 const ONLY = process.env.BENCH_ONLY;

@@ -18,6 +18,16 @@ test('transcriptions at once: one per core, two to a worker on two cores or more
   assert.equal(asrLayout(4, 0).transcriptions, 0, 'a node may run no transcriptions');
 });
 
+/** Runs `fn` on a new pool, closed afterwards whatever happens. */
+async function withPool(opts: ConstructorParameters<typeof AsrPool>[0], fn: (pool: AsrPool) => Promise<void>): Promise<void> {
+  const pool = new AsrPool(opts);
+  try {
+    await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
 const settled = async <T>(p: Promise<T>) => {
   let done = false;
   void p.then(
@@ -33,20 +43,16 @@ const settled = async <T>(p: Promise<T>) => {
 };
 
 test('two slots share a worker; the next two get another', async () => {
-  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 2 });
-  try {
+  await withPool({ model: 'tiny.en', jobsPerWorker: 2 }, async (pool) => {
     const [a, b, c] = await Promise.all([pool.acquire(0), pool.acquire(1), pool.acquire(2)]);
     assert.equal(a.worker, b.worker, 'slots 0 and 1: one worker, two jobs at once');
     assert.notEqual(a.worker, c.worker, 'slot 2: a worker of its own');
     for (const l of [a, b, c]) l.release();
-  } finally {
-    await pool.close();
-  }
+  });
 });
 
 test('another model waits for the jobs on the worker, then replaces it; later jobs do not overtake it', async () => {
-  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 2 });
-  try {
+  await withPool({ model: 'tiny.en', jobsPerWorker: 2 }, async (pool) => {
     const first = await pool.acquire(0);
     const old = first.worker;
     const base = pool.acquire(1, 'base');
@@ -64,27 +70,21 @@ test('another model waits for the jobs on the worker, then replaces it; later jo
     assert.ok(l.worker.serves('tiny.en'));
     assert.notEqual(l.worker, b.worker);
     l.release();
-  } finally {
-    await pool.close();
-  }
+  });
 });
 
 test('an auto worker serves base and tiny.en without a replacement', async () => {
-  const pool = new AsrPool({ model: 'auto', jobsPerWorker: 2 });
-  try {
+  await withPool({ model: 'auto', jobsPerWorker: 2 }, async (pool) => {
     const a = await pool.acquire(0);
     const [b, t] = await Promise.all([pool.acquire(1, 'base'), pool.acquire(0, 'tiny.en')]);
     assert.equal(b.worker, a.worker);
     assert.equal(t.worker, a.worker);
     for (const l of [a, b, t]) l.release();
-  } finally {
-    await pool.close();
-  }
+  });
 });
 
 test('a job aborted while it waits leaves the line, and the one behind it goes in', async () => {
-  const pool = new AsrPool({ model: 'tiny.en', jobsPerWorker: 2 });
-  try {
+  await withPool({ model: 'tiny.en', jobsPerWorker: 2 }, async (pool) => {
     const held = await pool.acquire(0);
     const ac = new AbortController();
     const base = pool.acquire(1, 'base', ac.signal);
@@ -97,43 +97,41 @@ test('a job aborted while it waits leaves the line, and the one behind it goes i
     await assert.rejects(pool.acquire(1, 'tiny.en', AbortSignal.abort()), /Cancelled/);
     held.release();
     b.release();
-  } finally {
-    await pool.close();
-  }
+  });
 });
 
 test('a worker that cannot be made fails the job that asked for it, not the one behind it', async () => {
   let failNext = true;
-  const pool = new AsrPool({
-    model: 'tiny.en',
-    jobsPerWorker: 2,
-    create: (model) => {
-      if (failNext && model === 'base') throw new Error('no such model');
-      return new AsrWorker({ model });
+  await withPool(
+    {
+      model: 'tiny.en',
+      jobsPerWorker: 2,
+      create: (model) => {
+        if (failNext && model === 'base') throw new Error('no such model');
+        return new AsrWorker({ model });
+      },
     },
-  });
-  try {
-    const held = await pool.acquire(0);
-    const base = pool.acquire(1, 'base');
-    const behind = pool.acquire(0, 'tiny.en');
-    held.release();
-    await assert.rejects(base, /no such model/);
-    const b = await behind;
-    assert.ok(b.worker.serves('tiny.en'));
-    b.release();
-    // The same while the job that asked has already left the line: the one behind is not dropped.
-    const ac = new AbortController();
-    const gone = pool.acquire(0, 'base', ac.signal);
-    const next = pool.acquire(1, 'tiny.en');
-    ac.abort();
-    await assert.rejects(gone, /Cancelled/);
-    const n = await next;
-    assert.ok(n.worker.serves('tiny.en'));
-    n.release();
-    failNext = false;
-  } finally {
-    await pool.close();
-  }
+    async (pool) => {
+      const held = await pool.acquire(0);
+      const base = pool.acquire(1, 'base');
+      const behind = pool.acquire(0, 'tiny.en');
+      held.release();
+      await assert.rejects(base, /no such model/);
+      const b = await behind;
+      assert.ok(b.worker.serves('tiny.en'));
+      b.release();
+      // The same while the job that asked has already left the line: the one behind is not dropped.
+      const ac = new AbortController();
+      const gone = pool.acquire(0, 'base', ac.signal);
+      const next = pool.acquire(1, 'tiny.en');
+      ac.abort();
+      await assert.rejects(gone, /Cancelled/);
+      const n = await next;
+      assert.ok(n.worker.serves('tiny.en'));
+      n.release();
+      failNext = false;
+    },
+  );
 });
 
 test('closing the pool fails the jobs still waiting for a worker', async () => {
