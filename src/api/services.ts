@@ -28,6 +28,8 @@ export interface ServiceConfig {
   dataDir: string;
   /** `postgres://…` to keep accounts, sessions, jobs and credits in Postgres; default: vidscribe.db in dataDir (also `sqlite:path`). */
   database?: string;
+  /** Postgres connections this process holds at most (default 10); only with a postgres:// database. */
+  dbPool?: number;
   /**
    * `s3://bucket[/prefix]?endpoint=…&region=…` to keep media and results in an S3-compatible store
    * (credentials from the standard AWS environment variables); default: blobs/ in dataDir.
@@ -129,7 +131,7 @@ function crashOnPoison(handler: JobHandler<'transcribe'>): JobHandler<'transcrib
 export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const dataDir = resolve(cfg.dataDir);
   const now = cfg.now ?? Date.now;
-  const db = await openDatabase(cfg.database, dataDir);
+  const db = await openDatabase(cfg.database, dataDir, { ...(cfg.dbPool !== undefined ? { poolMax: cfg.dbPool } : {}) });
   // Scratch and cached copies always stay in this node's own data folder, whatever the store.
   const blobs = cfg.blobs ? new S3BlobStore(parseS3Url(cfg.blobs), dataDir) : new LocalBlobStore(dataDir);
   await blobs.init();

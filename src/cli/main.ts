@@ -116,6 +116,10 @@ program
     'postgres://user@host:port/db to keep accounts, sessions, jobs and credits in Postgres (env VIDSCRIBE_DATABASE; default SQLite in --data)',
   )
   .option(
+    '--db-pool <n>',
+    "Postgres connections this process holds at most (env VIDSCRIBE_DB_POOL; default 10): all processes together must fit the server's max_connections",
+  )
+  .option(
     '--blobs <url>',
     's3://bucket[/prefix]?endpoint=http://host:port&region=… to keep media and results in S3-compatible storage, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (env VIDSCRIBE_BLOBS; default files in --data)',
   )

@@ -28,27 +28,34 @@ export interface ServeOptions {
   llmUrl?: string;
   llmModel?: string;
   database?: string;
+  dbPool?: string;
   blobs?: string;
   role?: string;
   leaseSeconds?: string;
   maxAttempts?: string;
 }
 
+/** A pool larger than this is a typo: Postgres would refuse the connections long before. */
+const MAX_DB_POOL = 1000;
+
 export interface ClusterConfig {
   database?: string;
+  /** Postgres connections this process holds at most; only with a postgres:// database. */
+  dbPool?: number;
   blobs?: string;
   role: Role;
   secret?: string;
 }
 
 /**
- * `--database`, `--blobs`, `--role` (or VIDSCRIBE_DATABASE, VIDSCRIBE_BLOBS, VIDSCRIBE_ROLE; a flag
- * wins) and VIDSCRIBE_SECRET (env only: it signs download links). None of them: the embedded
- * defaults. A process with only one role shares its work with others, so it needs the shared
+ * `--database`, `--db-pool`, `--blobs`, `--role` (or VIDSCRIBE_DATABASE, VIDSCRIBE_DB_POOL,
+ * VIDSCRIBE_BLOBS, VIDSCRIBE_ROLE; a flag wins) and VIDSCRIBE_SECRET (env only: it signs download
+ * links). None of them: the embedded defaults. A process with only one role shares its work with others, so it needs the shared
  * pieces: Postgres (SQLite is one process's) and S3 (a local folder is one node's).
  */
-export function clusterConfig(o: Pick<ServeOptions, 'database' | 'blobs' | 'role'>, env: NodeJS.ProcessEnv = process.env): ClusterConfig {
+export function clusterConfig(o: Pick<ServeOptions, 'database' | 'dbPool' | 'blobs' | 'role'>, env: NodeJS.ProcessEnv = process.env): ClusterConfig {
   const database = o.database ?? (env.VIDSCRIBE_DATABASE || undefined);
+  const pool = o.dbPool ?? (env.VIDSCRIBE_DB_POOL || undefined);
   const blobs = o.blobs ?? (env.VIDSCRIBE_BLOBS || undefined);
   const role = o.role ?? (env.VIDSCRIBE_ROLE || 'all');
   if (role !== 'api' && role !== 'worker' && role !== 'all')
@@ -59,7 +66,17 @@ export function clusterConfig(o: Pick<ServeOptions, 'database' | 'blobs' | 'role
     throw new VidscribeError(ErrorCode.BadRequest, '--blobs must be an s3://bucket?endpoint=…&region=… URL');
   if (role !== 'all' && (!database?.startsWith('postgres') || !blobs))
     throw new VidscribeError(ErrorCode.BadRequest, `--role ${role} shares the work with other processes: it needs --database postgres://… and --blobs s3://…`);
-  return { database, blobs, role, ...(env.VIDSCRIBE_SECRET ? { secret: env.VIDSCRIBE_SECRET } : {}) };
+  // Postgres's own limit is 100 connections by default, shared by every process: the pool of each
+  // must fit, so it is told, not guessed. SQLite has one connection: a pool size there is a mistake.
+  let dbPool: number | undefined;
+  if (pool !== undefined) {
+    if (!database?.startsWith('postgres'))
+      throw new VidscribeError(ErrorCode.BadRequest, '--db-pool sizes the Postgres pool: it needs --database postgres://…');
+    dbPool = /^\d{1,4}$/.test(pool.trim()) ? Number(pool) : Number.NaN;
+    if (!(dbPool >= 1 && dbPool <= MAX_DB_POOL))
+      throw new VidscribeError(ErrorCode.BadRequest, `--db-pool must be a whole number from 1 to ${MAX_DB_POOL}, got "${pool.slice(0, 40)}"`);
+  }
+  return { database, ...(dbPool !== undefined ? { dbPool } : {}), blobs, role, ...(env.VIDSCRIBE_SECRET ? { secret: env.VIDSCRIBE_SECRET } : {}) };
 }
 
 /**

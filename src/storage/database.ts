@@ -344,23 +344,27 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * default); `postgres://…` (or `postgresql://`) → that Postgres; anything else a SQLite file
  * (`sqlite:path` or a plain path, relative to the working directory). Migrated to the latest schema.
  */
-export async function openDatabase(url: string | undefined, dataDir: string): Promise<Db> {
-  if (url && /^postgres(ql)?:\/\//i.test(url)) return openPostgres(url);
+export async function openDatabase(url: string | undefined, dataDir: string, opts: { poolMax?: number } = {}): Promise<Db> {
+  if (url && /^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, { ...(opts.poolMax !== undefined ? { max: opts.poolMax } : {}) });
   if (!url) return openSqlite(join(dataDir, 'vidscribe.db'));
   const path = url.replace(/^sqlite:(\/\/)?/i, '');
   return openSqlite(path === ':memory:' ? path : resolve(path));
 }
+
+/** Postgres connections one process holds at most, unless told (`serve --db-pool`). */
+export const DEFAULT_POOL_MAX = 10;
 
 /**
  * Postgres through a connection pool. Postgres returns bigint (epoch ms) and numeric (a SUM of
  * bigints) as strings, to be exact past 2^53; ours are milliseconds and credits, far below it, and
  * the code reads them as numbers, as SQLite gives them. The parsers are this pool's only, not pg's
  * global ones. Migrations take Kysely's advisory lock, so processes starting together migrate once.
+ * `max`: connections this process holds at most (default 10; `serve --db-pool`).
  */
 export async function openPostgres(url: string, opts: { max?: number } = {}): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
-    max: opts.max ?? 10,
+    max: opts.max ?? DEFAULT_POOL_MAX,
     // A node that stops answering mid-transaction (frozen, cut off) must not hold an account's or a
     // job's row lock for ever: Postgres ends such a transaction after a minute (ours take
     // milliseconds), and TCP keep-alives notice a peer that is gone.

@@ -10,7 +10,7 @@ import { clusterConfig } from '../../src/cli/serve-command.ts';
 const PG = 'postgres://u@db:5432/vidscribe';
 const S3 = 's3://media?endpoint=http://s3:9000&region=eu-west-1';
 
-describe('serve: --database, --blobs, --role and their environment variables', () => {
+describe('serve: --database, --db-pool, --blobs, --role and their environment variables', () => {
   test('nothing given: the embedded defaults (SQLite and files in --data, API and jobs in one process)', () => {
     assert.deepEqual(clusterConfig({}, {}), { database: undefined, blobs: undefined, role: 'all' });
   });
@@ -40,5 +40,27 @@ describe('serve: --database, --blobs, --role and their environment variables', (
       );
     }
     assert.equal(clusterConfig({ role: 'api', database: PG, blobs: S3 }, {}).role, 'api');
+  });
+
+  test('--db-pool (or VIDSCRIBE_DB_POOL) sizes the Postgres pool: 1 to 1000, only with Postgres; the flag wins', () => {
+    assert.equal(clusterConfig({ database: PG, dbPool: '4' }, {}).dbPool, 4);
+    assert.equal(clusterConfig({ database: PG }, { VIDSCRIBE_DB_POOL: '25' }).dbPool, 25);
+    assert.equal(clusterConfig({ database: PG, dbPool: '3' }, { VIDSCRIBE_DB_POOL: '25' }).dbPool, 3);
+    assert.equal('dbPool' in clusterConfig({ database: PG }, {}), false, 'not given: the default pool');
+    for (const [o, why] of [
+      [{ database: PG, dbPool: '0' }, /from 1 to 1000/],
+      [{ database: PG, dbPool: '1001' }, /from 1 to 1000/],
+      [{ database: PG, dbPool: '-2' }, /from 1 to 1000/],
+      [{ database: PG, dbPool: '2.5' }, /from 1 to 1000/],
+      [{ database: PG, dbPool: 'ten' }, /from 1 to 1000/],
+      [{ dbPool: '4' }, /needs --database postgres/],
+      [{ database: 'sqlite:/tmp/x.db', dbPool: '4' }, /needs --database postgres/],
+    ] as const) {
+      assert.throws(
+        () => clusterConfig(o, {}),
+        (e: Error & { code?: number }) => e.code === 400 && why.test(e.message),
+        JSON.stringify(o),
+      );
+    }
   });
 });

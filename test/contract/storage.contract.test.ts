@@ -14,6 +14,8 @@ import type { Draft } from '../../src/render/index.ts';
 import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
 import { Sessions } from '../../src/sessions/sessions.ts';
 import { type Db, openDatabase, sql } from '../../src/storage/database.ts';
+import { openServices } from '../../src/api/services.ts';
+import { tempDir } from '../helpers/media.ts';
 import { backends } from './backends.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -311,6 +313,25 @@ for (const backend of backends()) {
           assert.ok(names.includes('001_initial') && names.includes('003_draft_versions'), names.join());
         } finally {
           for (const db of dbs) await db.destroy();
+        }
+      });
+
+      test('a process holds at most --db-pool connections: six queries at once on a pool of 2 share two, on the default pool six', async () => {
+        const dir = tempDir('db-pool-');
+        const small = await openServices({ dataDir: dir, database: await backend.url(), dbPool: 2, noWorkers: true });
+        const usual = await openDatabase(await backend.url(), dir);
+        try {
+          const backends = async (db: Db) => {
+            const rows = await Promise.all(
+              Array.from({ length: 6 }, () => sql<{ pid: number }>`select pg_backend_pid() as pid from pg_sleep(0.2)`.execute(db)),
+            );
+            return new Set(rows.map((r) => r.rows[0]!.pid)).size;
+          };
+          assert.equal(await backends(small.db), 2);
+          assert.equal(await backends(usual), 6);
+        } finally {
+          await small.close();
+          await usual.destroy();
         }
       });
 
