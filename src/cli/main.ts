@@ -117,7 +117,7 @@ program
   )
   .option(
     '--db-pool <n>',
-    "Postgres connections this process holds at most (env VIDSCRIBE_DB_POOL; default 10): all processes together must fit the server's max_connections",
+    "pooled Postgres connections this process holds at most, besides one for job events (env VIDSCRIBE_DB_POOL; default 10): all processes together must fit the server's max_connections",
   )
   .option(
     '--blobs <url>',
