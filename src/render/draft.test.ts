@@ -87,6 +87,29 @@ describe('draft schema', () => {
     parseDraft(ok);
   });
 
+  test('a draft of many bad segments, tracks or keys is one short 4101: the first 20 issues, found without reading the rest', () => {
+    // 25 000 empty video segments made zod overflow its stack (a 500); 9 999 bad ones a 6 MB error.
+    const many = rejects((d) => {
+      d.t[0].sg = Array.from({ length: 30_000 }, () => ({}));
+    }, 't');
+    assert.match(many.message, /30002 segments; a draft holds at most 9999/);
+    const bad = rejects((d) => {
+      d.t[0].sg = Array.from({ length: 9_000 }, () => ({ id: 1, s: 'x', d: 'x', src: 1, in: 'x', m: { fit: 1, zz: 1 }, q: 1 }));
+    }, 't[0].sg[0].id');
+    assert.ok((bad.data?.issues as unknown[]).length <= 20);
+    assert.ok(JSON.stringify(bad.data).length < 4000, `${JSON.stringify(bad.data).length} bytes of issues`);
+    assert.match(bad.message, /and maybe more/);
+    const tracks = rejects((d) => {
+      d.t = Array.from({ length: 50_000 }, () => ({}));
+    }, 't');
+    assert.match(tracks.message, /50000 tracks; a draft holds at most 100/);
+    const keys = rejects((d) => {
+      d.t[2].sg[0] = { ...d.t[2].sg[0], ...Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 1])) };
+    }, 't[2].sg[0].k0');
+    assert.ok(keys.message.length < 500, keys.message.slice(0, 200));
+    assert.match(keys.message, /unknown fields k0, k1, k2, k3, k4 \(and 99995 more\)/);
+  });
+
   test('a canvas over 1920 on either side (or over 1080p) is rejected naming the field', () => {
     rejects((d) => (d.w = 3840), 'w');
     rejects((d) => {

@@ -173,14 +173,22 @@ const textMeta = z.strictObject({
 });
 
 const name = z.string().max(200).optional();
-const videoTrack = z.strictObject({ id, tt: z.literal(0), name, sg: z.array(z.strictObject({ id, s: start, d: duration, src, in: offset, m: videoMeta })) });
-const audioTrack = z.strictObject({ id, tt: z.literal(1), name, sg: z.array(z.strictObject({ id, s: start, d: duration, src, in: offset, m: audioMeta })) });
-const textTrack = z.strictObject({
-  id,
-  tt: z.literal(7),
-  name,
-  sg: z.array(z.strictObject({ id, s: start, d: duration, src: z.string().optional(), in: offset, m: textMeta })),
-});
+const videoSegment = z.strictObject({ id, s: start, d: duration, src, in: offset, m: videoMeta });
+const audioSegment = z.strictObject({ id, s: start, d: duration, src, in: offset, m: audioMeta });
+const textSegment = z.strictObject({ id, s: start, d: duration, src: z.string().optional(), in: offset, m: textMeta });
+const videoTrack = z.strictObject({ id, tt: z.literal(0), name, sg: z.array(videoSegment) });
+const audioTrack = z.strictObject({ id, tt: z.literal(1), name, sg: z.array(audioSegment) });
+const textTrack = z.strictObject({ id, tt: z.literal(7), name, sg: z.array(textSegment) });
+/** Each track type's segment, for checking segments one by one (parseDraft). */
+const SEGMENT_SCHEMAS = new Map<unknown, z.ZodType>([
+  [0, videoSegment],
+  [1, audioSegment],
+  [7, textSegment],
+]);
+/** Tracks in a draft. */
+export const MAX_TRACKS = 100;
+/** Issues a 4101 reply lists (the message shows the first 5). */
+export const MAX_DRAFT_ISSUES = 20;
 
 const side = z
   .number({ error: 'must be a number of pixels' })
@@ -196,7 +204,7 @@ export const draftSchema = z
     w: side,
     h: side,
     fps: z.number().min(1, 'must be between 1 and 60').max(60, 'must be between 1 and 60').optional(),
-    t: z.array(z.discriminatedUnion('tt', [videoTrack, audioTrack, textTrack])).max(100, 'a draft holds at most 100 tracks'),
+    t: z.array(z.discriminatedUnion('tt', [videoTrack, audioTrack, textTrack])).max(MAX_TRACKS, `a draft holds at most ${MAX_TRACKS} tracks`),
   })
   .superRefine((d, ctx) => {
     if (Math.min(d.w, d.h) > MAX_CANVAS_SHORT_SIDE) {
@@ -263,11 +271,18 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(draft)';
 }
 
-function toIssues(error: z.ZodError): DraftIssue[] {
+function toIssues(error: z.ZodError, at: readonly PropertyKey[] = []): DraftIssue[] {
   return error.issues.map((i) => {
-    const field = fieldPath(i.path);
-    if (i.code === 'unrecognized_keys')
-      return { field: `${field === '(draft)' ? '' : `${field}.`}${i.keys[0]}`, message: `unknown field${i.keys.length > 1 ? `s ${i.keys.join(', ')}` : ''}` };
+    const field = fieldPath([...at, ...i.path]);
+    if (i.code === 'unrecognized_keys') {
+      // Named, but not all of them: an object of 100 000 made-up keys would be a 1 MB message.
+      const named = i.keys.slice(0, 5).map((k) => k.slice(0, 64));
+      const more = i.keys.length > named.length ? ` (and ${i.keys.length - named.length} more)` : '';
+      return {
+        field: `${field === '(draft)' ? '' : `${field}.`}${named[0]}`,
+        message: `unknown field${i.keys.length > 1 ? `s ${named.join(', ')}${more}` : ''}`,
+      };
+    }
     if (i.code === 'invalid_union' && 'discriminator' in i && i.discriminator === 'tt') {
       return { field, message: 'unknown track type; use 0 (video), 1 (audio) or 7 (text)' };
     }
@@ -276,15 +291,54 @@ function toIssues(error: z.ZodError): DraftIssue[] {
   });
 }
 
-/** Validates anything (parsed JSON, a service payload) into a Draft, or throws InvalidDraft naming the fields. */
+/**
+ * Validates anything (parsed JSON, a service payload) into a Draft, or throws InvalidDraft naming
+ * the fields (at most MAX_DRAFT_ISSUES of them). The tracks and segments are counted, and the
+ * segments checked one by one, before the whole: the schema alone reports every bad element, and
+ * 25 000 empty segments (a 75 kB body) made 125 000 issues, which overflowed the stack in zod
+ * (a 500), and 20 000 a 7 MB reply.
+ */
 export function parseDraft(input: unknown): Draft {
+  const early = countIssues(input) ?? segmentIssues(input);
+  if (early.length) throw invalidDraft(early, early.length >= MAX_DRAFT_ISSUES);
   const r = draftSchema.safeParse(input);
   if (r.success) return r.data as Draft;
-  const issues = toIssues(r.error);
+  throw invalidDraft(toIssues(r.error), false);
+}
+
+function invalidDraft(issues: DraftIssue[], stoppedEarly: boolean): VidscribeError {
   const shown = issues
     .slice(0, 5)
     .map((i) => `${i.field}: ${i.message}`)
     .join('; ');
-  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
-  throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${shown}${more}`, { data: { issues } });
+  const more = stoppedEarly ? ' (and maybe more)' : issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+  return new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${shown}${more}`, { data: { issues: issues.slice(0, MAX_DRAFT_ISSUES) } });
+}
+
+/** Too many tracks or segments, counted without looking inside them; null when within bounds. */
+function countIssues(input: unknown): DraftIssue[] | null {
+  const tracks = (input as { t?: unknown } | null)?.t;
+  if (!Array.isArray(tracks)) return null;
+  if (tracks.length > MAX_TRACKS) return [{ field: 't', message: `${tracks.length} tracks; a draft holds at most ${MAX_TRACKS}` }];
+  const count = tracks.reduce((n: number, t) => n + (Array.isArray((t as { sg?: unknown } | null)?.sg) ? (t as { sg: unknown[] }).sg.length : 0), 0);
+  return count > MAX_SEGMENTS ? [{ field: 't', message: `${count} segments; a draft holds at most ${MAX_SEGMENTS}` }] : null;
+}
+
+/** The first MAX_DRAFT_ISSUES issues of the segments of tracks whose type is known, checked one by one. */
+function segmentIssues(input: unknown): DraftIssue[] {
+  const issues: DraftIssue[] = [];
+  const tracks = (input as { t?: unknown } | null)?.t;
+  if (!Array.isArray(tracks)) return issues;
+  for (const [ti, track] of tracks.entries()) {
+    const schema = SEGMENT_SCHEMAS.get((track as { tt?: unknown } | null)?.tt);
+    const segments = (track as { sg?: unknown } | null)?.sg;
+    if (!schema || !Array.isArray(segments)) continue;
+    for (const [si, segment] of segments.entries()) {
+      const r = schema.safeParse(segment);
+      if (r.success) continue;
+      issues.push(...toIssues(r.error, ['t', ti, 'sg', si]));
+      if (issues.length >= MAX_DRAFT_ISSUES) return issues.slice(0, MAX_DRAFT_ISSUES);
+    }
+  }
+  return issues;
 }

@@ -6,7 +6,8 @@
  *   scales with the timeline and has a ceiling.
  * - 9: a source is opened once and cut in the graph (200 cuts were 200 ffmpeg inputs); what one
  *   render may use is bounded (inputs, segments, total text, memory) and the rest is 4101 naming
- *   the field.
+ *   the field; a draft of thousands of bad segments is one short 4101 (25 000 overflowed the
+ *   validator's stack: a 500).
  * - 10: a failed job shows a short reason, with no server path or store name; the detail goes to
  *   the server log.
  * - 11: no text reaches libass as script: controls, line separators and override blocks are
@@ -270,6 +271,20 @@ describe('through the export route', () => {
     assert.equal(started.body.code, 0, JSON.stringify(started.body));
     const status = await pollRender(u.api, started.body.data.render_id, 60_000);
     assert.equal(status.status, 'completed', JSON.stringify(status));
+  });
+
+  test('9: a draft of 25 000 empty segments (75 kB) is a short 4101, not a 500; the server answers on', async () => {
+    const u = await newUser(srv.url);
+    const draft = { id: 'x', version: 0, w: 16, h: 16, t: [{ id: 'a', tt: 0, sg: Array.from({ length: 25_000 }, () => ({})) }] };
+    const r = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
+    assert.equal(r.body.code, ErrorCode.InvalidDraft, JSON.stringify(r.body).slice(0, 300));
+    assert.ok(JSON.stringify(r.body).length < 4000, `${JSON.stringify(r.body).length} bytes`);
+    // 9 999 bad segments: within the count, each checked until 20 issues are found.
+    draft.t[0]!.sg = Array.from({ length: 9_999 }, () => ({ id: 1, s: 'x' }) as object);
+    const bad = await u.api.call('POST', '/api/render/proxy/lambda', { session_id: u.sessionId, draft }, ATTRIBUTION);
+    assert.equal(bad.body.code, ErrorCode.InvalidDraft);
+    assert.ok(bad.body.data.issues.length <= 20 && JSON.stringify(bad.body).length < 4000, `${JSON.stringify(bad.body).length} bytes`);
+    assert.equal((await u.api.call('GET', '/api/credits/balance/simple')).body.code, 0);
   });
 
   test('10: a failed export shows a short reason naming the field, with no store name or server path', async () => {
