@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { registerMcpRoutes } from '../mcp/http.ts';
+import { type McpSessionLimits, registerMcpRoutes } from '../mcp/http.ts';
 import { registerAgentRoutes } from './agent-route.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { routeHelpers } from './edge.ts';
@@ -31,6 +31,8 @@ export interface AppOptions {
   closeGraceMs?: number;
   /** The built web app served at `/` (default dist/web); tests point it elsewhere. */
   webRoot?: string;
+  /** How many MCP sessions `/mcp` keeps open (default MCP_SESSION_LIMITS); tests lower them. */
+  mcpSessions?: McpSessionLimits;
 }
 
 /** The headers @fastify/helmet sets with our options, read once from a throwaway instance. */
@@ -114,7 +116,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   registerRenderRoutes(app, svc, helpers);
   registerAgentRoutes(app, svc, helpers, opts.sse);
   await registerOpenAiRoutes(app, svc);
-  registerMcpRoutes(app, helpers);
+  registerMcpRoutes(app, helpers, opts.mcpSessions);
   await registerWebRoutes(app, opts.webRoot);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -16,6 +16,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ROOT, SAMPLE_MP4 } from '../helpers/media.ts';
 import { newUser, startServer, type TestServer } from '../helpers/server.ts';
+import { sessionToClose } from '../../src/mcp/http.ts';
 
 const TOOLS = ['credits', 'edit_video', 'export_video', 'read_transcript', 'search_transcript', 'session_state', 'transcribe'];
 const work = mkdtempSync(join(tmpdir(), 'vidscribe-mcp-'));
@@ -250,5 +251,84 @@ describe('the MCP server', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("/mcp sessions: one account cannot close another's", () => {
+  const limits = { max: 6, perAccount: 3, idleToEvictMs: 60_000 };
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ asrSlots: 0, renderSlots: 0 }, { mcpSessions: limits });
+  });
+  after(() => srv.close());
+
+  const headers = (token: string, sid?: string) => ({
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    ...(sid ? { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } : {}),
+  });
+  /** An initialize over raw HTTP: the session id, or the status and error code it was refused with. */
+  async function open(token: string): Promise<{ sid?: string; status: number; code?: number }> {
+    const res = await fetch(`${srv.url}/mcp`, {
+      method: 'POST',
+      headers: headers(token),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    });
+    const sid = res.headers.get('mcp-session-id') ?? undefined;
+    const body = await res.text();
+    return { status: res.status, ...(sid ? { sid } : { code: (JSON.parse(body) as { code: number }).code }) };
+  }
+  async function ping(token: string, sid: string): Promise<number> {
+    const res = await fetch(`${srv.url}/mcp`, {
+      method: 'POST',
+      headers: headers(token, sid),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    });
+    await res.text();
+    return res.status;
+  }
+
+  test("an account's own least recently used session makes room for its next; another's in use is never closed, a newcomer is refused with 429", async () => {
+    const [a, b, c, d] = await Promise.all([newUser(srv.url), newUser(srv.url), newUser(srv.url), newUser(srv.url)]);
+    const tok = (u: typeof a) => u.api.token!;
+    const sidA = (await open(tok(a))).sid!;
+    assert.ok(sidA);
+    const bs = [];
+    for (let i = 0; i < 4; i++) bs.push((await open(tok(b))).sid!);
+    assert.equal(await ping(tok(b), bs[0]!), 404, "B's fourth session closed B's first (3 per account)");
+    for (const sid of bs.slice(1)) assert.equal(await ping(tok(b), sid), 200);
+    assert.equal(await ping(tok(a), sidA), 200, "A's session is untouched");
+    // 4 open; C fills the server to 6, then a third of C's takes the place of C's own oldest.
+    const cs = [];
+    for (let i = 0; i < 3; i++) cs.push((await open(tok(c))).sid!);
+    assert.equal(await ping(tok(c), cs[0]!), 404);
+    assert.equal(await ping(tok(c), cs[2]!), 200);
+    // Full, every session used within the last minute: D, with none of its own, is refused.
+    const refused = await open(tok(d));
+    assert.equal(refused.status, 429);
+    assert.equal(refused.code, 429);
+    assert.equal(await ping(tok(a), sidA), 200, "A's session survives a full server");
+    for (const sid of bs.slice(1)) assert.equal(await ping(tok(b), sid), 200);
+  });
+
+  test('when full, a session unused for idleToEvictMs makes room for another account; the least recently used goes first', () => {
+    const s = (accountId: string, lastUsed: number) => ({ transport: {} as never, accountId, lastUsed });
+    const full = new Map([
+      ['x1', s('x', 1000)],
+      ['y1', s('y', 2000)],
+      ['x2', s('x', 3000)],
+    ]);
+    const lim = { max: 3, perAccount: 2, idleToEvictMs: 60_000 };
+    assert.equal(sessionToClose(full, 'z', 50_000, lim), 'full', 'nothing idle long enough');
+    assert.equal(sessionToClose(full, 'z', 61_000, lim), 'x1', "x1's minute is up");
+    assert.equal(sessionToClose(full, 'x', 50_000, lim), 'x1', 'x at its own limit closes its own oldest');
+    assert.equal(sessionToClose(full, 'y', 50_000, lim), 'y1', 'y, on a full server, closes its own');
+    assert.equal(sessionToClose(new Map([['x1', s('x', 0)]]), 'y', 0, lim), undefined, 'room');
   });
 });
