@@ -65,14 +65,33 @@ async function helmetHeaders(): Promise<Record<string, string | number | string[
 }
 
 export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 10 * 1024 * 1024 });
-
   // Security headers on every reply: no MIME sniffing, no framing (the /register page binds
   // accounts), a same-origin CSP. The docs page needs inline styles and its own scripts.
   // Computed once and set by one plain hook: the plugin builds them anew for every request, a
   // fifth of a bare request's CPU (bench:api). Set on the raw response, as the plugin does, so
   // replies written there (/run_sse, downloads) carry them too.
   const securityHeaders = Object.entries(await helmetHeaders());
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 10 * 1024 * 1024,
+    // Above the longest path parameter any route takes (ids: 128): a longer one is then refused by
+    // the route's schema, in our envelope. At Fastify's default of 100, ids of 101–128 characters
+    // got Fastify's own 414 with a text code.
+    maxParamLength: 256,
+    // What the router refuses before any route or hook runs (a malformed percent-encoding, an
+    // overlong parameter) is answered in the API's envelope too, with the security headers.
+    frameworkErrors: (e, req, reply) => {
+      for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+      const refused =
+        e.code === 'FST_ERR_BAD_URL'
+          ? new VidscribeError(ErrorCode.BadRequest, 'The URL is not valid: a percent sign must start an escape such as %20')
+          : e.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? new VidscribeError(ErrorCode.BadRequest, 'A part of the URL path is too long')
+            : e;
+      void sendError(req, reply, refused);
+    },
+  });
+
   app.addHook('onRequest', (_req, reply, done) => {
     for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
     done();
