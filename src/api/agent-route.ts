@@ -10,6 +10,7 @@ import type { Caller } from '../accounts/accounts.ts';
 import { plannerForRequest } from '../agent/planner/index.ts';
 import { AGENT_NAME, runAgent, type AdkEvent } from '../agent/runner.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { toApiError } from './http.ts';
 import type { Services } from './services.ts';
 import type { RouteHelpers } from './edge.ts';
 
@@ -144,7 +145,9 @@ export function registerAgentRoutes(
         if (!capped && !stop.signal.aborted) req.log.error({ err: e }, 'agent failed');
         const why = capped
           ? 'This is taking longer than the 15-minute stream limit. The work continues: poll GET /api/state/nemo_agent/me/<session_id>/latest for the result.'
-          : `Something went wrong while working on that: ${(e as Error)?.message ?? String(e)}. Nothing already stored was lost; try again.`;
+          : // Our own errors say what went wrong; anything else (a database's, the file system's) may
+            // name server paths or internals, and goes to the log only, as sendError does.
+            `Something went wrong while working on that: ${toApiError(e).message.replace(/\.$/, '')}. Nothing already stored was lost; try again.`;
         emit({
           id: randomUUID(),
           invocationId: `e-${randomUUID()}`,

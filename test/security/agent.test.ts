@@ -6,11 +6,14 @@
  *   /healthz stays responsive throughout.
  * - 14: a file the request names or counts to that is not in the session, or is not video or
  *   audio (an image), is answered in words: no transcribe call, no charge — never another file.
+ * - A fault that is not ours to explain (a database's or the file system's message, which may name
+ *   server paths) ends the stream with "something went wrong"; the detail goes to the log.
  * No transcription runs here: the negative cases must stop before any job.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ffmpeg, tempDir } from '../helpers/media.ts';
 import { form, newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
@@ -192,4 +195,42 @@ describe('finding 14: a file that is not there is an answer in words, never a gu
       assert.deepEqual(state.body.data.jobs, [], 'no job was queued');
     });
   }
+});
+
+describe('an unexpected fault in the agent: the stream says something went wrong, the log says what', () => {
+  let srv: TestServer;
+  let log = '';
+  before(async () => {
+    const stream = new Writable({
+      write: (c, _e, cb) => {
+        log += String(c);
+        cb();
+      },
+    });
+    srv = await startServer({ asrSlots: 0, renderSlots: 0 }, { logger: { level: 'warn', stream } });
+  });
+  after(() => srv.close());
+
+  test('a failure that names a server path (as a database or the file system would) reaches the log, not the client', async () => {
+    const u = await newUser(srv.url);
+    const sessions = srv.svc.sessions;
+    const original = sessions.media;
+    // The one stand-in here: a storage fault cannot be provoked from outside, so one is made.
+    sessions.media = async () => {
+      throw new Error("SQLITE_CORRUPT: database disk image is malformed at '/var/lib/vidscribe/vidscribe.db'");
+    };
+    try {
+      const r = await runSse(srv.url, u.api.token!, u.sessionId, 'add captions');
+      assert.equal(r.status, 200);
+      const reply = r.events.map((e) => e.content.parts[0]?.text ?? '').join(' ');
+      assert.match(reply, /Something went wrong/);
+      assert.doesNotMatch(r.raw, /SQLITE_CORRUPT|\/var\/lib/);
+      assert.match(log, /SQLITE_CORRUPT/);
+    } finally {
+      sessions.media = original;
+    }
+    // The session works again once the fault is gone.
+    const again = await runSse(srv.url, u.api.token!, u.sessionId, 'add captions');
+    assert.doesNotMatch(again.raw, /Something went wrong/);
+  });
 });
