@@ -48,6 +48,11 @@ export interface ServiceConfig {
   prices?: Partial<Prices>;
   /** Largest upload, bytes (default 500 MB). */
   maxUploadBytes?: number;
+  /**
+   * Bytes of uploads one account may keep, all its sessions together (default: no limit, as for
+   * the one user of a local engine; `vidscribe serve` sets 10 GB). An upload past it is 4002.
+   */
+  quotaBytes?: number;
   /** Lets URL uploads reach private, loopback and link-local addresses (off by default: SSRF). */
   allowPrivateUrls?: boolean;
   /** Transcriptions at once (default one per core, two to an ASR worker: asrLayout); render slots (default 1). */

@@ -3,6 +3,7 @@
  * whole, cut off at the size limit), or URLs downloaded with the SSRF guard; each checked by
  * content (ffprobe) and only then moved into the blob store and recorded.
  */
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import {
@@ -17,7 +18,7 @@ import {
   type UploadKind,
 } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { MediaItem, Session } from '../sessions/sessions.ts';
+import { checkQuota, type MediaItem, type Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
 
 interface CheckedUpload {
@@ -35,17 +36,26 @@ interface CheckedUpload {
  */
 async function admitAll(svc: Services, session: Session, receive: (checked: CheckedUpload[]) => Promise<void>): Promise<MediaItem[]> {
   const checked: CheckedUpload[] = [];
+  const quotaBytes = svc.config.quotaBytes;
+  // A full account is refused before a byte is read; the exact count is made as the upload is recorded.
+  if (quotaBytes !== undefined) checkQuota(await svc.sessions.uploadedBytes(session.accountId), undefined, quotaBytes);
   try {
     await receive(checked);
     if (checked.length === 0)
       throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
+    // Counted before anything enters the store: a refused upload leaves no blob behind.
+    if (quotaBytes !== undefined) {
+      let adding = 0;
+      for (const c of checked) adding += (await stat(c.path)).size;
+      checkQuota(await svc.sessions.uploadedBytes(session.accountId), adding, quotaBytes);
+    }
     const stored = [];
     for (const c of checked) {
       const blob = await svc.blobs.putFile(c.path, { ext: extensionOf(c.name), sha256: c.sha256 });
       stored.push({ name: c.name, kind: c.kind, storeKey: blob.key, sizeBytes: blob.sizeBytes, info: c.info });
     }
     // Recorded with the draft that follows them, in one step.
-    return (await svc.sessions.addMediaToDraft(session, stored)).items;
+    return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes } : {}) })).items;
   } finally {
     for (const c of checked) await svc.blobs.discard(c.path);
   }

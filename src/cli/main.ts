@@ -97,6 +97,7 @@ program
   .option('--allowed-hosts <names>', 'comma-separated host names whose Host header may shape links when --public-url is not set')
   .option('--allow-private-urls', 'let URL uploads reach private, loopback and link-local addresses (off: SSRF guard)')
   .option('--max-upload-mb <n>', 'largest upload', '500')
+  .option('--quota-mb <n>', 'uploads one account may keep, all its sessions together (0: no limit)', '10240')
   .option('--asr-slots <n>', 'transcriptions at once (default: one per core, two to a speech-model process)')
   .option('--render-slots <n>', 'renders at once', '1')
   .option('--tokens-per-hour <n>', 'anonymous tokens one address may get per hour', '30')

@@ -19,6 +19,7 @@ export interface ServeOptions {
   allowedHosts?: string;
   allowPrivateUrls?: boolean;
   maxUploadMb?: string;
+  quotaMb?: string;
   asrSlots?: string;
   renderSlots?: string;
   prices?: string;
@@ -145,6 +146,8 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
 export async function runServe(o: ServeOptions): Promise<void> {
   const port = positiveInt(o.port, '--port') ?? 8787;
   const maxMb = positiveInt(o.maxUploadMb, '--max-upload-mb');
+  // Free tokens are a stranger's for the asking: what one account may store is bounded (0: not).
+  const quotaMb = positiveInt(o.quotaMb, '--quota-mb');
   // A previous server killed with -9 may have left children behind (where they could not die with it):
   // they would compete with the jobs this start resumes, so they go first. The record lives in the data folder.
   const children = join(resolve(o.data), 'children');
@@ -164,6 +167,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
       .filter(Boolean),
     allowPrivateUrls: o.allowPrivateUrls,
     maxUploadBytes: maxMb ? maxMb * 1024 * 1024 : undefined,
+    quotaBytes: quotaMb ? quotaMb * 1024 * 1024 : undefined,
     asrSlots: positiveInt(o.asrSlots, '--asr-slots'),
     renderSlots: positiveInt(o.renderSlots, '--render-slots'),
     prices: parsePrices(o.prices),

@@ -291,8 +291,18 @@ export class Sessions {
    * transaction, so the state never shows media without its draft. Nothing in the draft is moved
    * or removed.
    */
-  async addMediaToDraft(session: Session, list: readonly NewMedia[]): Promise<{ items: MediaItem[]; draft: Draft | null }> {
+  async addMediaToDraft(session: Session, list: readonly NewMedia[], opts: { quotaBytes?: number } = {}): Promise<{ items: MediaItem[]; draft: Draft | null }> {
     return this.db.transaction().execute(async (trx) => {
+      if (opts.quotaBytes !== undefined) {
+        // Uploads to two sessions of one account at once: the second waits here for the first,
+        // then counts it (Postgres; SQLite runs one write transaction at a time).
+        if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', session.accountId).forNoKeyUpdate().execute();
+        checkQuota(
+          await this.uploadedBytes(session.accountId, trx),
+          list.reduce((n, m) => n + m.sizeBytes, 0),
+          opts.quotaBytes,
+        );
+      }
       await lockSession(trx, session.id);
       const earlier = (await mediaOfSession.execute(trx, { sessionId: session.id })).map((r) => asUploaded(rowToMedia(r)));
       const items: MediaItem[] = [];
@@ -311,6 +321,16 @@ export class Sessions {
       }
       return { items, draft: current };
     });
+  }
+
+  /** Bytes of the uploads the account keeps, in all its sessions (what its storage quota counts). */
+  async uploadedBytes(accountId: string, db: Db = this.db): Promise<number> {
+    const r = await db
+      .selectFrom('media')
+      .select((e) => e.fn.coalesce(e.fn.sum<number>('size_bytes'), e.lit(0)).as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 
   /** The session's media as a draft made from them would start (a session whose media came before drafts followed uploads). */
@@ -502,6 +522,22 @@ export interface NewMedia {
   storeKey: string;
   sizeBytes: number;
   info: MediaInfo;
+}
+
+/**
+ * 4002 unless `adding` more bytes (undefined: any at all, before the size is known) fit in the
+ * quota beside the `used` ones. An account cannot delete uploads yet, so a full one stays full:
+ * the message says who can raise it.
+ */
+export function checkQuota(used: number, adding: number | undefined, quota: number): void {
+  if (used + (adding ?? 1) <= quota) return;
+  // MB as --quota-mb and --max-upload-mb count them: 1024 × 1024 bytes.
+  const mb = (n: number) => `${(n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0)} MB`;
+  throw new VidscribeError(
+    ErrorCode.FileTooLarge,
+    `${adding === undefined ? "This account's uploads fill its storage quota" : "This upload would pass this account's storage quota"}: it keeps ${mb(used)} of ${mb(quota)}${adding === undefined ? '' : `, and the upload is ${mb(adding)}`}. Ask the server's administrator for a larger quota (vidscribe serve --quota-mb).`,
+    { data: { quota_bytes: quota, used_bytes: used, ...(adding === undefined ? {} : { upload_bytes: adding }) } },
+  );
 }
 
 /**

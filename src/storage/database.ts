@@ -335,6 +335,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('jobs_lease').on('jobs').columns(['state', 'lease_until']).execute();
     },
   },
+  // The uploads an account keeps, summed for its storage quota at every upload.
+  '006_media_account': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex('media_account').on('media').column('account_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -87,6 +87,7 @@ const en = {
   errNoCreditsRegistered: 'You are out of credits. Ask your administrator to add credits.',
   errUnsupported: '{name}is not a file vidscribe can use. Accepted formats: {formats}.',
   errTooLarge: '{name}is over the {limit} limit. Trim or compress it (for example, keep only the part you need) and upload it again.',
+  errQuota: 'This account already keeps {used} of its {limit} of uploads, so {name}does not fit. Ask the administrator of this server for a larger quota.',
   errNoAudio: '{name}has no sound to transcribe.',
   errEmpty: '{name}is empty.',
   errCorrupt: '{name}is damaged or incomplete: it could not be read.',
@@ -183,6 +184,7 @@ const zh: Record<MessageKey, string> = {
   errNoCreditsRegistered: '点数不足。请联系管理员添加点数。',
   errUnsupported: '{name}不是 vidscribe 能处理的文件。支持的格式：{formats}。',
   errTooLarge: '{name}超过了 {limit} 的上限。请剪短或压缩（例如只保留需要的部分）后重新上传。',
+  errQuota: '此账户已保存 {used} 的上传（上限 {limit}），{name}放不下了。请联系服务器管理员提高配额。',
   errNoAudio: '{name}没有可转写的声音。',
   errEmpty: '{name}是空文件。',
   errCorrupt: '{name}已损坏或不完整，无法读取。',
@@ -280,6 +282,9 @@ export function errorSentence(e: ApiErrorLike, lang: Lang, fileName?: string): E
       return { text: t('errUnsupported', { name: named, formats: formats.join(', ') }) };
     }
     case 4002: {
+      // Past the account's storage quota, not the size of one file.
+      if (typeof e.data?.quota_bytes === 'number' && typeof e.data?.used_bytes === 'number')
+        return { text: t('errQuota', { name: named, used: mb(e.data.used_bytes), limit: mb(e.data.quota_bytes) }) };
       const max = typeof e.data?.maxBytes === 'number' ? e.data.maxBytes : undefined;
       const limit = max !== undefined ? mb(max) : (/the (\d+(?:\.\d+)? [MG]B) limit/.exec(message)?.[1] ?? '500 MB');
       return { text: t('errTooLarge', { name: named, limit }) };

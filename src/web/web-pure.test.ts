@@ -54,6 +54,14 @@ describe('error codes as sentences', () => {
     assert.match(errorSentence({ code: 4002, message: 'x: 700 MB is over the 20 MB limit' }, 'zh').text, /20 MB 的上限.*剪短/);
   });
 
+  test("4002 past the account's storage quota says how much it keeps, not a file limit", () => {
+    const data = { quota_bytes: 10240 * 1024 * 1024, used_bytes: 10000 * 1024 * 1024, upload_bytes: 400 * 1024 * 1024 };
+    const s = errorSentence({ code: 4002, message: "This upload would pass this account's storage quota", data }, 'en', 'talk.mp4').text;
+    assert.match(s, /keeps 9.8 GB of its 10 GB of uploads, so talk\.mp4 does not fit/);
+    assert.doesNotMatch(s, /Trim or compress/);
+    assert.match(errorSentence({ code: 4002, message: 'x', data }, 'zh', 'talk.mp4').text, /9.8 GB.*10 GB.*配额/);
+  });
+
   test('2001 carries a same-origin registration link taken from the server message', () => {
     const s = errorSentence(
       { code: 2001, message: 'Not enough credits to transcribe a.mp4. Register to get more: http://127.0.0.1:8787/register?bind=acc_123.' },

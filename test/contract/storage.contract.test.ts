@@ -263,6 +263,39 @@ for (const backend of backends()) {
       });
     });
 
+    test("an account's storage quota counts all its sessions, exactly, also when eight uploads race; another account's is its own", async () => {
+      const { accounts, sessions } = domain(await backend.open());
+      const media = (name: string, sizeBytes: number) => ({
+        name,
+        kind: 'audio' as const,
+        storeKey: `k/${name}`,
+        sizeBytes,
+        info: {
+          path: `/tmp/${name}`,
+          sizeBytes,
+          container: 'wav',
+          durationSec: 2,
+          audio: [{ audioIndex: 0, streamIndex: 0, codec: 'pcm_s16le', channels: 1, sampleRate: 16000 }],
+          video: [],
+        },
+      });
+      const quota = { quotaBytes: 1000 };
+      const a = await accounts.anonymousToken('client-quota-a');
+      const [s1, s2] = [await sessions.create(a.accountId, { agent: 'nemo_agent' }), await sessions.create(a.accountId, { agent: 'nemo_agent' })];
+      await sessions.addMediaToDraft(s1, [media('a.wav', 600)], quota);
+      await rejectsWith(sessions.addMediaToDraft(s2, [media('b.wav', 300), media('c.wav', 200)], quota), ErrorCode.FileTooLarge);
+      assert.deepEqual(await sessions.media(s2.id), [], 'a refused upload records nothing');
+      await sessions.addMediaToDraft(s2, [media('d.wav', 400)], quota);
+      assert.equal(await sessions.uploadedBytes(a.accountId), 1000, 'exactly full');
+      // Eight uploads of 300 bytes to eight sessions at once: three fit, whatever the order.
+      const b = await accounts.anonymousToken('client-quota-b');
+      const bs = await Promise.all(Array.from({ length: 8 }, () => sessions.create(b.accountId, { agent: 'nemo_agent' })));
+      const raced = await Promise.allSettled(bs.map((s, i) => sessions.addMediaToDraft(s, [media(`r${i}.wav`, 300)], quota)));
+      assert.equal(raced.filter((r) => r.status === 'fulfilled').length, 3, 'three of eight racing uploads fit');
+      for (const r of raced) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.FileTooLarge);
+      assert.equal(await sessions.uploadedBytes(b.accountId), 900);
+    });
+
     test('the schema: SQLite’s tables exactly as before Postgres existed (old databases need no rebuild); Postgres with its own integer widths', async () => {
       const db = await backend.open();
       if (backend.name === 'sqlite') {

@@ -182,3 +182,44 @@ describe('13: user media is opened only by the allowed demuxers', () => {
     }
   });
 });
+
+describe('a free token cannot fill the disk: uploads one account keeps are bounded (--quota-mb)', () => {
+  const size = readFileSync(SAMPLE_MP4).length;
+  let srv: TestServer;
+  before(async () => {
+    // Room for exactly two samples.
+    srv = await startServer({ asrSlots: 0, renderSlots: 0, quotaBytes: 2 * size });
+  });
+  after(() => srv.close());
+
+  const upload = (u: Awaited<ReturnType<typeof newUser>>, sessionId: string, n = 1) =>
+    u.api.call(
+      'POST',
+      `/api/upload-video/nemo_agent/me/${sessionId}`,
+      form(Array.from({ length: n }, (_, i) => ({ name: `jfk${i}.mp4`, body: readFileSync(SAMPLE_MP4) }))),
+    );
+
+  test('across sessions: the upload that would pass the quota is 4002 and stores nothing; a full account is refused before its upload is read; another account is not affected', async () => {
+    const u = await newUser(srv.url);
+    assert.equal((await upload(u, u.sessionId)).body.code, 0);
+    const second = await u.api.call('POST', '/api/tasks/me/with-session/nemo_agent', { task_name: 'second' });
+    const sid2 = second.body.data.session_id as string;
+    const over = await upload(u, sid2, 2);
+    assert.equal(over.status, 413);
+    assert.equal(over.body.code, ErrorCode.FileTooLarge);
+    assert.match(over.body.message, /storage quota/);
+    assert.equal(over.body.data.used_bytes, size);
+    const state = await u.api.call('GET', `/api/state/nemo_agent/me/${sid2}/latest`);
+    assert.deepEqual(state.body.data.media, [], 'nothing of the refused upload was recorded');
+    assert.equal((await upload(u, sid2)).body.code, 0, 'one more fits');
+    // Full: refused before a byte of the file is read (the reply comes while the body is still unread).
+    const full = await upload(u, sid2);
+    assert.equal(full.body.code, ErrorCode.FileTooLarge);
+    assert.match(full.body.message, /fill its storage quota/);
+    // URL uploads count too.
+    const byUrl = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${sid2}`, { urls: ['http://127.0.0.1:9/x.mp4'] });
+    assert.equal(byUrl.body.code, ErrorCode.FileTooLarge);
+    const other = await newUser(srv.url);
+    assert.equal((await upload(other, other.sessionId, 2)).body.code, 0);
+  });
+});
