@@ -77,7 +77,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
     // Above the longest path parameter any route takes (ids: 128): a longer one is then refused by
     // the route's schema, in our envelope. At Fastify's default of 100, ids of 101–128 characters
     // got Fastify's own 414 with a text code.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // What the router refuses before any route or hook runs (a malformed percent-encoding, an
     // overlong parameter) is answered in the API's envelope too, with the security headers.
     frameworkErrors: (e, req, reply) => {
