@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/api/app.ts';
 import { openServices, type ServiceConfig, type Services } from '../../src/api/services.ts';
@@ -33,6 +34,19 @@ export async function startServer(cfg: Partial<ServiceConfig> = {}, appOpts: App
       if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A server whose log (warnings and errors) is kept: `log()` is everything it wrote so far. */
+export async function startLoggedServer(cfg: Partial<ServiceConfig> = {}): Promise<TestServer & { log(): string }> {
+  let log = '';
+  const stream = new Writable({
+    write: (c, _e, cb) => {
+      log += String(c);
+      cb();
+    },
+  });
+  const srv = await startServer(cfg, { logger: { level: 'warn', stream } });
+  return Object.assign(srv, { log: () => log });
 }
 
 export interface Api {

@@ -13,10 +13,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ffmpeg, tempDir } from '../helpers/media.ts';
-import { form, newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
+import { form, newUser, runSse, startLoggedServer, startServer, type Api, type TestServer } from '../helpers/server.ts';
 
 /** The route's limit (MESSAGE_MAX_CHARS in src/api/agent-route.ts), written out so this file also runs against older code. */
 const MESSAGE_MAX_CHARS = 4000;
@@ -198,16 +197,9 @@ describe('finding 14: a file that is not there is an answer in words, never a gu
 });
 
 describe('an unexpected fault in the agent: the stream says something went wrong, the log says what', () => {
-  let srv: TestServer;
-  let log = '';
+  let srv: Awaited<ReturnType<typeof startLoggedServer>>;
   before(async () => {
-    const stream = new Writable({
-      write: (c, _e, cb) => {
-        log += String(c);
-        cb();
-      },
-    });
-    srv = await startServer({ asrSlots: 0, renderSlots: 0 }, { logger: { level: 'warn', stream } });
+    srv = await startLoggedServer({ asrSlots: 0, renderSlots: 0 });
   });
   after(() => srv.close());
 
@@ -225,7 +217,7 @@ describe('an unexpected fault in the agent: the stream says something went wrong
       const reply = r.events.map((e) => e.content.parts[0]?.text ?? '').join(' ');
       assert.match(reply, /Something went wrong/);
       assert.doesNotMatch(r.raw, /SQLITE_CORRUPT|\/var\/lib/);
-      assert.match(log, /SQLITE_CORRUPT/);
+      assert.match(srv.log(), /SQLITE_CORRUPT/);
     } finally {
       sessions.media = original;
     }

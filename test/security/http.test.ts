@@ -11,12 +11,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { SAMPLE_MP4 } from '../helpers/media.ts';
 import { serveProcess, type ServeProcess } from '../helpers/serve-process.ts';
-import { form, newUser, startServer, type TestServer } from '../helpers/server.ts';
+import { form, newUser, startLoggedServer, startServer, type TestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'vidscribe-sec-http-'));
@@ -218,16 +217,9 @@ describe('finding 17: /v1 stops charging when the client hangs up while its job 
 });
 
 describe('finding 19: headers, links, logs, names', () => {
-  let srv: TestServer;
-  let log = '';
+  let srv: Awaited<ReturnType<typeof startLoggedServer>>;
   before(async () => {
-    const stream = new Writable({
-      write: (c, _e, cb) => {
-        log += String(c);
-        cb();
-      },
-    });
-    srv = await startServer({ asrSlots: 0, renderSlots: 0 }, { logger: { level: 'warn', stream } });
+    srv = await startLoggedServer({ asrSlots: 0, renderSlots: 0 });
   });
   after(() => srv.close());
 
@@ -297,7 +289,7 @@ describe('finding 19: headers, links, logs, names', () => {
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { code: number }).code, 1002);
     await new Promise((r) => setTimeout(r, 100));
-    assert.ok(!log.includes('unhandled error'), log);
+    assert.ok(!srv.log().includes('unhandled error'), srv.log());
   });
 
   test('a malformed multipart body is a 400 for the client, not an "unhandled error" in the log', async () => {
@@ -310,7 +302,7 @@ describe('finding 19: headers, links, logs, names', () => {
     assert.equal(res.status, 400);
     assert.equal((await res.json()).code, 400);
     await new Promise((r) => setTimeout(r, 100));
-    assert.ok(!log.includes('unhandled error'), log);
+    assert.ok(!srv.log().includes('unhandled error'), srv.log());
   });
 
   test('a 300-character name keeps its .mp4 and is accepted', async () => {
