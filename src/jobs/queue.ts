@@ -48,7 +48,10 @@ interface JobBase {
   updatedAt: number;
 }
 
-/** A job of one type (or, unqualified, any job: a union the type narrows). */
+/**
+ * A job of one type (or, unqualified, any job: a union the type narrows). Its payload is what its
+ * handler runs on; once a render has ended it is `{}` (its draft is dropped: see end).
+ */
 export type Job<T extends JobType = JobType> = T extends JobType ? JobBase & { type: T; payload: PayloadOf<T>; result: ResultOf<T> | null } : never;
 
 export interface NewJob<T extends JobType> {
@@ -115,8 +118,16 @@ export interface QueueOptions {
    * service's clock is a test's (a token test moving days ahead must not expire a running job's lease).
    */
   leaseClock?: () => number;
+  /** Jobs one account may start in an hour (default JOBS_PER_HOUR). */
+  jobsPerHour?: number;
 }
 
+/**
+ * Jobs one account may start in an hour: ten a minute, far above what a person or an agent's
+ * batch asks, but a bound on the rows a free token can leave behind by starting and cancelling
+ * jobs (a cancelled job gives its credits back).
+ */
+export const JOBS_PER_HOUR = 600;
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
@@ -176,6 +187,7 @@ export class SqlJobQueue implements JobQueue {
   private readonly pg: boolean;
   private readonly leaseClock: (() => number) | undefined;
 
+  private readonly jobsPerHour: number;
   constructor(
     private readonly db: Db,
     private readonly ledger: CreditLedger,
@@ -186,6 +198,7 @@ export class SqlJobQueue implements JobQueue {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.jobsPerHour = opts.jobsPerHour ?? JOBS_PER_HOUR;
     this.pg = dialectOf(db) === 'postgres';
     this.leaseClock = opts.leaseClock ?? (this.pg ? undefined : Date.now);
   }
@@ -228,7 +241,19 @@ export class SqlJobQueue implements JobQueue {
     };
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('jobs').values(row).execute();
+      // The hold locks the account (Postgres), so two jobs starting at once are counted one after the other.
       await this.ledger.hold(trx, input.accountId, id, input.price, input.noCreditsMessage);
+      const started = await trx
+        .selectFrom('jobs')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .where('account_id', '=', input.accountId)
+        .where('created_at', '>', now - 3600_000)
+        .executeTakeFirst();
+      if (Number(started?.n ?? 0) > this.jobsPerHour)
+        throw new VidscribeError(
+          ErrorCode.RateLimited,
+          `This account has started ${this.jobsPerHour} jobs in the last hour, the most it may: try again in a few minutes`,
+        );
     });
     const job = toJob(row) as Job<T>;
     await this.publish(eventOf(job));
@@ -362,7 +387,15 @@ export class SqlJobQueue implements JobQueue {
     this.lastWrite.delete(id);
     const done = await this.db.transaction().execute(async (trx) => {
       const r = await guard(trx.updateTable('jobs'))
-        .set({ ...set, lease_owner: null, lease_until: null, updated_at: this.now() })
+        // An ended job never runs again, so a render's payload (its whole draft, up to a few MB)
+        // is dropped: starting and cancelling renders, which costs nothing, must not pile drafts up.
+        .set({
+          ...set,
+          payload: sql<string>`case when type = 'render' then '{}' else payload end`,
+          lease_owner: null,
+          lease_until: null,
+          updated_at: this.now(),
+        })
         .where('id', '=', id)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;

@@ -76,6 +76,48 @@ for (const backend of backends()) {
       return { nodes, accountId, balance, enqueue, url };
     }
 
+    test('an account starts at most jobsPerHour jobs an hour: the next is 429 with no row and no hold; an hour later it may again', async () => {
+      const clock = manualClock();
+      const { nodes, enqueue, balance, accountId } = await deployment(1, { clock: clock.now, jobsPerHour: 3 });
+      const { queue, db } = nodes[0]!;
+      for (let i = 0; i < 3; i++) await queue.cancel((await enqueue(queue, `h${i}`)).id);
+      const before = await balance();
+      await assert.rejects(enqueue(queue, 'h3'), (e) => codeOf(e) === ErrorCode.RateLimited);
+      assert.deepEqual(await balance(), before, 'nothing held');
+      const rows = await db.selectFrom('jobs').select('id').where('account_id', '=', accountId).execute();
+      assert.equal(rows.length, 3, 'the refused job left no row');
+      clock.advance(3600_000 + 1);
+      await enqueue(queue, 'h4');
+    });
+
+    test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
+      const { nodes, accountId, enqueue } = await deployment(1);
+      const { queue } = nodes[0]!;
+      const draft = {
+        id: 'd',
+        version: 1,
+        w: 640,
+        h: 360,
+        t: [{ id: 't', tt: 7 as const, sg: [{ id: 's', s: 0, d: 1000, m: { text: 'x'.repeat(1000), kind: 'title' as const, position: 'center' as const } }] }],
+      };
+      const render = await queue.enqueue({
+        type: 'render',
+        accountId,
+        sessionId: null,
+        payload: { draft, name: 'a.mp4' },
+        price: 1,
+        noCreditsMessage: 'no credits',
+      });
+      assert.deepEqual((await queue.get(render.id))?.payload, { draft, name: 'a.mp4' }, 'a queued render keeps its draft');
+      await queue.cancel(render.id);
+      const ended = await queue.get(render.id);
+      assert.equal(ended?.state, 'cancelled');
+      assert.deepEqual(ended?.payload, {});
+      const t = await enqueue(queue, 'kept');
+      await queue.cancel(t.id);
+      assert.deepEqual((await queue.get(t.id))?.payload, payload('kept'));
+    });
+
     test('claim takes the oldest queued job of the asked type, under a lease, once', async () => {
       const clock = manualClock();
       const { nodes, enqueue, accountId } = await deployment(1, { clock: clock.now, leaseClock: clock.now, leaseMs: 10_000 });
