@@ -88,10 +88,18 @@ const filesOfSession = new PreparedQuery<{ sessionId: string }, FilesTable>((db,
 
 const newId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
+/**
+ * Sessions one account may keep. Opening one is free and an account cannot delete any yet, so
+ * this bounds the rows (and their draft versions) a free token can leave: at 900 a second, a
+ * loop made 66 GB of sessions a day.
+ */
+export const MAX_SESSIONS_PER_ACCOUNT = 1000;
+
 export class Sessions {
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
+    private readonly maxPerAccount = MAX_SESSIONS_PER_ACCOUNT,
   ) {}
 
   async create(accountId: string, input: { agent: string; taskName?: string; language?: string }): Promise<Session> {
@@ -104,19 +112,33 @@ export class Sessions {
       language: (input.language ?? 'en').replaceAll('\u0000', ''),
       createdAt: this.now(),
     };
-    await this.db
-      .insertInto('sessions')
-      .values({
-        id: s.id,
-        account_id: accountId,
-        agent: s.agent,
-        task_name: s.taskName,
-        language: s.language,
-        draft: null,
-        created_at: s.createdAt,
-        updated_at: s.createdAt,
-      })
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      // Two opened at once are counted one after the other (Postgres; SQLite writes one at a time).
+      if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+      const kept = await trx
+        .selectFrom('sessions')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      if (Number(kept?.n ?? 0) >= this.maxPerAccount)
+        throw new VidscribeError(
+          ErrorCode.RateLimited,
+          `This account already has ${this.maxPerAccount} sessions, the most it may keep: continue in one of them`,
+        );
+      await trx
+        .insertInto('sessions')
+        .values({
+          id: s.id,
+          account_id: accountId,
+          agent: s.agent,
+          task_name: s.taskName,
+          language: s.language,
+          draft: null,
+          created_at: s.createdAt,
+          updated_at: s.createdAt,
+        })
+        .execute();
+    });
     return s;
   }
 

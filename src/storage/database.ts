@@ -342,6 +342,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('media_account').on('media').column('account_id').execute();
     },
   },
+  // An account's sessions: counted when one is opened (MAX_SESSIONS_PER_ACCOUNT), listed by GET /api/sessions.
+  '007_sessions_account': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex('sessions_account').on('sessions').column('account_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -296,6 +296,18 @@ for (const backend of backends()) {
       assert.equal(await sessions.uploadedBytes(b.accountId), 900);
     });
 
+    test('an account keeps at most its cap of sessions, also when they are opened at once; the next is 429; another account opens its own', async () => {
+      const { db, accounts } = domain(await backend.open());
+      const sessions = new Sessions(db, Date.now, 3);
+      const a = await accounts.anonymousToken('client-sessions-a');
+      const opened = await Promise.allSettled(Array.from({ length: 6 }, () => sessions.create(a.accountId, { agent: 'nemo_agent' })));
+      assert.equal(opened.filter((r) => r.status === 'fulfilled').length, 3);
+      for (const r of opened) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.RateLimited);
+      await rejectsWith(sessions.create(a.accountId, { agent: 'nemo_agent' }), ErrorCode.RateLimited);
+      const b = await accounts.anonymousToken('client-sessions-b');
+      await sessions.create(b.accountId, { agent: 'nemo_agent' });
+    });
+
     test('the schema: SQLite’s tables exactly as before Postgres existed (old databases need no rebuild); Postgres with its own integer widths', async () => {
       const db = await backend.open();
       if (backend.name === 'sqlite') {
