@@ -1,5 +1,7 @@
 export {
   probeMedia,
+  probeLoad,
+  PROBES_AT_ONCE,
   audioStreamOf,
   probeTranscribable,
   identifyUpload,

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { ErrorCode } from '../shared/errors.ts';
 import { rejectsWith } from '../../test/helpers/assert.ts';
 import { LIBRI_61, ffmpeg, makeSpeechMp4, tempDir } from '../../test/helpers/media.ts';
-import { TRANSCRIBABLE_EXTENSIONS, extractSpeechAudio, probeMedia, probeTranscribable } from './index.ts';
+import { PROBES_AT_ONCE, TRANSCRIBABLE_EXTENSIONS, extractSpeechAudio, probeLoad, probeMedia, probeTranscribable } from './index.ts';
 
 const dir = tempDir();
 const speechSeconds = 4.905;
@@ -137,4 +137,32 @@ test('a cancelled extraction stops with 5004', async () => {
   const ac = new AbortController();
   ac.abort();
   await rejectsWith(extractSpeechAudio(info, { signal: ac.signal }), ErrorCode.Cancelled);
+});
+
+test('at most PROBES_AT_ONCE ffprobes run at once; the rest wait their turn and each gets its own answer', async () => {
+  const dir = tempDir('probe-load-');
+  const bad = join(dir, 'bad.mp4');
+  writeFileSync(bad, Buffer.alloc(4096, 7));
+  const n = PROBES_AT_ONCE * 3;
+  const all = Array.from({ length: n }, (_, i) => (i % 2 ? probeMedia(bad) : probeTranscribable(LIBRI_61.file)));
+  let mostRunning = 0;
+  let mostWaiting = 0;
+  const sampler = setInterval(() => {
+    const now = probeLoad();
+    mostRunning = Math.max(mostRunning, now.running);
+    mostWaiting = Math.max(mostWaiting, now.waiting);
+  }, 1);
+  const settled = await Promise.allSettled(all);
+  clearInterval(sampler);
+  assert.ok(mostRunning <= PROBES_AT_ONCE && mostRunning > 0, `${mostRunning} at once`);
+  assert.ok(mostWaiting > 0, 'some waited their turn');
+  for (const [i, r] of settled.entries()) assert.equal(r.status, i % 2 ? 'rejected' : 'fulfilled', `probe ${i}`);
+  assert.deepEqual(probeLoad(), { running: 0, waiting: 0 });
+  // One whose client left while it waited starts no process: 5004.
+  const ac = new AbortController();
+  const queued = Array.from({ length: PROBES_AT_ONCE + 1 }, () => probeTranscribable(LIBRI_61.file));
+  const gone = probeTranscribable(LIBRI_61.file, { signal: ac.signal });
+  ac.abort();
+  await rejectsWith(gone, ErrorCode.Cancelled);
+  await Promise.all(queued);
 });
