@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BUNDLED_MODELS } from '../asr/index.ts';
+import { transcribePrice } from '../credits/ledger.ts';
 import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
@@ -178,6 +179,11 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       const { info } = await identifyUpload(scratch, fileName);
       if (info.audio.length === 0)
         throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
+      // An account that cannot pay is refused before its file is kept: the store's blobs are shared
+      // by content, so one kept for a job that was never queued could not safely be removed again.
+      const price = transcribePrice(info.durationSec, svc.prices);
+      if ((await svc.ledger.balance(svc.db, caller.accountId)).available < price)
+        throw new VidscribeError(ErrorCode.NoCredits, 'Not enough credits to transcribe this file');
       const blob = await svc.blobs.putFile(scratch, { ext: extensionOf(fileName) || 'bin' });
       scratch = undefined;
       const job = await enqueueTranscription(

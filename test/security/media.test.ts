@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AsrWorker } from '../../src/asr/index.ts';
@@ -84,6 +84,31 @@ describe('12: a transcription is priced on the duration actually decoded', () =>
     assert.equal(r.status, 402, JSON.stringify(r.body));
     assert.equal(r.body.error?.code ?? r.body.code, 2001, JSON.stringify(r.body));
     assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 2, frozen: 0, total: 2 });
+  });
+});
+
+describe('/v1 keeps no file for a transcription it will not run', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ asrSlots: 0, renderSlots: 0 });
+  });
+  after(() => srv.close());
+
+  test('an account that cannot pay gets 2001 before its file enters the store', async () => {
+    const u = await newUser(srv.url);
+    await srv.svc.ledger.grant(srv.svc.db, u.accountId, -100, 'test: no credits left');
+    // A file no one has sent before (the store keeps one copy per content).
+    const file = join(work, 'unique.wav');
+    ffmpeg('-f', 'lavfi', '-i', `sine=f=${300 + Math.floor(Math.random() * 500)}:d=3`, '-ar', '16000', file);
+    const blobs = () => readdirSync(join(srv.dataDir, 'blobs'), { recursive: true }).length;
+    const before = blobs();
+    const fd = form([{ name: 'unique.wav', body: readFileSync(file), type: 'audio/wav' }]);
+    fd.append('model', 'whisper-1');
+    const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd });
+    const body = (await res.json()) as { error?: { code?: unknown }; code?: unknown };
+    assert.equal(res.status, 402, JSON.stringify(body));
+    assert.equal(body.error?.code ?? body.code, 2001);
+    assert.equal(blobs(), before, 'nothing was added to the store');
   });
 });
 
