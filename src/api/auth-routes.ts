@@ -1,5 +1,5 @@
 /** Accounts over HTTP: anonymous tokens, registration, login, refresh, logout, and the /register page. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { BIND_MAX, EMAIL_MAX, PASSWORD_MAX } from '../accounts/credentials.ts';
 import { bearerToken, type RouteHelpers } from './edge.ts';
@@ -7,6 +7,9 @@ import { ok } from './http.ts';
 import { REGISTER_PAGE, REGISTER_SCRIPT } from './register-page.ts';
 import { bearer, envelope } from './schemas.ts';
 import type { Services } from './services.ts';
+
+/** Token refreshes one account may make in an hour: a token lives 30 days, so one a month is the need. */
+export const REFRESHES_PER_HOUR = 30;
 
 export function registerAuthRoutes(app: FastifyInstance, svc: Services, h: RouteHelpers): void {
   app.post(
@@ -86,6 +89,16 @@ export function registerAuthRoutes(app: FastifyInstance, svc: Services, h: Route
     '/api/auth/refresh',
     {
       onRequest: h.auth,
+      // Each refresh leaves a revoked token row behind: a loop made a thousand a second. Counted
+      // per account, after the token is checked (a stranger cannot spend someone else's allowance).
+      config: {
+        rateLimit: {
+          max: REFRESHES_PER_HOUR,
+          timeWindow: 3600_000,
+          hook: 'preHandler',
+          keyGenerator: (req: FastifyRequest) => `refresh ${h.caller(req).accountId}`,
+        },
+      },
       schema: { summary: 'A live registered token → a new one (30 days); the old one is revoked', security: bearer, response: { 200: envelope() } },
     },
     async (req) => {

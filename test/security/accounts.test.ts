@@ -335,6 +335,30 @@ describe('accounts: rate limits and sign-up credits', () => {
     }
   });
 
+  test('refresh is rate-limited per account (each one leaves a revoked token row): 30 an hour, then 429; another account refreshes on', async () => {
+    const srv = await startServer({ asrSlots: 0, renderSlots: 0 });
+    try {
+      const register = async () => {
+        const r = await apiClient(srv.url).call('POST', '/api/auth/register', { email: email(), password: PASSWORD });
+        assert.equal(r.body.code, 0, JSON.stringify(r.body));
+        return r.body.data.token as string;
+      };
+      let token = await register();
+      const codes: number[] = [];
+      for (let i = 0; i < 32; i++) {
+        const r = await apiClient(srv.url, token).call('POST', '/api/auth/refresh');
+        codes.push(r.body.code);
+        if (r.body.code === 0) token = r.body.data.token;
+      }
+      assert.deepEqual(codes.slice(28), [0, 0, 429, 429]);
+      assert.equal((await apiClient(srv.url, await register()).call('POST', '/api/auth/refresh')).body.code, 0, 'counted per account, not per address');
+      // A stranger's bad token is 1001, not a spend of anyone's allowance.
+      assert.equal((await apiClient(srv.url, 'vs_nope').call('POST', '/api/auth/refresh')).body.code, 1001);
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('finding 4: signupCredits sets the sign-up grant', async () => {
     const srv = await startServer({ asrSlots: 0, renderSlots: 0, signupCredits: 7 });
     try {
