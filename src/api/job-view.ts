@@ -1,13 +1,13 @@
 /** How a job looks to a client: the seed's states, progress in %, and a signed link to its result. */
-import { JobType, type Job } from '../jobs/queue.ts';
+import { JobType, type JobSummary } from '../jobs/queue.ts';
 
 /** The seed's render states: a running render is "rendering". */
-export function statusOf(j: Job): string {
+export function statusOf(j: JobSummary): string {
   if (j.state === 'running') return j.type === JobType.Render ? 'rendering' : 'running';
   return j.state;
 }
 
-export function jobView(j: Job, downloadUrl: (fileId: string) => string) {
+export function jobView(j: JobSummary, downloadUrl: (fileId: string) => string) {
   const base = {
     id: j.id,
     type: j.type,

@@ -21,7 +21,8 @@ import { after, describe, test } from 'node:test';
 import { Accounts } from '../../src/accounts/accounts.ts';
 import { CreditLedger, DEFAULT_PRICES } from '../../src/credits/ledger.ts';
 import { InProcessJobEvents, PostgresJobEvents, type JobEvent, type JobEvents } from '../../src/jobs/events.ts';
-import { type Job, type QueueOptions, SqlJobQueue } from '../../src/jobs/queue.ts';
+import { type Job, type QueueOptions, SESSION_JOBS_LISTED, SqlJobQueue } from '../../src/jobs/queue.ts';
+import { Sessions } from '../../src/sessions/sessions.ts';
 import { JobRunner } from '../../src/jobs/runner.ts';
 import type { TranscribeJobPayload } from '../../src/jobs/types.ts';
 import { cancelJob, waitForJob } from '../../src/jobs/wait.ts';
@@ -88,6 +89,34 @@ for (const backend of backends()) {
       assert.equal(rows.length, 3, 'the refused job left no row');
       clock.advance(3600_000 + 1);
       await enqueue(queue, 'h4');
+    });
+
+    test("a session's job list is its newest 100, oldest first, without payloads", async () => {
+      // A job a millisecond: jobs of one millisecond have no order between them.
+      const clock = manualClock();
+      const { nodes, accountId } = await deployment(1, { clock: clock.now });
+      const { queue, db } = nodes[0]!;
+      const session = await new Sessions(db).create(accountId, { agent: 'nemo_agent' });
+      const ids: string[] = [];
+      for (let i = 0; i < SESSION_JOBS_LISTED + 5; i++) {
+        clock.advance(1);
+        const job = await queue.enqueue({
+          type: 'transcribe',
+          accountId,
+          sessionId: session.id,
+          payload: payload(`l${i}`),
+          price: 1,
+          noCreditsMessage: 'no credits',
+        });
+        await queue.cancel(job.id);
+        ids.push(job.id);
+      }
+      const listed = await queue.listForSession(session.id);
+      assert.deepEqual(
+        listed.map((j) => j.id),
+        ids.slice(5),
+      );
+      assert.ok(listed.every((j) => !('payload' in j) && j.state === 'cancelled'));
     });
 
     test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
