@@ -18,7 +18,7 @@ import {
   type UploadKind,
 } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { checkQuota, type MediaItem, type Session } from '../sessions/sessions.ts';
+import { checkQuota, countedBytes, type MediaItem, type Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
 
 interface CheckedUpload {
@@ -46,7 +46,7 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
     // Counted before anything enters the store: a refused upload leaves no blob behind.
     if (quotaBytes !== undefined) {
       let adding = 0;
-      for (const c of checked) adding += (await stat(c.path)).size;
+      for (const c of checked) adding += countedBytes((await stat(c.path)).size);
       checkQuota(await svc.sessions.uploadedBytes(session.accountId), adding, quotaBytes);
     }
     const stored = [];

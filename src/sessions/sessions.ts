@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
 import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { type Db, dialectOf, type FilesTable, type MediaTable, type SessionsTable, type TranscriptsTable } from '../storage/database.ts';
+import { type Db, dialectOf, type FilesTable, type MediaTable, type SessionsTable, sql, type TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 import { transcriptText, type Transcript } from '../transcript/index.ts';
 import { applyTranscriptEdits, type TranscriptEdits } from './transcript-edits.ts';
@@ -94,13 +94,32 @@ const newId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}
  * loop made 66 GB of sessions a day.
  */
 export const MAX_SESSIONS_PER_ACCOUNT = 1000;
+/** Uploads one session holds: its state lists them all, and each is a row, however small the file. */
+export const MAX_MEDIA_PER_SESSION = 500;
+/**
+ * The least an upload counts for in the storage quota: a 94-byte picture costs a row of several
+ * hundred bytes, and counted by its own size, 10 GB of quota held a hundred million of them.
+ */
+export const MIN_COUNTED_BYTES = 64 * 1024;
+
+/** What an upload of `sizeBytes` counts for in the storage quota. */
+export const countedBytes = (sizeBytes: number) => Math.max(sizeBytes, MIN_COUNTED_BYTES);
+
+export interface SessionLimits {
+  sessionsPerAccount: number;
+  mediaPerSession: number;
+}
 
 export class Sessions {
+  private readonly limits: SessionLimits;
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-    private readonly maxPerAccount = MAX_SESSIONS_PER_ACCOUNT,
-  ) {}
+    limits: Partial<SessionLimits> = {},
+  ) {
+    this.limits = { sessionsPerAccount: MAX_SESSIONS_PER_ACCOUNT, mediaPerSession: MAX_MEDIA_PER_SESSION, ...limits };
+  }
 
   async create(accountId: string, input: { agent: string; taskName?: string; language?: string }): Promise<Session> {
     const s: Session = {
@@ -120,10 +139,10 @@ export class Sessions {
         .select((e) => e.fn.countAll<number>().as('n'))
         .where('account_id', '=', accountId)
         .executeTakeFirst();
-      if (Number(kept?.n ?? 0) >= this.maxPerAccount)
+      if (Number(kept?.n ?? 0) >= this.limits.sessionsPerAccount)
         throw new VidscribeError(
           ErrorCode.RateLimited,
-          `This account already has ${this.maxPerAccount} sessions, the most it may keep: continue in one of them`,
+          `This account already has ${this.limits.sessionsPerAccount} sessions, the most it may keep: continue in one of them`,
         );
       await trx
         .insertInto('sessions')
@@ -321,12 +340,15 @@ export class Sessions {
         if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', session.accountId).forNoKeyUpdate().execute();
         checkQuota(
           await this.uploadedBytes(session.accountId, trx),
-          list.reduce((n, m) => n + m.sizeBytes, 0),
+          list.reduce((n, m) => n + countedBytes(m.sizeBytes), 0),
           opts.quotaBytes,
         );
       }
       await lockSession(trx, session.id);
       const earlier = (await mediaOfSession.execute(trx, { sessionId: session.id })).map((r) => asUploaded(rowToMedia(r)));
+      const max = this.limits.mediaPerSession;
+      if (earlier.length + list.length > max)
+        throw new VidscribeError(ErrorCode.BadRequest, `A session holds at most ${max} uploads (this one has ${earlier.length}): start a new session for more`);
       const items: MediaItem[] = [];
       for (const m of list) items.push(await this.insertMedia(trx, session, m));
       const row = await trx.selectFrom('sessions').select('draft').where('id', '=', session.id).executeTakeFirst();
@@ -345,11 +367,11 @@ export class Sessions {
     });
   }
 
-  /** Bytes of the uploads the account keeps, in all its sessions (what its storage quota counts). */
+  /** Bytes the uploads the account keeps count for in its storage quota (countedBytes), in all its sessions. */
   async uploadedBytes(accountId: string, db: Db = this.db): Promise<number> {
     const r = await db
       .selectFrom('media')
-      .select((e) => e.fn.coalesce(e.fn.sum<number>('size_bytes'), e.lit(0)).as('n'))
+      .select(sql<number>`coalesce(sum(case when size_bytes < ${MIN_COUNTED_BYTES} then ${MIN_COUNTED_BYTES} else size_bytes end), 0)`.as('n'))
       .where('account_id', '=', accountId)
       .executeTakeFirst();
     return Number(r?.n ?? 0);

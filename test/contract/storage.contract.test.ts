@@ -12,7 +12,7 @@ import { CreditLedger, DEFAULT_PRICES } from '../../src/credits/ledger.ts';
 import { SqlJobQueue } from '../../src/jobs/queue.ts';
 import type { Draft } from '../../src/render/index.ts';
 import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
-import { Sessions } from '../../src/sessions/sessions.ts';
+import { MIN_COUNTED_BYTES, Sessions } from '../../src/sessions/sessions.ts';
 import { type Db, openDatabase, sql } from '../../src/storage/database.ts';
 import { openServices } from '../../src/api/services.ts';
 import { tempDir } from '../helpers/media.ts';
@@ -279,26 +279,54 @@ for (const backend of backends()) {
           video: [],
         },
       });
-      const quota = { quotaBytes: 1000 };
+      // Sizes in units of 100 kB: every upload here is over the 64 kB floor.
+      const K = 100_000;
+      const quota = { quotaBytes: 1000 * K };
       const a = await accounts.anonymousToken('client-quota-a');
       const [s1, s2] = [await sessions.create(a.accountId, { agent: 'nemo_agent' }), await sessions.create(a.accountId, { agent: 'nemo_agent' })];
-      await sessions.addMediaToDraft(s1, [media('a.wav', 600)], quota);
-      await rejectsWith(sessions.addMediaToDraft(s2, [media('b.wav', 300), media('c.wav', 200)], quota), ErrorCode.FileTooLarge);
+      await sessions.addMediaToDraft(s1, [media('a.wav', 600 * K)], quota);
+      await rejectsWith(sessions.addMediaToDraft(s2, [media('b.wav', 300 * K), media('c.wav', 200 * K)], quota), ErrorCode.FileTooLarge);
       assert.deepEqual(await sessions.media(s2.id), [], 'a refused upload records nothing');
-      await sessions.addMediaToDraft(s2, [media('d.wav', 400)], quota);
-      assert.equal(await sessions.uploadedBytes(a.accountId), 1000, 'exactly full');
-      // Eight uploads of 300 bytes to eight sessions at once: three fit, whatever the order.
+      await sessions.addMediaToDraft(s2, [media('d.wav', 400 * K)], quota);
+      assert.equal(await sessions.uploadedBytes(a.accountId), 1000 * K, 'exactly full');
+      // Eight uploads of 300 to eight sessions at once: three fit, whatever the order.
       const b = await accounts.anonymousToken('client-quota-b');
       const bs = await Promise.all(Array.from({ length: 8 }, () => sessions.create(b.accountId, { agent: 'nemo_agent' })));
-      const raced = await Promise.allSettled(bs.map((s, i) => sessions.addMediaToDraft(s, [media(`r${i}.wav`, 300)], quota)));
+      const raced = await Promise.allSettled(bs.map((s, i) => sessions.addMediaToDraft(s, [media(`r${i}.wav`, 300 * K)], quota)));
       assert.equal(raced.filter((r) => r.status === 'fulfilled').length, 3, 'three of eight racing uploads fit');
       for (const r of raced) if (r.status === 'rejected') assert.equal(codeOf(r.reason), ErrorCode.FileTooLarge);
-      assert.equal(await sessions.uploadedBytes(b.accountId), 900);
+      assert.equal(await sessions.uploadedBytes(b.accountId), 900 * K);
+      // A tiny file counts for 64 kB: a quota of 1 MB holds 16 of them, not 10 000.
+      const c = await accounts.anonymousToken('client-quota-c');
+      const sc = await sessions.create(c.accountId, { agent: 'nemo_agent' });
+      const tiny = Array.from({ length: 16 }, (_, i) => media(`t${i}.png`, 94));
+      await sessions.addMediaToDraft(sc, tiny, { quotaBytes: 16 * MIN_COUNTED_BYTES });
+      assert.equal(await sessions.uploadedBytes(c.accountId), 16 * MIN_COUNTED_BYTES);
+      await rejectsWith(sessions.addMediaToDraft(sc, [media('t16.png', 94)], { quotaBytes: 16 * MIN_COUNTED_BYTES }), ErrorCode.FileTooLarge);
+    });
+
+    test('a session holds at most its cap of uploads: the upload that would pass it is 400 and records nothing', async () => {
+      const { db, accounts } = domain(await backend.open());
+      const sessions = new Sessions(db, Date.now, { mediaPerSession: 3 });
+      const a = await accounts.anonymousToken('client-media-cap');
+      const s = await sessions.create(a.accountId, { agent: 'nemo_agent' });
+      const item = (name: string) => ({
+        name,
+        kind: 'audio' as const,
+        storeKey: `k/${name}`,
+        sizeBytes: 1000,
+        info: { path: `/tmp/${name}`, sizeBytes: 1000, container: 'wav', durationSec: 2, audio: [], video: [] },
+      });
+      await sessions.addMediaToDraft(s, [item('a.wav'), item('b.wav')]);
+      await rejectsWith(sessions.addMediaToDraft(s, [item('c.wav'), item('d.wav')]), ErrorCode.BadRequest);
+      assert.equal((await sessions.media(s.id)).length, 2);
+      await sessions.addMediaToDraft(s, [item('c.wav')]);
+      assert.equal((await sessions.media(s.id)).length, 3);
     });
 
     test('an account keeps at most its cap of sessions, also when they are opened at once; the next is 429; another account opens its own', async () => {
       const { db, accounts } = domain(await backend.open());
-      const sessions = new Sessions(db, Date.now, 3);
+      const sessions = new Sessions(db, Date.now, { sessionsPerAccount: 3 });
       const a = await accounts.anonymousToken('client-sessions-a');
       const opened = await Promise.allSettled(Array.from({ length: 6 }, () => sessions.create(a.accountId, { agent: 'nemo_agent' })));
       assert.equal(opened.filter((r) => r.status === 'fulfilled').length, 3);
