@@ -232,6 +232,12 @@ export class Sessions {
 
   /** Versions kept per session; the oldest go first (a long session cannot grow without limit). */
   static readonly DRAFT_VERSIONS_KEPT = 200;
+  /**
+   * Characters of draft kept in a session's versions, all together; the oldest go first, the
+   * current one always stays. A draft may hold 250 000 characters of text: 200 such versions were
+   * 54 MB, made in seconds by free edits (undo reads them all at once, too).
+   */
+  static readonly DRAFT_VERSION_CHARS_KEPT = 10_000_000;
 
   /**
    * Stores an edit of the draft as a new version after the current one: a new edit after an undo
@@ -255,6 +261,7 @@ export class Sessions {
         .where('session_id', '=', sessionId)
         .where('version', '<=', next - Sessions.DRAFT_VERSIONS_KEPT)
         .execute();
+      await dropVersionsPastBudget(trx, sessionId, Sessions.DRAFT_VERSION_CHARS_KEPT);
       await trx.updateTable('sessions').set({ draft: json, draft_cursor: next, updated_at: this.now() }).where('id', '=', sessionId).execute();
     });
     return valid;
@@ -566,6 +573,24 @@ export interface NewMedia {
   storeKey: string;
   sizeBytes: number;
   info: MediaInfo;
+}
+
+/** Drops a session's oldest draft versions until the rest hold at most `chars` characters; the newest always stays. */
+async function dropVersionsPastBudget(trx: Db, sessionId: string, chars: number): Promise<void> {
+  const sizes = await trx
+    .selectFrom('draft_versions')
+    .select(['version', sql<number>`length(draft)`.as('n')])
+    .where('session_id', '=', sessionId)
+    .orderBy('version', 'desc')
+    .execute();
+  let kept = 0;
+  for (const [i, v] of sizes.entries()) {
+    kept += Number(v.n);
+    if (kept > chars && i > 0) {
+      await trx.deleteFrom('draft_versions').where('session_id', '=', sessionId).where('version', '<=', v.version).execute();
+      return;
+    }
+  }
 }
 
 /**

@@ -305,6 +305,39 @@ for (const backend of backends()) {
       await rejectsWith(sessions.addMediaToDraft(sc, [media('t16.png', 94)], { quotaBytes: 16 * MIN_COUNTED_BYTES }), ErrorCode.FileTooLarge);
     });
 
+    test("a session's draft versions keep at most 10 million characters: the oldest go, the current stays, undo still works", async () => {
+      const { accounts, sessions, db } = domain(await backend.open());
+      const a = await accounts.anonymousToken('client-versions');
+      const s = await sessions.create(a.accountId, { agent: 'nemo_agent' });
+      // 240 titles of 1 000 characters: a draft of about a quarter of a million, the most text one holds.
+      const big = (n: number): Draft => ({
+        id: 'd',
+        version: 1,
+        w: 640,
+        h: 360,
+        t: [
+          {
+            id: 't',
+            tt: 7,
+            sg: Array.from({ length: 240 }, (_, i) => ({
+              id: `s${i}`,
+              s: i * 1000,
+              d: 1000,
+              m: { text: `${n} `.padEnd(1000, 'x'), kind: 'title' as const, position: 'center' as const },
+            })),
+          },
+        ],
+      });
+      for (let n = 0; n < 45; n++) await sessions.commitDraft(s.id, big(n));
+      const h = await sessions.draftHistory(s.id);
+      const { rows } = await sql<{ n: number }>`select coalesce(sum(length(draft)), 0) as n from draft_versions where session_id = ${s.id}`.execute(db);
+      assert.ok(Number(rows[0]!.n) <= Sessions.DRAFT_VERSION_CHARS_KEPT, `${rows[0]!.n} characters kept`);
+      assert.ok(h.versions >= 30 && h.versions < 45, `${h.versions} versions kept`);
+      assert.equal(h.cursor, 45);
+      const back = await sessions.undoDraft(s.id);
+      assert.match(((back?.t[0]?.sg[0]?.m ?? {}) as { text?: string }).text ?? '', /^43 /);
+    });
+
     test('a session holds at most its cap of uploads: the upload that would pass it is 400 and records nothing', async () => {
       const { db, accounts } = domain(await backend.open());
       const sessions = new Sessions(db, Date.now, { mediaPerSession: 3 });
