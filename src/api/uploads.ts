@@ -17,8 +17,8 @@ import {
   type MediaInfo,
   type UploadKind,
 } from '../media/index.ts';
-import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { checkQuota, countedBytes, type MediaItem, type Session } from '../sessions/sessions.ts';
+import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
+import { checkQuota, countedBytes, quotaExceeded, type MediaItem, type Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
 
 interface CheckedUpload {
@@ -30,17 +30,52 @@ interface CheckedUpload {
 }
 
 /**
+ * Upload requests one account may have in progress at once, in this process. Files wait in
+ * scratch until their whole request is checked: without a bound, three requests of 20 links each
+ * (downloaded by the server, so costing the sender nothing) held 332 MB of scratch at once.
+ */
+export const UPLOADS_AT_ONCE_PER_ACCOUNT = 3;
+const uploadsInProgress = new Map<string, number>();
+
+/** How much the next file of a request may be: the size limit, or what is left of the account's quota. */
+interface Room {
+  next(): number;
+  took(bytes: number): void;
+  /** `e`, or the quota's own 4002 when `e` is a file cut off at a limit the quota set. */
+  explain(e: unknown, limit: number): unknown;
+}
+
+/**
  * One request is all or nothing: every file is received and checked (ffprobe) in scratch first,
  * and only when all are good are they moved into the store and recorded as media items. A bad
  * file anywhere in the request leaves the session as it was.
  */
-async function admitAll(svc: Services, session: Session, receive: (checked: CheckedUpload[]) => Promise<void>): Promise<MediaItem[]> {
+async function admitAll(svc: Services, session: Session, receive: (checked: CheckedUpload[], room: Room) => Promise<void>): Promise<MediaItem[]> {
+  const accountId = session.accountId;
+  const inProgress = uploadsInProgress.get(accountId) ?? 0;
+  if (inProgress >= UPLOADS_AT_ONCE_PER_ACCOUNT)
+    throw new VidscribeError(ErrorCode.RateLimited, `This account has ${inProgress} uploads in progress, the most at once: wait for one to finish`);
+  uploadsInProgress.set(accountId, inProgress + 1);
   const checked: CheckedUpload[] = [];
   const quotaBytes = svc.config.quotaBytes;
-  // A full account is refused before a byte is read; the exact count is made as the upload is recorded.
-  if (quotaBytes !== undefined) checkQuota(await svc.sessions.uploadedBytes(session.accountId), undefined, quotaBytes);
+  const maxBytes = svc.config.maxUploadBytes;
   try {
-    await receive(checked);
+    // A full account is refused before a byte is read; the exact count is made as the upload is recorded.
+    const used = quotaBytes === undefined ? 0 : await svc.sessions.uploadedBytes(accountId);
+    if (quotaBytes !== undefined) checkQuota(used, undefined, quotaBytes);
+    let received = 0;
+    const room: Room = {
+      next: () => (quotaBytes === undefined ? maxBytes : Math.max(0, Math.min(maxBytes, quotaBytes - used - received))),
+      took: (bytes) => {
+        received += countedBytes(bytes);
+      },
+      // Cut off where the quota, not the size limit, set the end: said as the quota.
+      explain: (e, limit) =>
+        quotaBytes !== undefined && limit < maxBytes && isVidscribeError(e) && e.code === ErrorCode.FileTooLarge
+          ? quotaExceeded(used, quotaBytes, { moreThan: quotaBytes - used })
+          : e,
+    };
+    await receive(checked, room);
     if (checked.length === 0)
       throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
     // Counted before anything enters the store: a refused upload leaves no blob behind.
@@ -58,6 +93,9 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
     return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes } : {}) })).items;
   } finally {
     for (const c of checked) await svc.blobs.discard(c.path);
+    const left = (uploadsInProgress.get(accountId) ?? 1) - 1;
+    if (left > 0) uploadsInProgress.set(accountId, left);
+    else uploadsInProgress.delete(accountId);
   }
 }
 
@@ -92,13 +130,17 @@ function checkName(name: string): string {
 }
 
 export function receiveMultipart(svc: Services, session: Session, parts: AsyncIterableIterator<MultipartFile | { type: 'field' }>): Promise<MediaItem[]> {
-  return admitAll(svc, session, async (checked) => {
+  return admitAll(svc, session, async (checked, room) => {
     for await (const part of parts) {
       if (part.type !== 'file') continue;
       const file = part as MultipartFile;
       // Refuse a wrong format before reading a byte of it.
       const name = checkName(file.filename);
-      const scratch = await svc.blobs.receive(file.file as Readable, { ext: extensionOf(name), maxBytes: svc.config.maxUploadBytes, name });
+      const limit = room.next();
+      const scratch = await svc.blobs.receive(file.file as Readable, { ext: extensionOf(name), maxBytes: limit, name }).catch((e) => {
+        throw room.explain(e, limit);
+      });
+      room.took(scratch.sizeBytes);
       await check(scratch, name, checked);
     }
   });
@@ -114,14 +156,19 @@ export function receiveUrls(svc: Services, session: Session, urls: unknown, sign
   if (!Array.isArray(urls) || urls.length === 0 || urls.length > 20 || !urls.every((u) => typeof u === 'string')) {
     return Promise.reject(new VidscribeError(ErrorCode.BadRequest, 'urls must be a list of 1 to 20 http(s) URLs'));
   }
-  return admitAll(svc, session, async (checked) => {
+  return admitAll(svc, session, async (checked, room) => {
     for (const url of urls as string[]) {
       const scratch = svc.blobs.scratchPath('download');
-      const got = await fetchUrlToFile(url, scratch, { maxBytes: svc.config.maxUploadBytes, allowPrivate: svc.config.allowPrivateUrls, signal });
-      const clean = cleanFileName(got.fileName) || 'download';
-      // Listed first, so the scratch file is discarded whatever the checks say.
-      const entry = { name: clean, path: scratch } as CheckedUpload;
+      const limit = room.next();
+      // Listed before the download, so a file cut off part-way is discarded too.
+      const entry = { name: 'download', path: scratch } as CheckedUpload;
       checked.push(entry);
+      const got = await fetchUrlToFile(url, scratch, { maxBytes: limit, allowPrivate: svc.config.allowPrivateUrls, signal }).catch((e) => {
+        throw room.explain(e, limit);
+      });
+      room.took((await stat(scratch)).size);
+      const clean = cleanFileName(got.fileName) || 'download';
+      entry.name = clean;
       const named = uploadKindOf(clean) !== undefined;
       const typeExt = extensionOfContentType(got.contentType);
       const claimed = named ? undefined : typeExt ? uploadKindOf(`x.${typeExt}`) : 'any';

@@ -595,17 +595,26 @@ async function dropVersionsPastBudget(trx: Db, sessionId: string, chars: number)
 
 /**
  * 4002 unless `adding` more bytes (undefined: any at all, before the size is known) fit in the
- * quota beside the `used` ones. An account cannot delete uploads yet, so a full one stays full:
- * the message says who can raise it.
+ * quota beside the `used` ones.
  */
 export function checkQuota(used: number, adding: number | undefined, quota: number): void {
-  if (used + (adding ?? 1) <= quota) return;
+  if (used + (adding ?? 1) > quota) throw quotaExceeded(used, quota, adding === undefined ? undefined : { bytes: adding });
+}
+
+/**
+ * The 4002 of an upload past the storage quota: the account already full, an upload of known
+ * size, or one cut off at what was left (`moreThan`). An account cannot delete uploads yet, so a
+ * full one stays full: the message says who can raise it.
+ */
+export function quotaExceeded(used: number, quota: number, upload?: { bytes: number } | { moreThan: number }): VidscribeError {
   // MB as --quota-mb and --max-upload-mb count them: 1024 × 1024 bytes.
   const mb = (n: number) => `${(n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0)} MB`;
-  throw new VidscribeError(
+  const what = !upload ? "This account's uploads fill its storage quota" : "This upload would pass this account's storage quota";
+  const size = !upload ? '' : 'bytes' in upload ? `, and the upload is ${mb(upload.bytes)}` : `, and the upload is larger than the ${mb(upload.moreThan)} left`;
+  return new VidscribeError(
     ErrorCode.FileTooLarge,
-    `${adding === undefined ? "This account's uploads fill its storage quota" : "This upload would pass this account's storage quota"}: it keeps ${mb(used)} of ${mb(quota)}${adding === undefined ? '' : `, and the upload is ${mb(adding)}`}. Ask the server's administrator for a larger quota (vidscribe serve --quota-mb).`,
-    { data: { quota_bytes: quota, used_bytes: used, ...(adding === undefined ? {} : { upload_bytes: adding }) } },
+    `${what}: it keeps ${mb(used)} of ${mb(quota)}${size}. Ask the server's administrator for a larger quota (vidscribe serve --quota-mb).`,
+    { data: { quota_bytes: quota, used_bytes: used, ...(upload && 'bytes' in upload ? { upload_bytes: upload.bytes } : {}) } },
   );
 }
 

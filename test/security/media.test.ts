@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AsrWorker } from '../../src/asr/index.ts';
@@ -246,5 +247,44 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     assert.equal(byUrl.body.code, ErrorCode.FileTooLarge);
     const other = await newUser(srv.url);
     assert.equal((await upload(other, other.sessionId, 2)).body.code, 0);
+  });
+
+  test('a request of more files than the quota has room for is cut off at the file that passes it, as the quota', async () => {
+    const u = await newUser(srv.url);
+    const r = await upload(u, u.sessionId, 3);
+    assert.equal(r.body.code, ErrorCode.FileTooLarge);
+    assert.match(r.body.message, /storage quota: it keeps 0\.\d MB of .*, and the upload is larger than the .* left/);
+    assert.deepEqual((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.data.media, []);
+  });
+
+  test('an account has at most 3 uploads in progress at once: a fourth is 429 until one ends', async () => {
+    const u = await newUser(srv.url);
+    const { port } = new URL(srv.url);
+    // Three uploads that send their first bytes and then wait.
+    const hanging = Array.from({ length: 3 }, () => {
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/api/upload-video/nemo_agent/me/${u.sessionId}`,
+        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'multipart/form-data; boundary=x', 'transfer-encoding': 'chunked' },
+      });
+      req.on('error', () => undefined);
+      req.write('--x\r\nContent-Disposition: form-data; name="file"; filename="slow.mp4"\r\nContent-Type: video/mp4\r\n\r\n');
+      req.write(readFileSync(SAMPLE_MP4).subarray(0, 1000));
+      return req;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const fourth = await upload(u, u.sessionId);
+    assert.equal(fourth.status, 429);
+    assert.equal(fourth.body.code, 429);
+    assert.equal((await upload(await newUser(srv.url), u.sessionId)).body.code, 1002, 'another account is not held up (and cannot use this session)');
+    for (const req of hanging) req.destroy();
+    let after = fourth;
+    for (let i = 0; i < 40 && after.body.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await upload(u, u.sessionId);
+    }
+    assert.equal(after.body.code, 0, 'once they end, the account uploads again');
   });
 });
