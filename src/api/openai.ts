@@ -13,6 +13,7 @@ import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { checkQuota, countedBytes } from '../sessions/sessions.ts';
 import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
 import type { DiarizeOptions } from '../asr/index.ts';
 import {
@@ -31,7 +32,7 @@ import {
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
-import { cleanFileName } from './uploads.ts';
+import { cleanFileName, keptUploadBytes } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -184,12 +185,15 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       const price = transcribePrice(info.durationSec, svc.prices);
       if ((await svc.ledger.balance(svc.db, caller.accountId)).available < price)
         throw new VidscribeError(ErrorCode.NoCredits, 'Not enough credits to transcribe this file');
+      // The file is kept after its job, so it counts in the account's storage quota as an upload does.
+      if (svc.config.quotaBytes !== undefined)
+        checkQuota((await keptUploadBytes(svc, caller.accountId)).total, countedBytes(info.sizeBytes), svc.config.quotaBytes);
       const blob = await svc.blobs.putFile(scratch, { ext: extensionOf(fileName) || 'bin' });
       scratch = undefined;
       const job = await enqueueTranscription(
         svc,
         { accountId: caller.accountId, sessionId: null },
-        { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec },
+        { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec, sizeBytes: blob.sizeBytes },
         {
           model: modelFor(svc, fields.model),
           options: {

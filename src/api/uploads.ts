@@ -37,6 +37,13 @@ interface CheckedUpload {
 export const UPLOADS_AT_ONCE_PER_ACCOUNT = 3;
 const uploadsInProgress = new Map<string, number>();
 
+/** What the account's storage quota counts: its sessions' uploads, and the files its one-off transcriptions (/v1) keep. */
+export async function keptUploadBytes(svc: Services, accountId: string): Promise<{ total: number; oneOff: number }> {
+  const [media, sizes] = await Promise.all([svc.sessions.uploadedBytes(accountId), svc.queue.oneOffUploadSizes(accountId)]);
+  const oneOff = sizes.reduce((n, b) => n + (b > 0 ? countedBytes(b) : 0), 0);
+  return { total: media + oneOff, oneOff };
+}
+
 /** How much the next file of a request may be: the size limit, or what is left of the account's quota. */
 interface Room {
   next(): number;
@@ -61,7 +68,8 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
   const maxBytes = svc.config.maxUploadBytes;
   try {
     // A full account is refused before a byte is read; the exact count is made as the upload is recorded.
-    const used = quotaBytes === undefined ? 0 : await svc.sessions.uploadedBytes(accountId);
+    const kept = quotaBytes === undefined ? { total: 0, oneOff: 0 } : await keptUploadBytes(svc, accountId);
+    const used = kept.total;
     if (quotaBytes !== undefined) checkQuota(used, undefined, quotaBytes);
     let received = 0;
     const room: Room = {
@@ -82,7 +90,7 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
     if (quotaBytes !== undefined) {
       let adding = 0;
       for (const c of checked) adding += countedBytes((await stat(c.path)).size);
-      checkQuota(await svc.sessions.uploadedBytes(session.accountId), adding, quotaBytes);
+      checkQuota((await keptUploadBytes(svc, accountId)).total, adding, quotaBytes);
     }
     const stored = [];
     for (const c of checked) {
@@ -90,7 +98,8 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
       stored.push({ name: c.name, kind: c.kind, storeKey: blob.key, sizeBytes: blob.sizeBytes, info: c.info });
     }
     // Recorded with the draft that follows them, in one step.
-    return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes } : {}) })).items;
+    // Counted again as they are recorded, exactly: the sessions' uploads within what /v1's files leave.
+    return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes - kept.oneOff } : {}) })).items;
   } finally {
     for (const c of checked) await svc.blobs.discard(c.path);
     const left = (uploadsInProgress.get(accountId) ?? 1) - 1;

@@ -99,6 +99,8 @@ export interface JobQueue {
   get(id: string): Promise<Job | undefined>;
   /** The session's newest jobs (at most SESSION_JOBS_LISTED), oldest first, without their payloads. */
   listForSession(sessionId: string): Promise<JobSummary[]>;
+  /** The sizes of the files the account's one-off transcriptions (/v1: no session) keep in the store. */
+  oneOffUploadSizes(accountId: string): Promise<number[]>;
   /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
   reap(): Promise<{ requeued: number; failed: number }>;
   /**
@@ -461,6 +463,17 @@ export class SqlJobQueue implements JobQueue {
       const { payload: _none, ...summary } = toJob({ ...r, payload: 'null' });
       return summary as JobSummary;
     });
+  }
+
+  async oneOffUploadSizes(accountId: string): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select('payload')
+      .where('account_id', '=', accountId)
+      .where('session_id', 'is', null)
+      .where('type', '=', JobType.Transcribe)
+      .execute();
+    return rows.map((r) => Number((JSON.parse(r.payload) as Partial<PayloadOf<'transcribe'>>).sizeBytes ?? 0));
   }
 
   async reap(): Promise<{ requeued: number; failed: number }> {

@@ -257,6 +257,34 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     assert.deepEqual((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.data.media, []);
   });
 
+  test("/v1's files are kept after their jobs, so they count in the quota: with session uploads, and refused before they are stored", async () => {
+    const u = await newUser(srv.url);
+    const v1 = (signal?: AbortSignal) => {
+      const fd = form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4), type: 'video/mp4' }]);
+      fd.append('model', 'whisper-1');
+      return fetch(`${srv.url}/v1/audio/transcriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}` },
+        body: fd,
+        ...(signal ? { signal } : {}),
+      });
+    };
+    // No ASR slot here: the request waits for its job; once the job is queued, the client gives up.
+    const ac = new AbortController();
+    const waiting = v1(ac.signal).catch(() => undefined);
+    for (let i = 0; i < 100 && (await srv.svc.queue.oneOffUploadSizes(u.accountId)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await srv.svc.queue.oneOffUploadSizes(u.accountId), [size]);
+    ac.abort();
+    await waiting;
+    assert.equal((await upload(u, u.sessionId, 2)).body.code, ErrorCode.FileTooLarge, 'the /v1 file and two more pass the quota of two');
+    assert.equal((await upload(u, u.sessionId)).body.code, 0);
+    const full = await v1();
+    const body = (await full.json()) as { error?: { code?: unknown; message?: string } };
+    assert.equal(full.status, 413, JSON.stringify(body));
+    assert.match(body.error?.message ?? '', /fill its storage quota|would pass/);
+    assert.equal((await srv.svc.queue.oneOffUploadSizes(u.accountId)).length, 1, 'no second job');
+  });
+
   test('an account has at most 3 uploads in progress at once: a fourth is 429 until one ends', async () => {
     const u = await newUser(srv.url);
     const { port } = new URL(srv.url);
