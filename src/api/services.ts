@@ -17,7 +17,7 @@ import { InProcessJobEvents, PostgresJobEvents } from '../jobs/events.ts';
 import { SqlJobQueue, type JobQueue } from '../jobs/queue.ts';
 import { type JobHandler, JobRunner } from '../jobs/runner.ts';
 import { DEFAULT_MAX_BYTES } from '../media/index.ts';
-import { Sessions } from '../sessions/sessions.ts';
+import { type SessionLimits, Sessions } from '../sessions/sessions.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { LocalBlobStore, type BlobStore } from '../storage/blob-store.ts';
 import { dialectOf, openDatabase, type Db } from '../storage/database.ts';
@@ -53,6 +53,8 @@ export interface ServiceConfig {
    * the one user of a local engine; `vidscribe serve` sets 10 GB). An upload past it is 4002.
    */
   quotaBytes?: number;
+  /** Sessions per account and uploads per session (default MAX_SESSIONS_PER_ACCOUNT, MAX_MEDIA_PER_SESSION); tests lower them. */
+  sessionLimits?: Partial<SessionLimits>;
   /** Lets URL uploads reach private, loopback and link-local addresses (off by default: SSRF). */
   allowPrivateUrls?: boolean;
   /** Transcriptions at once (default one per core, two to an ASR worker: asrLayout); render slots (default 1). */
@@ -144,7 +146,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   const prices = { ...DEFAULT_PRICES, ...cfg.prices, ...(cfg.signupCredits !== undefined ? { signupGrant: cfg.signupCredits } : {}) };
   const ledger = new CreditLedger(now);
   const accounts = new Accounts(db, ledger, prices, now);
-  const sessions = new Sessions(db, now);
+  const sessions = new Sessions(db, now, cfg.sessionLimits);
   // Job events reach every process sharing a Postgres database (LISTEN/NOTIFY); SQLite has one process.
   const logError = (e: unknown, job?: { id: string }) => process.stderr.write(`vidscribe: job ${job?.id ?? '?'}: ${(e as Error)?.stack ?? String(e)}\n`);
   const events = cfg.database && dialectOf(db) === 'postgres' ? await PostgresJobEvents.open(cfg.database, db, logError) : new InProcessJobEvents();

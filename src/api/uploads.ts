@@ -71,6 +71,8 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
     const kept = quotaBytes === undefined ? { total: 0, oneOff: 0 } : await keptUploadBytes(svc, accountId);
     const used = kept.total;
     if (quotaBytes !== undefined) checkQuota(used, undefined, quotaBytes);
+    // A full session, too, is refused before a byte is read.
+    svc.sessions.checkMediaRoom(await svc.sessions.mediaCount(session.id), 1);
     let received = 0;
     const room: Room = {
       next: () => (quotaBytes === undefined ? maxBytes : Math.max(0, Math.min(maxBytes, quotaBytes - used - received))),
@@ -87,6 +89,7 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
     if (checked.length === 0)
       throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
     // Counted before anything enters the store: a refused upload leaves no blob behind.
+    svc.sessions.checkMediaRoom(await svc.sessions.mediaCount(session.id), checked.length);
     if (quotaBytes !== undefined) {
       let adding = 0;
       for (const c of checked) adding += countedBytes((await stat(c.path)).size);

@@ -353,9 +353,7 @@ export class Sessions {
       }
       await lockSession(trx, session.id);
       const earlier = (await mediaOfSession.execute(trx, { sessionId: session.id })).map((r) => asUploaded(rowToMedia(r)));
-      const max = this.limits.mediaPerSession;
-      if (earlier.length + list.length > max)
-        throw new VidscribeError(ErrorCode.BadRequest, `A session holds at most ${max} uploads (this one has ${earlier.length}): start a new session for more`);
+      this.checkMediaRoom(earlier.length, list.length);
       const items: MediaItem[] = [];
       for (const m of list) items.push(await this.insertMedia(trx, session, m));
       const row = await trx.selectFrom('sessions').select('draft').where('id', '=', session.id).executeTakeFirst();
@@ -372,6 +370,23 @@ export class Sessions {
       }
       return { items, draft: current };
     });
+  }
+
+  /** 400 unless `adding` more uploads fit in the session beside its `held` ones (SessionLimits.mediaPerSession). */
+  checkMediaRoom(held: number, adding: number): void {
+    const max = this.limits.mediaPerSession;
+    if (held + adding > max)
+      throw new VidscribeError(ErrorCode.BadRequest, `A session holds at most ${max} uploads (this one has ${held}): start a new session for more`);
+  }
+
+  /** How many uploads the session holds. */
+  async mediaCount(sessionId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('media')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 
   /** Bytes the uploads the account keeps count for in its storage quota (countedBytes), in all its sessions. */

@@ -285,6 +285,26 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     assert.equal((await srv.svc.queue.oneOffUploadSizes(u.accountId)).length, 1, 'no second job');
   });
 
+  test('a full session refuses an upload before storing it (it was refused only as it was recorded, leaving its file behind)', async () => {
+    const small = await startServer({ asrSlots: 0, renderSlots: 0, sessionLimits: { mediaPerSession: 1 } });
+    try {
+      const u = await newUser(small.url);
+      const file = join(work, 'unique-full.wav');
+      ffmpeg('-f', 'lavfi', '-i', `sine=f=${300 + Math.floor(Math.random() * 500)}:d=2`, '-ar', '16000', file);
+      const send = () =>
+        u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'unique-full.wav', body: readFileSync(file), type: 'audio/wav' }]));
+      const blobs = () => readdirSync(join(small.dataDir, 'blobs'), { recursive: true }).filter((f) => String(f).includes('.')).length;
+      assert.equal((await upload(u, u.sessionId)).body.code, 0);
+      const before = blobs();
+      const r = await send();
+      assert.equal(r.status, 400);
+      assert.match(r.body.message, /at most 1 uploads/);
+      assert.equal(blobs(), before, 'nothing entered the store');
+    } finally {
+      await small.close();
+    }
+  });
+
   test('an account has at most 3 uploads in progress at once: a fourth is 429 until one ends', async () => {
     const u = await newUser(srv.url);
     const { port } = new URL(srv.url);
