@@ -18,7 +18,7 @@ import {
   type UploadKind,
 } from '../media/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
-import { checkQuota, countedBytes, quotaExceeded, type MediaItem, type Session } from '../sessions/sessions.ts';
+import { MIN_COUNTED_BYTES, checkQuota, countedBytes, quotaExceeded, type MediaItem, type Session } from '../sessions/sessions.ts';
 import type { Services } from './services.ts';
 
 interface CheckedUpload {
@@ -39,9 +39,8 @@ const uploadsInProgress = new Map<string, number>();
 
 /** What the account's storage quota counts: its sessions' uploads, and the files its one-off transcriptions (/v1) keep. */
 export async function keptUploadBytes(svc: Services, accountId: string): Promise<{ total: number; oneOff: number }> {
-  const [media, sizes] = await Promise.all([svc.sessions.uploadedBytes(accountId), svc.queue.oneOffUploadSizes(accountId)]);
-  const oneOff = sizes.reduce((n, b) => n + (b > 0 ? countedBytes(b) : 0), 0);
-  return { total: media + oneOff, oneOff };
+  const [media, oneOff] = await Promise.all([svc.sessions.uploadedBytes(accountId), svc.queue.oneOffUploads(accountId, MIN_COUNTED_BYTES)]);
+  return { total: media + oneOff.bytes, oneOff: oneOff.bytes };
 }
 
 /** How much the next file of a request may be: the size limit, or what is left of the account's quota. */

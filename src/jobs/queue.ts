@@ -99,8 +99,11 @@ export interface JobQueue {
   get(id: string): Promise<Job | undefined>;
   /** The session's newest jobs (at most SESSION_JOBS_LISTED), oldest first, without their payloads. */
   listForSession(sessionId: string): Promise<JobSummary[]>;
-  /** The sizes of the files the account's one-off transcriptions (/v1: no session) keep in the store. */
-  oneOffUploadSizes(accountId: string): Promise<number[]>;
+  /**
+   * The bytes of the files the account's one-off transcriptions (/v1: no session) keep in the
+   * store, each counted as at least `minBytes`; and how many such files there are.
+   */
+  oneOffUploads(accountId: string, minBytes?: number): Promise<{ files: number; bytes: number }>;
   /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
   reap(): Promise<{ requeued: number; failed: number }>;
   /**
@@ -465,15 +468,20 @@ export class SqlJobQueue implements JobQueue {
     });
   }
 
-  async oneOffUploadSizes(accountId: string): Promise<number[]> {
-    const rows = await this.db
+  async oneOffUploads(accountId: string, minBytes = 0): Promise<{ files: number; bytes: number }> {
+    // Summed in the database: an API client's history of /v1 jobs can be long, and each upload asks.
+    const size = this.pg ? sql<number>`cast(payload::json->>'sizeBytes' as bigint)` : sql<number>`json_extract(payload, '$.sizeBytes')`;
+    const r = await this.db
       .selectFrom('jobs')
-      .select('payload')
+      .select([
+        sql<number>`count(${size})`.as('files'),
+        sql<number>`coalesce(sum(case when ${size} < ${minBytes} then ${minBytes} else ${size} end), 0)`.as('bytes'),
+      ])
       .where('account_id', '=', accountId)
       .where('session_id', 'is', null)
       .where('type', '=', JobType.Transcribe)
-      .execute();
-    return rows.map((r) => Number((JSON.parse(r.payload) as Partial<PayloadOf<'transcribe'>>).sizeBytes ?? 0));
+      .executeTakeFirst();
+    return { files: Number(r?.files ?? 0), bytes: Number(r?.bytes ?? 0) };
   }
 
   async reap(): Promise<{ requeued: number; failed: number }> {

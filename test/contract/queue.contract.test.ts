@@ -119,6 +119,28 @@ for (const backend of backends()) {
       assert.ok(listed.every((j) => !('payload' in j) && j.state === 'cancelled'));
     });
 
+    test("one-off uploads (no session) are summed in the database, each counted as at least the floor; a session's, or one of old with no size, are not", async () => {
+      const { nodes, accountId } = await deployment(1);
+      const { queue, db } = nodes[0]!;
+      const session = await new Sessions(db).create(accountId, { agent: 'nemo_agent' });
+      const one = (sizeBytes: number | undefined, sessionId: string | null = null) =>
+        queue.enqueue({
+          type: 'transcribe',
+          accountId,
+          sessionId,
+          payload: { ...payload(`o${sizeBytes}`), ...(sizeBytes !== undefined ? { sizeBytes } : {}) },
+          price: 1,
+          noCreditsMessage: 'no credits',
+        });
+      assert.deepEqual(await queue.oneOffUploads(accountId, 65_536), { files: 0, bytes: 0 });
+      await one(1000);
+      await one(3_000_000_000);
+      await one(undefined);
+      await one(5000, session.id);
+      assert.deepEqual(await queue.oneOffUploads(accountId, 65_536), { files: 2, bytes: 65_536 + 3_000_000_000 });
+      assert.deepEqual(await queue.oneOffUploads(accountId), { files: 2, bytes: 1000 + 3_000_000_000 });
+    });
+
     test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
       const { nodes, accountId, enqueue } = await deployment(1);
       const { queue } = nodes[0]!;

@@ -272,8 +272,8 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     // No ASR slot here: the request waits for its job; once the job is queued, the client gives up.
     const ac = new AbortController();
     const waiting = v1(ac.signal).catch(() => undefined);
-    for (let i = 0; i < 100 && (await srv.svc.queue.oneOffUploadSizes(u.accountId)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(await srv.svc.queue.oneOffUploadSizes(u.accountId), [size]);
+    for (let i = 0; i < 100 && (await srv.svc.queue.oneOffUploads(u.accountId)).files === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await srv.svc.queue.oneOffUploads(u.accountId), { files: 1, bytes: size });
     ac.abort();
     await waiting;
     assert.equal((await upload(u, u.sessionId, 2)).body.code, ErrorCode.FileTooLarge, 'the /v1 file and two more pass the quota of two');
@@ -282,7 +282,7 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     const body = (await full.json()) as { error?: { code?: unknown; message?: string } };
     assert.equal(full.status, 413, JSON.stringify(body));
     assert.match(body.error?.message ?? '', /fill its storage quota|would pass/);
-    assert.equal((await srv.svc.queue.oneOffUploadSizes(u.accountId)).length, 1, 'no second job');
+    assert.equal((await srv.svc.queue.oneOffUploads(u.accountId)).files, 1, 'no second job');
   });
 
   test('a full session refuses an upload before storing it (it was refused only as it was recorded, leaving its file behind)', async () => {
