@@ -37,6 +37,9 @@ interface CheckedUpload {
 export const UPLOADS_AT_ONCE_PER_ACCOUNT = 3;
 const uploadsInProgress = new Map<string, number>();
 
+/** Upload requests the account has in progress in this process now (for tests and diagnostics). */
+export const uploadsInProgressOf = (accountId: string): number => uploadsInProgress.get(accountId) ?? 0;
+
 /** What the account's storage quota counts: its sessions' uploads, and the files its one-off transcriptions (/v1) keep. */
 export async function keptUploadBytes(svc: Services, accountId: string): Promise<{ total: number; oneOff: number }> {
   const [media, oneOff] = await Promise.all([svc.sessions.uploadedBytes(accountId), svc.queue.oneOffUploads(accountId, MIN_COUNTED_BYTES)]);

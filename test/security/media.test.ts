@@ -13,6 +13,7 @@ import { closeSync, constants, openSync, readFileSync, readdirSync, writeFileSyn
 import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { uploadsInProgressOf } from '../../src/api/uploads.ts';
 import { AsrWorker } from '../../src/asr/index.ts';
 import { extractSpeechAudio, probeMedia, type MediaInfo } from '../../src/media/index.ts';
 import { ErrorCode } from '../../src/shared/errors.ts';
@@ -322,7 +323,9 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
       req.write(readFileSync(SAMPLE_MP4).subarray(0, 1000));
       return req;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Until the server has all three under way (a loaded machine may take a while to get there).
+    for (let i = 0; i < 200 && uploadsInProgressOf(u.accountId) < 3; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(uploadsInProgressOf(u.accountId), 3);
     const fourth = await upload(u, u.sessionId);
     assert.equal(fourth.status, 429);
     assert.equal(fourth.body.code, 429);
