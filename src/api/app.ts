@@ -9,7 +9,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { type McpSessionLimits, registerMcpRoutes } from '../mcp/http.ts';
 import { registerAgentRoutes } from './agent-route.ts';
@@ -71,6 +71,9 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   // fifth of a bare request's CPU (bench:api). Set on the raw response, as the plugin does, so
   // replies written there (/run_sse, downloads) carry them too.
   const securityHeaders = Object.entries(await helmetHeaders());
+  const setSecurityHeaders = (reply: FastifyReply) => {
+    for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+  };
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 10 * 1024 * 1024,
@@ -81,7 +84,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
     // What the router refuses before any route or hook runs (a malformed percent-encoding, an
     // overlong parameter) is answered in the API's envelope too, with the security headers.
     frameworkErrors: (e, req, reply) => {
-      for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+      setSecurityHeaders(reply);
       const refused =
         e.code === 'FST_ERR_BAD_URL'
           ? new VidscribeError(ErrorCode.BadRequest, 'The URL is not valid: a percent sign must start an escape such as %20')
@@ -93,7 +96,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   });
 
   app.addHook('onRequest', (_req, reply, done) => {
-    for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+    setSecurityHeaders(reply);
     done();
   });
   await app.register(swagger, {

@@ -133,7 +133,7 @@ export class Sessions {
     };
     await this.db.transaction().execute(async (trx) => {
       // Two opened at once are counted one after the other (Postgres; SQLite writes one at a time).
-      if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+      await lockAccount(trx, accountId);
       const kept = await trx
         .selectFrom('sessions')
         .select((e) => e.fn.countAll<number>().as('n'))
@@ -344,7 +344,7 @@ export class Sessions {
       if (opts.quotaBytes !== undefined) {
         // Uploads to two sessions of one account at once: the second waits here for the first,
         // then counts it (Postgres; SQLite runs one write transaction at a time).
-        if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', session.accountId).forNoKeyUpdate().execute();
+        await lockAccount(trx, session.accountId);
         checkQuota(
           await this.uploadedBytes(session.accountId, trx),
           list.reduce((n, m) => n + countedBytes(m.sizeBytes), 0),
@@ -638,6 +638,15 @@ export function quotaExceeded(used: number, quota: number, upload?: { bytes: num
  * placed on the current draft) first waits for any other change of the same session, as SQLite's
  * one writer at a time already makes it.
  */
+/**
+ * Postgres: what an account may keep (sessions, uploads) is counted after this lock, so two
+ * requests of one account at once are counted one after the other (SQLite writes one at a time).
+ * NO KEY UPDATE, as the ledger's lock on the same row: the two queue behind each other.
+ */
+async function lockAccount(trx: Db, accountId: string): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+}
+
 async function lockSession(trx: Db, sessionId: string): Promise<void> {
   if (dialectOf(trx) === 'postgres') await trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forNoKeyUpdate().execute();
 }
