@@ -1,6 +1,6 @@
 /**
  * npm run bench:asr [-- --model base|tiny.en] [--corpus speech,languages,synthetic,interview,clips,hour] [--no-hour]
- *                      [--hour-sequential] [--runs N] [--sides vidscribe,batched,sequential]
+ *                      [--hour-sequential] [--runs N] [--shifts N] [--sides vidscribe,batched,sequential]
  *
  * Issue 14's comparison in one command: on the same files, in the same run,
  *   vidscribe   the real CLI as a user runs it (`node bin/vidscribe.js transcribe files… --format txt
@@ -22,6 +22,13 @@
  *              here with espeak-ng in several voices (machine speech, labelled so; needs espeak-ng)
  *   hour       a one-hour AAC file: wall and peak memory against batched (sequential only with
  *              --hour-sequential); --no-hour skips it
+ * --shifts N (default 5): every item of the scored corpora (speech, languages, synthetic) is heard N
+ *              times, the file as published and N - 1 copies that start SHIFT_MS, 2 × SHIFT_MS, …
+ *              later (digital silence in front, as WAV). Whisper's output on an item moves with such
+ *              shifts: on sonnet 3, 7 ms more silence turned "of now thou" into "if now thou", and
+ *              14 ms more "remember to not to be" into "remember not to be", on every side alike.
+ *              An item's rate is its errors over all N copies, so a word that flips with the shift
+ *              counts as what it is, a fraction; each side's range over the copies is printed.
  * --sides runs only the named columns (an A/B of vidscribe alone, say); the others print as skipped.
  * Without --model it runs once per bundled model (base, then tiny.en), each in its own process.
  * Text is scored with src/asr/wer.ts on every side (the same normalisation). A bench prints, it
@@ -61,6 +68,10 @@ if (unknown.length) {
 }
 const corpora = new Set(picked as CorpusName[]);
 const runs = Math.max(1, Number(option('--runs') ?? 1));
+const shifts = Math.max(1, Math.floor(Number(option('--shifts') ?? 5)));
+/** How much later each next copy of an item starts (--shifts): not a multiple of Whisper's 10 ms
+ * frame, so that the copies' frames fall at different phases of the audio. */
+const SHIFT_MS = 7;
 const WORK = join(tmpdir(), 'vidscribe-bench');
 mkdirSync(WORK, { recursive: true });
 process.env.HF_HUB_OFFLINE = '1';
@@ -80,7 +91,11 @@ interface Item {
   reference: string;
   /** The spoken language, when known; Chinese and Japanese are scored by characters. */
   language: string;
+  /** The files heard for this item: `file` and its shifted copies (--shifts); `[file]` when absent. */
+  copies?: string[];
 }
+const copiesOf = (it: Item) => it.copies ?? [it.file];
+const filesOf = (items: Item[]) => items.flatMap(copiesOf);
 
 interface SideRun {
   /** Start to exit of the process, seconds. */
@@ -226,16 +241,15 @@ function score(reference: string, hypothesis: string, language: string): Score {
   const c = wordErrors(reference, hypothesis);
   return { errors: c.errors, units: c.referenceWords };
 }
+/** An item's errors and units summed over its copies (--shifts). */
+function itemScores(it: Item, run: SideRun): Score[] {
+  return copiesOf(it).map((f) => score(it.reference, run.text.get(f) ?? '', it.language));
+}
+const summed = (scores: Score[]): Score => scores.reduce((a, s) => ({ errors: a.errors + s.errors, units: a.units + s.units }), { errors: 0, units: 0 });
 function pooled(items: Item[], run: SideRun | undefined, characters: boolean): number | undefined {
   if (!run) return undefined;
-  let errors = 0;
-  let units = 0;
-  for (const it of items.filter((i) => usesCharacters(i.language) === characters)) {
-    const s = score(it.reference, run.text.get(it.file) ?? '', it.language);
-    errors += s.errors;
-    units += s.units;
-  }
-  return units ? errors / units : undefined;
+  const s = summed(items.filter((i) => usesCharacters(i.language) === characters).flatMap((it) => itemScores(it, run)));
+  return s.units ? s.errors / s.units : undefined;
 }
 
 const seconds = new Map<string, number>();
@@ -246,7 +260,7 @@ function durationOf(file: string): number {
 
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 const pct = (x: number | undefined) => (x === undefined ? '—' : `${(x * 100).toFixed(2)} %`);
-const cell = (s: string) => s.padStart(13);
+const cell = (s: string, width = 13) => s.padStart(width);
 function table(rows: [string, (run: SideRun) => string][], result: Partial<Record<Side, SideRun>>): void {
   console.log(`  ${''.padEnd(26)}${SIDES.map((s) => cell(s)).join('')}`);
   for (const [label, f] of rows) console.log(`  ${label.padEnd(26)}${SIDES.map((s) => cell(result[s] ? f(result[s]!) : 'skipped')).join('')}`);
@@ -310,39 +324,87 @@ function report(
   }
 }
 
-/** Item by item, for items whose reference is long enough for a rate to mean something. */
+/** Item by item, for items whose reference is long enough for a rate to mean something: each
+ * item's rate over its copies (--shifts), and the fewest to most errors one copy had. */
 function perItem(key: string, items: Item[], result: Partial<Record<Side, SideRun>>, minUnits: number): void {
   const long = items.filter((i) => score(i.reference, '', i.language).units >= minUnits);
   if (!long.length) return;
+  const heard = shifts > 1 ? `, each heard ${shifts} times (--shifts), errors per copy fewest–most in brackets` : '';
   console.log(
-    `\n  item by item (references of ≥ ${minUnits} words or characters); ✗ = vidscribe worse than the better baseline, +N = by N words or characters`,
+    `\n  item by item (references of ≥ ${minUnits} words or characters${heard}); ✗ = vidscribe worse than the better baseline, +N = by N words or characters a copy`,
   );
-  console.log(`  ${'item'.padEnd(40)}${'units'.padStart(6)}${SIDES.map((s) => cell(s)).join('')}  lang (vidscribe/batched/sequential)`);
+  console.log(`  ${'item'.padEnd(40)}${'units'.padStart(6)}${SIDES.map((s) => cell(s, 20)).join('')}  lang (vidscribe/batched/sequential)`);
   const worse: string[] = [];
   for (const it of long) {
+    const units = score(it.reference, '', it.language).units;
+    const scores = (s: Side) => (result[s] ? itemScores(it, result[s]!) : undefined);
     const rate = (s: Side) => {
-      const r = result[s];
-      if (!r) return undefined;
-      const sc = score(it.reference, r.text.get(it.file) ?? '', it.language);
-      return sc.errors / sc.units;
+      const sc = scores(s);
+      return sc ? summed(sc).errors / summed(sc).units : undefined;
+    };
+    const shown = (s: Side) => {
+      const sc = scores(s);
+      if (!sc) return pct(undefined);
+      const errors = sc.map((x) => x.errors);
+      return shifts > 1 ? `${pct(rate(s))} [${Math.min(...errors)}–${Math.max(...errors)}]` : pct(rate(s));
     };
     const ours = rate('vidscribe');
     const best = better(rate('batched'), rate('sequential'));
     const bad = ours !== undefined && best !== undefined && ours > best;
-    // How many words (or characters) apart: a rate hides whether one word or ten decide it.
-    const apart = bad ? ` +${Math.round((ours! - best!) * score(it.reference, '', it.language).units)}` : '';
+    // How many words (or characters) apart, a copy on average: a rate hides whether one word or ten decide it.
+    const apart = bad ? ` +${(Math.round((ours! - best!) * units * 10) / 10).toString()}` : '';
     if (bad) worse.push(`${it.id}${apart}`);
-    const langs = SIDES.map((s) => result[s]?.language.get(it.file) ?? '?').join('/');
+    const langs = SIDES.map((s) => languagesOf(it, result[s])).join('/');
     console.log(
-      `  ${it.id.slice(0, 39).padEnd(40)}${String(score(it.reference, '', it.language).units).padStart(6)}${SIDES.map((s) => cell(pct(rate(s)))).join('')}  ${bad ? '✗' : ' '} ${it.language}: ${langs}${apart}`,
+      `  ${it.id.slice(0, 39).padEnd(40)}${String(units).padStart(6)}${SIDES.map((s) => cell(shown(s), 20)).join('')}  ${bad ? '✗' : ' '} ${it.language}: ${langs}${apart}`,
     );
   }
   // No verdict without a baseline to compare with (--sides vidscribe).
   if (!result.vidscribe || !(result.batched || result.sequential)) return;
   verdict(
     worse.length === 0,
-    `${key} item by item: vidscribe ≤ the better baseline on ${long.length - worse.length} of ${long.length}${worse.length ? ` (worse: ${worse.join(', ')})` : ''}`,
+    `${key} item by item${shifts > 1 ? ` (${shifts} shifts each)` : ''}: vidscribe ≤ the better baseline on ${long.length - worse.length} of ${long.length}${worse.length ? ` (worse: ${worse.join(', ')})` : ''}`,
   );
+}
+
+/** The languages a side detected in an item's copies, the most frequent first ("en", or "ja+zh"). */
+function languagesOf(it: Item, run: SideRun | undefined): string {
+  if (!run) return '?';
+  const counts = new Map<string, number>();
+  for (const f of copiesOf(it)) {
+    const l = run.language.get(f) ?? '?';
+    counts.set(l, (counts.get(l) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([l]) => l)
+    .join('+');
+}
+
+/**
+ * The items with their shifted copies (--shifts): copy k starts k × SHIFT_MS later, digital
+ * silence in front, audio only, as 16-bit WAV at the file's own rate (built once, kept in the
+ * bench's folder). Copy 0 is the file as published.
+ */
+function withShifts(items: Item[]): Item[] {
+  if (shifts === 1) return items;
+  const dir = join(WORK, 'shifted');
+  mkdirSync(dir, { recursive: true });
+  return items.map((it) => {
+    const copies = [it.file];
+    for (let k = 1; k < shifts; k++) {
+      const ms = k * SHIFT_MS;
+      const key = createHash('sha256').update(`${it.file}\0${ms}`).digest('hex').slice(0, 8);
+      const out = join(dir, `${it.id}+${ms}ms-${key}.wav`);
+      if (!existsSync(out)) {
+        const tmp = `${out}.partial.wav`;
+        execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', it.file, '-vn', '-af', `adelay=${ms}:all=1`, '-c:a', 'pcm_s16le', tmp]);
+        renameSync(tmp, out);
+      }
+      copies.push(out);
+    }
+    return { ...it, copies };
+  });
 }
 
 // ---------------------------------------------------------------- corpora
@@ -457,23 +519,27 @@ await runRaw(
   'batched',
 );
 
+/** How a scored corpus's title says its items were heard. */
+const heardAs = shifts > 1 ? `, each item heard ${shifts} times (as published, then ${SHIFT_MS} ms later each time)` : '';
+
 if (corpora.has('speech')) {
-  const files = english.map((i) => i.file);
+  const items = withShifts(english);
+  const files = filesOf(items);
   const result = await compare(files, SIDES);
   const words = english.reduce((s, i) => s + wordErrors(i.reference, '').referenceWords, 0);
-  report('(a) speech', `the English items of ../shared/testdata/speech, as published (${words} words)`, english, files, result, {});
-  perItem('(a) speech', english, result, 20);
+  report('(a) speech', `the English items of ../shared/testdata/speech, as published (${words} words)${heardAs}`, items, files, result, {});
+  perItem('(a) speech', items, result, 20);
 }
 
 if (corpora.has('languages')) {
   if (englishOnly) console.log(`\n(b) other languages: skipped (${model} is English only)`);
   else {
-    const others = [...all.filter((i) => i.language !== 'en'), ...multilingualItems()];
-    const files = others.map((i) => i.file);
+    const others = withShifts([...all.filter((i) => i.language !== 'en'), ...multilingualItems()]);
+    const files = filesOf(others);
     const result = await compare(files, SIDES);
     report(
       '(b) languages',
-      `${[...new Set(others.map((i) => i.language))].join(', ')} from ../shared, language detected (none given); Chinese scored in simplified characters on every side`,
+      `${[...new Set(others.map((i) => i.language))].join(', ')} from ../shared, language detected (none given); Chinese scored in simplified characters on every side${heardAs}`,
       others,
       files,
       result,
@@ -507,15 +573,16 @@ if (corpora.has('clips')) {
 }
 
 if (corpora.has('synthetic')) {
-  const items = syntheticItems();
-  if (typeof items === 'string') console.log(`\n(s) synthetic: skipped (${items})`);
+  const built = syntheticItems();
+  if (typeof built === 'string') console.log(`\n(s) synthetic: skipped (${built})`);
   else {
-    const files = items.map((i) => i.file);
+    const items = withShifts(built);
+    const files = filesOf(items);
     const result = await compare(files, SIDES);
     const words = items.reduce((s, i) => s + wordErrors(i.reference, '').referenceWords, 0);
     report(
       '(s) synthetic',
-      `SYNTHETIC machine speech (espeak-ng, ${SYNTHETIC_VOICES.length} voices): commands, card names, sentences (${words} words)`,
+      `SYNTHETIC machine speech (espeak-ng, ${SYNTHETIC_VOICES.length} voices): commands, card names, sentences (${words} words)${heardAs}`,
       items,
       files,
       result,
