@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BUNDLED_MODELS } from '../asr/index.ts';
 import { transcribePrice } from '../credits/ledger.ts';
 import { enqueueTranscription } from '../jobs/enqueue.ts';
+import { JobType } from '../jobs/queue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
@@ -32,7 +33,7 @@ import {
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
-import { cleanFileName, keptUploadBytes } from './uploads.ts';
+import { cleanFileName, keptUploadBytes, releaseOneOffUpload } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -128,10 +129,25 @@ async function openAiError(req: FastifyRequest, reply: FastifyReply, e: unknown)
 }
 
 const MAX_PROMPT_CHARS = 2000;
+/** How long a hung-up /v1 request's job is waited for, to remove its file once it ends (a cancelled job stops within seconds). */
+const RELEASE_WAIT_MS = 10 * 60_000;
 
 export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services): Promise<void> {
+  // Jobs whose client hung up are waited for in the background, until they end or the server closes.
+  const closing = new AbortController();
+  app.addHook('onClose', async () => closing.abort());
+  const releaseWhenEnded = (jobId: string) => {
+    const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(RELEASE_WAIT_MS)]);
+    waitForJob(svc.queue, { id: jobId, type: JobType.Transcribe }, { signal })
+      .then(() => releaseOneOffUpload(svc, jobId))
+      .catch((e) => {
+        // Not ended in time or the server closed: the file stays, and still counts in the quota.
+        if (!signal.aborted) app.log.error({ err: e, jobId }, "could not remove a /v1 job's file");
+      });
+  };
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
     let scratch: string | undefined;
+    let scratchSha256 = '';
     // A client that hangs up (even while its file is still uploading) cancels its job.
     const gone = clientGone(reply);
     try {
@@ -149,6 +165,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
           fileName = cleanFileName(f.filename || '') || 'audio';
           const r = await svc.blobs.receive(f.file as Readable, { ext: extensionOf(fileName) || 'bin', maxBytes: svc.config.maxUploadBytes, name: fileName });
           scratch = r.path;
+          scratchSha256 = r.sha256;
         } else {
           const v = String((part as { value: unknown }).value ?? '');
           if (part.fieldname === 'timestamp_granularities[]' || part.fieldname === 'timestamp_granularities') fields.granularities.push(v);
@@ -180,41 +197,51 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       const { info } = await identifyUpload(scratch, fileName);
       if (info.audio.length === 0)
         throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
-      // An account that cannot pay is refused before its file is kept: the store's blobs are shared
-      // by content, so one kept for a job that was never queued could not safely be removed again.
+      // An account that cannot pay is refused before its file is stored.
       const price = transcribePrice(info.durationSec, svc.prices);
       if ((await svc.ledger.balance(svc.db, caller.accountId)).available < price)
         throw new VidscribeError(ErrorCode.NoCredits, 'Not enough credits to transcribe this file');
-      // The file is kept after its job, so it counts in the account's storage quota as an upload does.
+      // Until its job has ended, the file counts in the account's storage quota as an upload does.
       if (svc.config.quotaBytes !== undefined)
         checkQuota((await keptUploadBytes(svc, caller.accountId)).total, countedBytes(info.sizeBytes), svc.config.quotaBytes);
-      const blob = await svc.blobs.putFile(scratch, { ext: extensionOf(fileName) || 'bin' });
+      // Under a key of its own, so it can be removed once its job has ended: a content-addressed
+      // blob may also be a session's upload of the same bytes.
+      const blob = await svc.blobs.putUnshared(scratch, { ext: extensionOf(fileName) || 'bin', sha256: scratchSha256 });
       scratch = undefined;
-      const job = await enqueueTranscription(
-        svc,
-        { accountId: caller.accountId, sessionId: null },
-        { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec, sizeBytes: blob.sizeBytes },
-        {
-          model: modelFor(svc, fields.model),
-          options: {
-            task,
-            ...(fields.language ? { language: fields.language } : {}),
-            ...(fields.prompt ? { initialPrompt: fields.prompt } : {}),
-            ...(temperature !== undefined ? { temperature } : {}),
-            ...(diarize ? { diarize } : {}),
+      let job: Awaited<ReturnType<typeof enqueueTranscription>>;
+      try {
+        job = await enqueueTranscription(
+          svc,
+          { accountId: caller.accountId, sessionId: null },
+          { mediaId: null, storeKey: blob.key, name: fileName, durationSec: info.durationSec, sizeBytes: blob.sizeBytes, ownBlob: true },
+          {
+            model: modelFor(svc, fields.model),
+            options: {
+              task,
+              ...(fields.language ? { language: fields.language } : {}),
+              ...(fields.prompt ? { initialPrompt: fields.prompt } : {}),
+              ...(temperature !== undefined ? { temperature } : {}),
+              ...(diarize ? { diarize } : {}),
+            },
+            noCreditsMessage: 'Not enough credits to transcribe this file',
           },
-          noCreditsMessage: 'Not enough credits to transcribe this file',
-        },
-      );
+        );
+      } catch (e) {
+        // Not queued (credits spent meanwhile, the hourly job limit): no job will ever read it.
+        await svc.blobs.remove(blob.key);
+        throw e;
+      }
       let done: Awaited<ReturnType<typeof waitForJob>>;
       try {
         done = await waitForJob(svc.queue, job, { signal: gone.signal });
       } catch (e) {
         // The client hung up: a queued job is cancelled before it runs, a running one is aborted;
-        // either way its hold is released and nothing is charged.
+        // either way its hold is released and nothing is charged. Its file goes once it has ended.
         await cancelJob(svc.queue, job.id);
+        releaseWhenEnded(job.id);
         throw e;
       }
+      await releaseOneOffUpload(svc, job.id);
       if (done.state !== 'completed')
         throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
       const stored = await svc.sessions.transcriptByJob(job.id);

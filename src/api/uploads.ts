@@ -19,6 +19,8 @@ import {
 } from '../media/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import { MIN_COUNTED_BYTES, checkQuota, countedBytes, quotaExceeded, type MediaItem, type Session } from '../sessions/sessions.ts';
+import { JobType } from '../jobs/queue.ts';
+import { isOfType } from '../jobs/wait.ts';
 import type { Services } from './services.ts';
 
 interface CheckedUpload {
@@ -45,6 +47,21 @@ export async function keptUploadBytes(svc: Services, accountId: string): Promise
   const [media, oneOff] = await Promise.all([svc.sessions.uploadedBytes(accountId), svc.queue.oneOffUploads(accountId, MIN_COUNTED_BYTES)]);
   return { total: media + oneOff.bytes, oneOff: oneOff.bytes };
 }
+
+/**
+ * A one-off transcription's file (/v1), once its job has ended: removed from the store, then no
+ * longer counted in the quota (in that order: a crash in between leaves it counted, not uncounted).
+ * Only a file stored under a key of its own (ownBlob) is removed; nothing for a job not ended.
+ */
+export async function releaseOneOffUpload(svc: Services, jobId: string): Promise<void> {
+  const job = await svc.queue.get(jobId);
+  if (!job || !isOfType(job, JobType.Transcribe) || !ENDED.has(job.state)) return;
+  const p = job.payload;
+  if (!p.ownBlob || p.sizeBytes === undefined || p.mediaId !== null || job.sessionId !== null) return;
+  await svc.blobs.remove(p.storeKey);
+  await svc.queue.forgetUpload(jobId);
+}
+const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
 /** How much the next file of a request may be: the size limit, or what is left of the account's quota. */
 interface Room {

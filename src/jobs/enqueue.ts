@@ -18,7 +18,7 @@ export interface EnqueueDeps {
 }
 
 /** What a transcription reads: a stored file, a session's media item or a one-off upload (mediaId null). */
-export type TranscriptionSource = Pick<TranscribeJobPayload, 'mediaId' | 'storeKey' | 'name' | 'durationSec' | 'sizeBytes'>;
+export type TranscriptionSource = Pick<TranscribeJobPayload, 'mediaId' | 'storeKey' | 'name' | 'durationSec' | 'sizeBytes' | 'ownBlob'>;
 
 /** A session's media item as a transcription source; an image or a silent video is refused (4003). */
 export function sourceOfMedia(media: MediaItem): TranscriptionSource {

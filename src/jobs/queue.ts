@@ -104,6 +104,11 @@ export interface JobQueue {
    * store, each counted as at least `minBytes`; and how many such files there are.
    */
   oneOffUploads(accountId: string, minBytes?: number): Promise<{ files: number; bytes: number }>;
+  /**
+   * An ended one-off transcription whose file was removed from the store: its size leaves the
+   * payload, so oneOffUploads no longer counts it. False (and nothing changed) for a job not ended.
+   */
+  forgetUpload(jobId: string): Promise<boolean>;
   /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
   reap(): Promise<{ requeued: number; failed: number }>;
   /**
@@ -482,6 +487,17 @@ export class SqlJobQueue implements JobQueue {
       .where('type', '=', JobType.Transcribe)
       .executeTakeFirst();
     return { files: Number(r?.files ?? 0), bytes: Number(r?.bytes ?? 0) };
+  }
+
+  async forgetUpload(jobId: string): Promise<boolean> {
+    const without = this.pg ? sql<string>`(payload::jsonb - 'sizeBytes')::text` : sql<string>`json_remove(payload, '$.sizeBytes')`;
+    const r = await this.db
+      .updateTable('jobs')
+      .set({ payload: without })
+      .where('id', '=', jobId)
+      .where('state', 'in', ['completed', 'failed', 'cancelled'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   async reap(): Promise<{ requeued: number; failed: number }> {

@@ -14,8 +14,13 @@ export interface TranscribeJobPayload {
   name: string;
   /** ffprobe's estimate (a container header's claim): the price is held on it, and settled on the decoded length. */
   durationSec: number;
-  /** A one-off upload's stored size (/v1, no media item): its file is kept, so it counts in the account's storage quota. */
+  /**
+   * A one-off upload's stored size (/v1, no media item): while its file is kept, it counts in the
+   * account's storage quota. Gone from the payload once the file is removed (forgetUpload).
+   */
   sizeBytes?: number;
+  /** The file is stored under a key of its own (putUnshared), removed once the job has ended; older /v1 jobs' files may be shared. */
+  ownBlob?: true;
   /** The price per started minute when it was queued; the decoded length is charged at this rate. */
   perMinute?: number;
   /** Model name (bundled base / tiny.en, auto, or a folder); default: the server's (base, for every language). */

@@ -4,7 +4,7 @@
  * name and are moved into place only when complete, so a crash never leaves half a file under a
  * real key and nothing already stored is overwritten by a failed upload.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 
 export interface StoredBlob {
-  /** `<sha256>.<ext>`: the same bytes are stored once. */
+  /** `<sha256>.<ext>`: the same bytes are stored once (putUnshared: a random name of that form). */
   key: string;
   sizeBytes: number;
   sha256: string;
@@ -29,6 +29,14 @@ export interface BlobStore {
   receive(source: Readable, opts: { ext: string; maxBytes: number; name?: string }): Promise<{ path: string; sizeBytes: number; sha256: string }>;
   /** Moves a finished local scratch file (a checked upload, a render) into the store; the scratch file is gone afterwards. */
   putFile(path: string, opts: { ext: string; sha256?: string }): Promise<StoredBlob>;
+  /**
+   * Like putFile, but under a key of its own (random, not the content's hash) that no other bytes
+   * or record will share, so its one owner can remove it when done with it (a /v1 upload, once its
+   * job has ended). A content-addressed blob is shared by every record of the same bytes.
+   */
+  putUnshared(path: string, opts: { ext: string; sha256: string }): Promise<StoredBlob>;
+  /** Removes a blob putUnshared stored (a content-addressed one may be shared); a key not stored is no error. */
+  remove(key: string): Promise<void>;
   discard(scratchPath: string): Promise<void>;
   /** A local path ffmpeg can read (for a remote store, a copy in this node's cache folder). */
   localPath(key: string): Promise<string>;
@@ -55,6 +63,9 @@ export function checkKey(key: string): string {
   if (!KEY_RE.test(key)) throw new VidscribeError(ErrorCode.NotFound, `no stored file ${key.slice(0, 80)}`);
   return key;
 }
+
+/** A key no content hashes to in practice: 32 random bytes in the place of a sha256 (putUnshared). */
+export const unsharedKey = (ext: string): string => keyOf(randomBytes(32).toString('hex'), ext);
 
 export function keyOf(sha256: string, ext: string): string {
   return `${sha256}.${safeExt(ext)}`;
@@ -150,6 +161,18 @@ export class LocalBlobStore implements BlobStore {
     if (opts.sha256) return this.commit(path, opts.sha256, (await stat(path)).size, opts.ext);
     const h = await hashFile(path);
     return this.commit(path, h.sha256, h.sizeBytes, opts.ext);
+  }
+
+  async putUnshared(path: string, opts: { ext: string; sha256: string }): Promise<StoredBlob> {
+    const key = unsharedKey(opts.ext);
+    const { size } = await stat(path);
+    await mkdir(join(this.root, key.slice(0, 2)), { recursive: true });
+    await rename(path, this.pathOf(key));
+    return { key, sizeBytes: size, sha256: opts.sha256 };
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
   }
 
   private async commit(tmp: string, sha256: string, sizeBytes: number, ext: string): Promise<StoredBlob> {

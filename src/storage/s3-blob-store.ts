@@ -12,10 +12,10 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { type BlobStore, type ByteRange, type StoredBlob, checkKey, hashFile, keyOf, receiveInto, safeExt } from './blob-store.ts';
+import { type BlobStore, type ByteRange, type StoredBlob, checkKey, hashFile, keyOf, receiveInto, safeExt, unsharedKey } from './blob-store.ts';
 
 export interface S3Location {
   bucket: string;
@@ -143,20 +143,39 @@ export class S3BlobStore implements BlobStore {
       const { sha256, sizeBytes } = opts.sha256 ? { sha256: opts.sha256, sizeBytes: (await stat(path)).size } : await hashFile(path);
       const key = keyOf(sha256, opts.ext);
       const existing = await this.head(key);
-      if (existing?.sizeBytes !== sizeBytes) {
-        // Upload picks a single PUT for small files and a multipart upload (aborted on failure) for large ones.
-        await new Upload({
-          client: this.s3,
-          params: { Bucket: this.loc.bucket, Key: this.objectKey(key), Body: createReadStream(path), ContentLength: sizeBytes },
-          partSize: PART_BYTES,
-          queueSize: 4,
-          leavePartsOnError: false,
-        }).done();
-      }
+      if (existing?.sizeBytes !== sizeBytes) await this.upload(path, key, sizeBytes);
       return { key, sizeBytes, sha256 };
     } finally {
       await rm(path, { force: true });
     }
+  }
+
+  async putUnshared(path: string, opts: { ext: string; sha256: string }): Promise<StoredBlob> {
+    try {
+      const key = unsharedKey(opts.ext);
+      const { size } = await stat(path);
+      await this.upload(path, key, size);
+      return { key, sizeBytes: size, sha256: opts.sha256 };
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+
+  /** Upload picks a single PUT for small files and a multipart upload (aborted on failure) for large ones. */
+  private async upload(path: string, key: string, sizeBytes: number): Promise<void> {
+    await new Upload({
+      client: this.s3,
+      params: { Bucket: this.loc.bucket, Key: this.objectKey(key), Body: createReadStream(path), ContentLength: sizeBytes },
+      partSize: PART_BYTES,
+      queueSize: 4,
+      leavePartsOnError: false,
+    }).done();
+  }
+
+  async remove(key: string): Promise<void> {
+    // S3 answers a delete of a missing key with success too; this node's cached copy goes with it.
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.loc.bucket, Key: this.objectKey(key) }));
+    await rm(join(this.cache, checkKey(key)), { force: true });
   }
 
   private async head(key: string): Promise<{ sizeBytes: number } | undefined> {

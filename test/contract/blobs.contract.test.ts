@@ -153,6 +153,35 @@ for (const make of [localSubject, s3Subject]) {
       }
     });
 
+    test('putUnshared: a key of its own for the same bytes each time, which remove deletes without touching the content-addressed copy', async () => {
+      const bytes = randomBytes(3000);
+      const shared = await s.store.put(Readable.from([bytes]), { ext: 'wav', maxBytes: 1e6 });
+      const own = async () => {
+        const r = await s.store.receive(Readable.from([bytes]), { ext: 'wav', maxBytes: 1e6 });
+        return s.store.putUnshared(r.path, { ext: 'wav', sha256: r.sha256 });
+      };
+      const [a, b] = [await own(), await own()];
+      for (const blob of [a, b]) {
+        assert.match(blob.key, /^[0-9a-f]{64}\.wav$/);
+        assert.notEqual(blob.key, shared.key);
+        assert.equal(blob.sizeBytes, bytes.length);
+        assert.equal(blob.sha256, sha(bytes), "the content's hash, though the key is not");
+        assert.deepEqual(await readAll((await s.store.open(blob.key)).stream), bytes);
+      }
+      assert.notEqual(a.key, b.key);
+      assert.deepEqual(await readdir(join(s.dir, 'tmp')), [], 'no scratch file left');
+      const cached = await s.store.localPath(a.key);
+      await s.store.remove(a.key);
+      await assert.rejects(s.store.open(a.key), (e: Error & { code?: number }) => e.code === 4104);
+      await assert.rejects(s.store.stat(a.key), (e: Error & { code?: number }) => e.code === 4104);
+      assert.ok(!existsSync(cached), 'no copy of it is left on this node (S3: its cached copy)');
+      assert.ok(!(await s.storedKeys()).some((k) => k.endsWith(a.key)));
+      assert.deepEqual(await readAll((await s.store.open(b.key)).stream), bytes, 'the other copy stays');
+      assert.deepEqual(await readAll((await s.store.open(shared.key)).stream), bytes, 'the shared copy stays');
+      await s.store.remove(a.key); // removing what is gone is no error
+      await assert.rejects(s.store.remove('../../etc/passwd'), (e: Error & { code?: number }) => e.code === 4104, 'a key that names a path is refused');
+    });
+
     test('open with a byte range streams only that range and reports the whole size', async () => {
       const bytes = randomBytes(100_000);
       const blob = await s.store.put(Readable.from([bytes]), { ext: 'mp4', maxBytes: 1e6 });

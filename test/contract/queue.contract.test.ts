@@ -141,6 +141,30 @@ for (const backend of backends()) {
       assert.deepEqual(await queue.oneOffUploads(accountId), { files: 2, bytes: 1000 + 3_000_000_000 });
     });
 
+    test('forgetUpload: an ended one-off job whose file was removed is no longer counted; a queued one is left as it is', async () => {
+      const { nodes, accountId } = await deployment(1);
+      const { queue } = nodes[0]!;
+      const one = (name: string, sizeBytes: number) =>
+        queue.enqueue({
+          type: 'transcribe',
+          accountId,
+          sessionId: null,
+          payload: { ...payload(name), sizeBytes, ownBlob: true },
+          price: 1,
+          noCreditsMessage: 'no credits',
+        });
+      const ended = await one('ended', 7000);
+      const waiting = await one('waiting', 9000);
+      await queue.cancel(ended.id);
+      assert.deepEqual(await queue.oneOffUploads(accountId), { files: 2, bytes: 16_000 });
+      assert.equal(await queue.forgetUpload(waiting.id), false, 'a queued job may still read its file');
+      assert.equal(await queue.forgetUpload(ended.id), true);
+      assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 9000 });
+      assert.deepEqual((await queue.get(ended.id))?.payload, { ...payload('ended'), ownBlob: true }, 'only the size left the payload');
+      assert.equal(await queue.forgetUpload(ended.id), true, 'twice is harmless');
+      assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 9000 });
+    });
+
     test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
       const { nodes, accountId, enqueue } = await deployment(1);
       const { queue } = nodes[0]!;

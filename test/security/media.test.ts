@@ -114,6 +114,39 @@ describe('/v1 keeps no file for a transcription it will not run', () => {
   });
 });
 
+describe('/v1 keeps no file after its job: an API client never fills its storage quota', () => {
+  const size = readFileSync(SAMPLE_MP4).length;
+  let srv: TestServer;
+  before(async () => {
+    // Room for two files of the sample's size; three transcriptions of it run one after the other.
+    srv = await startServer({ asrSlots: 1, renderSlots: 0, quotaBytes: 2 * size });
+  });
+  after(() => srv.close());
+
+  test('three transcriptions in a row all succeed (the third was 4002 while each file was kept), and the store holds none of their files', async () => {
+    const u = await newUser(srv.url);
+    const blobsBefore = readdirSync(join(srv.dataDir, 'blobs'), { recursive: true }).filter((f) => String(f).includes('.')).length;
+    for (let i = 0; i < 3; i++) {
+      const fd = form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4), type: 'video/mp4' }]);
+      fd.append('model', 'whisper-1');
+      fd.append('response_format', 'text');
+      const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd });
+      const text = await res.text();
+      assert.equal(res.status, 200, `call ${i + 1}: ${text}`);
+      assert.match(text, /country/i);
+      assert.deepEqual(await srv.svc.queue.oneOffUploads(u.accountId), { files: 0, bytes: 0 });
+    }
+    const blobsAfter = readdirSync(join(srv.dataDir, 'blobs'), { recursive: true }).filter((f) => String(f).includes('.')).length;
+    assert.equal(blobsAfter, blobsBefore, 'no file of the three is left in the store');
+    const jobs = await srv.svc.db.selectFrom('jobs').select(['state', 'payload']).where('account_id', '=', u.accountId).execute();
+    assert.equal(jobs.length, 3);
+    for (const j of jobs) {
+      assert.equal(j.state, 'completed');
+      await rejectsWith(srv.svc.blobs.stat((JSON.parse(j.payload) as { storeKey: string }).storeKey), ErrorCode.NotFound);
+    }
+  });
+});
+
 describe('13: user media is opened only by the allowed demuxers', () => {
   let srv: TestServer;
   before(async () => {
@@ -258,7 +291,7 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     assert.deepEqual((await u.api.call('GET', `/api/state/nemo_agent/me/${u.sessionId}/latest`)).body.data.media, []);
   });
 
-  test("/v1's files are kept after their jobs, so they count in the quota: with session uploads, and refused before they are stored", async () => {
+  test('a /v1 file counts in the quota while its job waits; when the client hangs up, the job is cancelled and the file removed', async () => {
     const u = await newUser(srv.url);
     const v1 = (signal?: AbortSignal) => {
       const fd = form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4), type: 'video/mp4' }]);
@@ -275,15 +308,22 @@ describe('a free token cannot fill the disk: uploads one account keeps are bound
     const waiting = v1(ac.signal).catch(() => undefined);
     for (let i = 0; i < 100 && (await srv.svc.queue.oneOffUploads(u.accountId)).files === 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await srv.svc.queue.oneOffUploads(u.accountId), { files: 1, bytes: size });
+    assert.equal((await upload(u, u.sessionId, 2)).body.code, ErrorCode.FileTooLarge, 'the waiting /v1 file and two more pass the quota of two');
+    const [job] = await srv.svc.db.selectFrom('jobs').select(['id', 'payload']).where('account_id', '=', u.accountId).execute();
+    const key = (JSON.parse(job!.payload) as { storeKey: string }).storeKey;
+    assert.equal((await srv.svc.blobs.stat(key)).sizeBytes, size);
     ac.abort();
     await waiting;
-    assert.equal((await upload(u, u.sessionId, 2)).body.code, ErrorCode.FileTooLarge, 'the /v1 file and two more pass the quota of two');
-    assert.equal((await upload(u, u.sessionId)).body.code, 0);
+    for (let i = 0; i < 100 && (await srv.svc.queue.oneOffUploads(u.accountId)).files > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await srv.svc.queue.get(job!.id))?.state, 'cancelled');
+    assert.deepEqual(await srv.svc.queue.oneOffUploads(u.accountId), { files: 0, bytes: 0 }, 'it was kept, and counted, for good');
+    await rejectsWith(srv.svc.blobs.stat(key), ErrorCode.NotFound);
+    assert.equal((await upload(u, u.sessionId, 2)).body.code, 0, 'the quota has room for two again');
     const full = await v1();
     const body = (await full.json()) as { error?: { code?: unknown; message?: string } };
     assert.equal(full.status, 413, JSON.stringify(body));
     assert.match(body.error?.message ?? '', /fill its storage quota|would pass/);
-    assert.equal((await srv.svc.queue.oneOffUploads(u.accountId)).files, 1, 'no second job');
+    assert.equal((await srv.svc.queue.oneOffUploads(u.accountId)).files, 0, 'no second job');
   });
 
   test('a full session refuses an upload before storing it (it was refused only as it was recorded, leaving its file behind)', async () => {
