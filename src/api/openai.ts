@@ -33,7 +33,7 @@ import {
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
-import { cleanFileName, keptUploadBytes, releaseOneOffUpload } from './uploads.ts';
+import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -131,11 +131,25 @@ async function openAiError(req: FastifyRequest, reply: FastifyReply, e: unknown)
 const MAX_PROMPT_CHARS = 2000;
 /** How long a hung-up /v1 request's job is waited for, to remove its file once it ends (a cancelled job stops within seconds). */
 const RELEASE_WAIT_MS = 10 * 60_000;
+const SWEEP_MS = 60 * 60_000;
 
 export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services): Promise<void> {
   // Jobs whose client hung up are waited for in the background, until they end or the server closes.
   const closing = new AbortController();
-  app.addHook('onClose', async () => closing.abort());
+  // And the files of jobs that ended while no request waited for them: on start, then hourly.
+  const sweep = () =>
+    releaseEndedOneOffUploads(svc).catch((e) => {
+      app.log.error({ err: e }, 'could not remove the files of ended /v1 jobs');
+    });
+  let sweeper: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    void sweep();
+    sweeper = setInterval(sweep, SWEEP_MS).unref();
+  });
+  app.addHook('onClose', async () => {
+    closing.abort();
+    clearInterval(sweeper);
+  });
   const releaseWhenEnded = (jobId: string) => {
     const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(RELEASE_WAIT_MS)]);
     waitForJob(svc.queue, { id: jobId, type: JobType.Transcribe }, { signal })

@@ -63,6 +63,23 @@ export async function releaseOneOffUpload(svc: Services, jobId: string): Promise
 }
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
+/**
+ * The files of every ended /v1 job that are still kept: those whose request was no longer waiting
+ * when the job ended (its server stopped meanwhile, or its wait ran out). Returns how many went.
+ */
+export async function releaseEndedOneOffUploads(svc: Services): Promise<number> {
+  const BATCH = 100;
+  let released = 0;
+  // Each round's jobs leave the next round's answer (forgetUpload); the cap only guards against a loop.
+  for (let round = 0; round < 1000; round++) {
+    const ids = await svc.queue.endedOneOffUploads(BATCH);
+    for (const id of ids) await releaseOneOffUpload(svc, id);
+    released += ids.length;
+    if (ids.length < BATCH) break;
+  }
+  return released;
+}
+
 /** How much the next file of a request may be: the size limit, or what is left of the account's quota. */
 interface Room {
   next(): number;

@@ -109,6 +109,8 @@ export interface JobQueue {
    * payload, so oneOffUploads no longer counts it. False (and nothing changed) for a job not ended.
    */
   forgetUpload(jobId: string): Promise<boolean>;
+  /** Ended one-off transcriptions (any account) whose own file (ownBlob) is still counted: at most `limit` ids, oldest first. */
+  endedOneOffUploads(limit: number): Promise<string[]>;
   /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
   reap(): Promise<{ requeued: number; failed: number }>;
   /**
@@ -498,6 +500,24 @@ export class SqlJobQueue implements JobQueue {
       .where('state', 'in', ['completed', 'failed', 'cancelled'])
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  async endedOneOffUploads(limit: number): Promise<string[]> {
+    const [own, size] = this.pg
+      ? [sql<string>`payload::json->>'ownBlob'`, sql<string>`payload::json->>'sizeBytes'`]
+      : [sql<string>`json_extract(payload, '$.ownBlob')`, sql<string>`json_extract(payload, '$.sizeBytes')`];
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('session_id', 'is', null)
+      .where('type', '=', JobType.Transcribe)
+      .where('state', 'in', ['completed', 'failed', 'cancelled'])
+      .where(own, '=', this.pg ? 'true' : sql<string>`1`)
+      .where(size, 'is not', null)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   async reap(): Promise<{ requeued: number; failed: number }> {

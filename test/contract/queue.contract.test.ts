@@ -165,6 +165,27 @@ for (const backend of backends()) {
       assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 9000 });
     });
 
+    test('endedOneOffUploads: the ended one-off jobs whose own file is still counted, oldest first, at most the limit', async () => {
+      const clock = manualClock();
+      const { nodes, accountId } = await deployment(1, { clock: clock.now });
+      const { queue, db } = nodes[0]!;
+      const session = await new Sessions(db).create(accountId, { agent: 'nemo_agent' });
+      const one = async (name: string, extra: object, sessionId: string | null = null) => {
+        clock.advance(1);
+        return queue.enqueue({ type: 'transcribe', accountId, sessionId, payload: { ...payload(name), ...extra }, price: 1, noCreditsMessage: 'no credits' });
+      };
+      const first = await one('first', { sizeBytes: 10, ownBlob: true });
+      const second = await one('second', { sizeBytes: 20, ownBlob: true });
+      const forgotten = await one('forgotten', { sizeBytes: 30, ownBlob: true });
+      const shared = await one('shared', { sizeBytes: 40 }); // of old: its file may be a session's too
+      const ofSession = await one('session', { sizeBytes: 50, ownBlob: true }, session.id);
+      await one('waiting', { sizeBytes: 60, ownBlob: true });
+      for (const j of [second, first, forgotten, shared, ofSession]) await queue.cancel(j.id);
+      await queue.forgetUpload(forgotten.id);
+      assert.deepEqual(await queue.endedOneOffUploads(10), [first.id, second.id]);
+      assert.deepEqual(await queue.endedOneOffUploads(1), [first.id]);
+    });
+
     test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
       const { nodes, accountId, enqueue } = await deployment(1);
       const { queue } = nodes[0]!;

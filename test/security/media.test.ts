@@ -147,6 +147,34 @@ describe('/v1 keeps no file after its job: an API client never fills its storage
   });
 });
 
+describe('/v1 files of jobs that ended while no request waited are removed when the server starts', () => {
+  test('a cancelled /v1 job left with its file by a stopped server: the next start removes the file and stops counting it', async () => {
+    const first = await startServer({ asrSlots: 0, renderSlots: 0 });
+    const u = await newUser(first.url);
+    const scratch = first.svc.blobs.scratchPath('mp4');
+    writeFileSync(scratch, readFileSync(SAMPLE_MP4));
+    const blob = await first.svc.blobs.putUnshared(scratch, { ext: 'mp4', sha256: 'x' });
+    const job = await first.svc.queue.enqueue({
+      type: 'transcribe',
+      accountId: u.accountId,
+      sessionId: null,
+      payload: { mediaId: null, storeKey: blob.key, name: 'jfk.mp4', durationSec: 11, sizeBytes: blob.sizeBytes, ownBlob: true, options: {} },
+      price: 1,
+      noCreditsMessage: 'no credits',
+    });
+    await first.svc.queue.cancel(job.id);
+    await first.close({ keepData: true });
+    const again = await startServer({ dataDir: first.dataDir, asrSlots: 0, renderSlots: 0 });
+    try {
+      for (let i = 0; i < 100 && (await again.svc.queue.oneOffUploads(u.accountId)).files > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(await again.svc.queue.oneOffUploads(u.accountId), { files: 0, bytes: 0 });
+      await rejectsWith(again.svc.blobs.stat(blob.key), ErrorCode.NotFound);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
 describe('13: user media is opened only by the allowed demuxers', () => {
   let srv: TestServer;
   before(async () => {
