@@ -137,18 +137,21 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
   // Jobs whose client hung up are waited for in the background, until they end or the server closes.
   const closing = new AbortController();
   // And the files of jobs that ended while no request waited for them: on start, then hourly.
-  const sweep = () =>
-    releaseEndedOneOffUploads(svc).catch((e) => {
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    sweeping = releaseEndedOneOffUploads(svc).catch((e) => {
       app.log.error({ err: e }, 'could not remove the files of ended /v1 jobs');
     });
+  };
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
-    void sweep();
+    sweep();
     sweeper = setInterval(sweep, SWEEP_MS).unref();
   });
   app.addHook('onClose', async () => {
     closing.abort();
     clearInterval(sweeper);
+    await sweeping; // before the services it uses close
   });
   const releaseWhenEnded = (jobId: string) => {
     const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(RELEASE_WAIT_MS)]);
@@ -242,7 +245,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         );
       } catch (e) {
         // Not queued (credits spent meanwhile, the hourly job limit): no job will ever read it.
-        await svc.blobs.remove(blob.key);
+        await svc.blobs.remove(blob.key).catch((err) => req.log.error({ err, key: blob.key }, 'could not remove the file of a /v1 job not queued'));
         throw e;
       }
       let done: Awaited<ReturnType<typeof waitForJob>>;
@@ -255,7 +258,8 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         releaseWhenEnded(job.id);
         throw e;
       }
-      await releaseOneOffUpload(svc, job.id);
+      // A store that fails here does not fail the transcription: the file stays counted, and the hourly sweep tries again.
+      await releaseOneOffUpload(svc, job.id).catch((err) => req.log.error({ err, jobId: job.id }, "could not remove a /v1 job's file"));
       if (done.state !== 'completed')
         throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
       const stored = await svc.sessions.transcriptByJob(job.id);
