@@ -21,7 +21,7 @@
  * release after the job's row, as the queue's finish does).
  */
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { type Db, dialectOf } from '../storage/database.ts';
+import { type Db, dialectOf, lockRow } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 
 export interface Balance {
@@ -80,25 +80,12 @@ const balanceQuery = new PreparedQuery<{ accountId: string }, { total: number | 
   ]),
 );
 
-/**
- * Serialises spenders of one account on Postgres (see the top of this file). The lock lasts until
- * the caller's transaction ends, so it must be one: outside a transaction it would be released
- * before the check it guards.
- */
-async function lockAccount(trx: Db, accountId: string): Promise<void> {
-  if (dialectOf(trx) !== 'postgres') return;
-  if (!trx.isTransaction) throw new Error('credits: a hold must run inside a transaction (its account lock would end with the statement)');
-  // NO KEY UPDATE, not UPDATE: rows that only reference the account (a ledger entry, a hold, a token)
-  // take a KEY SHARE lock on it, which this one lets through; two spenders still queue here.
-  await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
-}
-
 export class CreditLedger {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Locks these accounts for the rest of the transaction (Postgres; SQLite needs no lock), always in the same order. */
   async lockAccounts(trx: Db, accountIds: readonly string[]): Promise<void> {
-    for (const id of [...new Set(accountIds)].sort()) await lockAccount(trx, id);
+    for (const id of [...new Set(accountIds)].sort()) await lockRow(trx, 'accounts', id);
   }
 
   /** Locks the account a job's credits are held on (Postgres): the first step of a transaction that changes the job's row and then its hold. */
@@ -120,7 +107,7 @@ export class CreditLedger {
 
   /** Holds `amount` for a job, or throws 2001 when the account cannot pay. Call inside a transaction. */
   async hold(trx: Db, accountId: string, jobId: string, amount: number, noCreditsMessage: string): Promise<void> {
-    await lockAccount(trx, accountId);
+    await lockRow(trx, 'accounts', accountId);
     const { available } = await this.balance(trx, accountId);
     if (available < amount) {
       throw new VidscribeError(ErrorCode.NoCredits, noCreditsMessage, { data: { available, required: amount } });
@@ -174,7 +161,7 @@ export class CreditLedger {
     let hold = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
     if (dialectOf(trx) !== 'postgres') return hold;
     for (let tries = 0; hold && tries < 5; tries++) {
-      await lockAccount(trx, hold.account_id);
+      await lockRow(trx, 'accounts', hold.account_id);
       await trx.selectFrom('jobs').select('id').where('id', '=', jobId).forNoKeyUpdate().execute();
       const again = await trx.selectFrom('holds').selectAll().where('job_id', '=', jobId).executeTakeFirst();
       if (again?.account_id === hold.account_id) return again;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
 import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../render/index.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { type Db, dialectOf, type FilesTable, type MediaTable, type SessionsTable, sql, type TranscriptsTable } from '../storage/database.ts';
+import { type Db, dialectOf, type FilesTable, lockRow, type MediaTable, type SessionsTable, sql, type TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 import { transcriptText, type Transcript } from '../transcript/index.ts';
 import { applyTranscriptEdits, type TranscriptEdits } from './transcript-edits.ts';
@@ -133,7 +133,7 @@ export class Sessions {
     };
     await this.db.transaction().execute(async (trx) => {
       // Two opened at once are counted one after the other (Postgres; SQLite writes one at a time).
-      await lockAccount(trx, accountId);
+      await lockRow(trx, 'accounts', accountId);
       const kept = await trx
         .selectFrom('sessions')
         .select((e) => e.fn.countAll<number>().as('n'))
@@ -249,7 +249,8 @@ export class Sessions {
     const valid = parseDraft(draft);
     const json = JSON.stringify(valid);
     await this.db.transaction().execute(async (trx) => {
-      await lockSession(trx, sessionId);
+      // Numbered after the last version: another change of the session waits (Postgres; SQLite writes one at a time).
+      await lockRow(trx, 'sessions', sessionId);
       const cursor = await this.captureStoredDraft(trx, sessionId);
       const current = await trx.selectFrom('sessions').select('draft').where('id', '=', sessionId).executeTakeFirst();
       if (current?.draft === json) return;
@@ -320,7 +321,7 @@ export class Sessions {
 
   private async moveDraftCursor(sessionId: string, by: number): Promise<Draft | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      await lockSession(trx, sessionId);
+      await lockRow(trx, 'sessions', sessionId);
       const cursor = await this.captureStoredDraft(trx, sessionId);
       if (cursor === null) return undefined;
       const rows = await trx.selectFrom('draft_versions').select(['version', 'draft']).where('session_id', '=', sessionId).orderBy('version').execute();
@@ -344,14 +345,14 @@ export class Sessions {
       if (opts.quotaBytes !== undefined) {
         // Uploads to two sessions of one account at once: the second waits here for the first,
         // then counts it (Postgres; SQLite runs one write transaction at a time).
-        await lockAccount(trx, session.accountId);
+        await lockRow(trx, 'accounts', session.accountId);
         checkQuota(
           await this.uploadedBytes(session.accountId, trx),
           list.reduce((n, m) => n + countedBytes(m.sizeBytes), 0),
           opts.quotaBytes,
         );
       }
-      await lockSession(trx, session.id);
+      await lockRow(trx, 'sessions', session.id);
       const earlier = (await mediaOfSession.execute(trx, { sessionId: session.id })).map((r) => asUploaded(rowToMedia(r)));
       this.checkMediaRoom(earlier.length, list.length);
       const items: MediaItem[] = [];
@@ -631,24 +632,6 @@ export function quotaExceeded(used: number, quota: number, upload?: { bytes: num
     `${what}: it keeps ${mb(used)} of ${mb(quota)}${size}. Ask the server's administrator for a larger quota (vidscribe serve --quota-mb).`,
     { data: { quota_bytes: quota, used_bytes: used, ...(upload && 'bytes' in upload ? { upload_bytes: upload.bytes } : {}) } },
   );
-}
-
-/**
- * Postgres runs transactions side by side: a draft change (a version numbered after the last, media
- * placed on the current draft) first waits for any other change of the same session, as SQLite's
- * one writer at a time already makes it.
- */
-/**
- * Postgres: what an account may keep (sessions, uploads) is counted after this lock, so two
- * requests of one account at once are counted one after the other (SQLite writes one at a time).
- * NO KEY UPDATE, as the ledger's lock on the same row: the two queue behind each other.
- */
-async function lockAccount(trx: Db, accountId: string): Promise<void> {
-  if (dialectOf(trx) === 'postgres') await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
-}
-
-async function lockSession(trx: Db, sessionId: string): Promise<void> {
-  if (dialectOf(trx) === 'postgres') await trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forNoKeyUpdate().execute();
 }
 
 function rowToMedia(r: MediaTable): MediaItem {

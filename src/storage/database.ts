@@ -166,6 +166,18 @@ export function dialectOf(db: Kysely<any>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+/**
+ * Locks an account's or a session's row for the rest of the transaction `trx`, on Postgres, which
+ * runs transactions side by side; SQLite needs no lock (one writer at a time). NO KEY UPDATE, not
+ * UPDATE: rows that only reference it (a ledger entry, a hold, a token) take a KEY SHARE lock on it,
+ * which this one lets through, while two lockers of the same row still queue behind each other.
+ */
+export async function lockRow(trx: Db, table: 'accounts' | 'sessions', id: string): Promise<void> {
+  if (dialectOf(trx) !== 'postgres') return;
+  if (!trx.isTransaction) throw new Error(`locking a row of ${table} outside a transaction: the lock would end with the statement`);
+  await trx.selectFrom(table).select('id').where('id', '=', id).forNoKeyUpdate().execute();
+}
+
 const migrations: Record<string, Migration> = {
   '001_initial': {
     // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
