@@ -25,8 +25,9 @@
  * --shifts N (default 5): every item of the scored corpora (speech, languages, synthetic) is heard N
  *              times, the file as published and N - 1 copies that start SHIFT_MS, 2 × SHIFT_MS, …
  *              later (digital silence in front, as WAV). Whisper's output on an item moves with such
- *              shifts: on sonnet 3, 7 ms more silence turned "of now thou" into "if now thou", and
- *              14 ms more "remember to not to be" into "remember not to be", on every side alike.
+ *              shifts: on sonnet 3 with base, 14 ms of silence in front instead of 7 turned "of now
+ *              thou" into "if now thou" and "remember to not to be" into "remember not to be" in
+ *              vidscribe's decoding; the baselines' ranges over the copies show theirs move too.
  *              An item's rate is its errors over all N copies, so a word that flips with the shift
  *              counts as what it is, a fraction; each side's range over the copies is printed.
  * --sides runs only the named columns (an A/B of vidscribe alone, say); the others print as skipped.

@@ -47,7 +47,38 @@ function samePhrase(keys: string[], a: number, b: number, n: number): boolean {
   return true;
 }
 
-/** Applies both guards to decoded segments; ids are renumbered from 0. */
+/** Longest a word may last and still count as no sound (the aligner's step is 20 ms). */
+const SOUNDLESS_SEC = 0.02;
+/** Words in a row, each soundless and all at one instant, that are dropped. */
+export const UNHEARD_RUN_MIN_WORDS = 3;
+
+/**
+ * Drops words the aligner found no sound for. Whisper now and then decodes a window's whole text
+ * a second time; its words then line up with nothing, and the aligner stacks each of them, 0 s
+ * long, on one instant (the window's end). A word takes time to say, so 3 or more words in a row
+ * at one instant were not heard. Over the English, other-language and synthetic items, and their
+ * copies shifted by a few ms (bench:asr --shifts), 3 such runs with base, of 9, 10 and 22 words,
+ * each a repeat of its window's text; no other run of 2 or more among 6 559 words.
+ */
+export function dropUnheardWords(words: readonly Word[]): Word[] {
+  const out: Word[] = [];
+  let i = 0;
+  while (i < words.length) {
+    let j = i;
+    while (j < words.length && soundless(words[j]!) && Math.abs(words[j]!.start - words[i]!.start) <= SOUNDLESS_SEC) j++;
+    if (j - i >= UNHEARD_RUN_MIN_WORDS) {
+      i = j;
+      continue;
+    }
+    out.push(words[i]!);
+    i++;
+  }
+  return out;
+}
+
+const soundless = (w: Word) => w.end - w.start <= SOUNDLESS_SEC;
+
+/** Applies the guards to decoded segments; ids are renumbered from 0. */
 export function collapseRepetitions(segments: readonly TranscriptSegment[]): TranscriptSegment[] {
   const kept: TranscriptSegment[] = [];
   let run = 0;
@@ -62,11 +93,13 @@ export function collapseRepetitions(segments: readonly TranscriptSegment[]): Tra
       kept.push(s);
       continue;
     }
-    const words = collapseRepeatedWords(s.words);
+    const heard = dropUnheardWords(s.words);
+    if (heard.length === 0) continue; // not one word of it was heard
+    const words = collapseRepeatedWords(heard);
     if (words.length === s.words.length) {
       kept.push(s);
     } else {
-      kept.push({ ...s, words, text: joinWords(words), end: Math.min(s.end, words.at(-1)!.end) });
+      kept.push({ ...s, words, text: joinWords(words), start: Math.max(s.start, words[0]!.start), end: Math.min(s.end, words.at(-1)!.end) });
     }
   }
   return kept.map((s, id) => ({ ...s, id }));
