@@ -134,15 +134,22 @@ const RELEASE_WAIT_MS = 10 * 60_000;
 const SWEEP_MS = 60 * 60_000;
 
 export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services): Promise<void> {
-  // Jobs whose client hung up are waited for in the background, until they end or the server closes.
+  // Jobs whose client hung up are waited for in the background, until they end or the server
+  // closes; the files of jobs that ended while no request waited for them are swept on start,
+  // then hourly. Closing waits for what is under way, before the services it uses close.
   const closing = new AbortController();
-  // And the files of jobs that ended while no request waited for them: on start, then hourly.
-  let sweeping: Promise<unknown> = Promise.resolve();
-  const sweep = () => {
-    sweeping = releaseEndedOneOffUploads(svc).catch((e) => {
-      app.log.error({ err: e }, 'could not remove the files of ended /v1 jobs');
-    });
+  const underWay = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    underWay.add(p);
+    void p.finally(() => underWay.delete(p));
   };
+  const sweep = () =>
+    track(
+      releaseEndedOneOffUploads(svc, {
+        signal: closing.signal,
+        onError: (err, jobId) => app.log.error({ err, jobId }, "could not remove a /v1 job's file"),
+      }).catch((err) => app.log.error({ err }, 'could not sweep the files of ended /v1 jobs')),
+    );
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     sweep();
@@ -151,16 +158,19 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
   app.addHook('onClose', async () => {
     closing.abort();
     clearInterval(sweeper);
-    await sweeping; // before the services it uses close
+    await Promise.all(underWay);
   });
   const releaseWhenEnded = (jobId: string) => {
     const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(RELEASE_WAIT_MS)]);
-    waitForJob(svc.queue, { id: jobId, type: JobType.Transcribe }, { signal })
-      .then(() => releaseOneOffUpload(svc, jobId))
-      .catch((e) => {
-        // Not ended in time or the server closed: the file stays, and still counts in the quota.
-        if (!signal.aborted) app.log.error({ err: e, jobId }, "could not remove a /v1 job's file");
-      });
+    track(
+      waitForJob(svc.queue, { id: jobId, type: JobType.Transcribe }, { signal }).then(
+        () => releaseOneOffUpload(svc, jobId).catch((err) => app.log.error({ err, jobId }, "could not remove a /v1 job's file")),
+        // Not ended in time, or the server closed: the file stays counted, for the next sweep.
+        (err) => {
+          if (!signal.aborted) app.log.error({ err, jobId }, 'could not wait for a /v1 job to end');
+        },
+      ),
+    );
   };
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
     let scratch: string | undefined;
@@ -205,6 +215,8 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       // Whisper reads only the last 224 tokens of a prompt: a longer one is a mistake or an attack.
       if (fields.prompt !== undefined && fields.prompt.length > MAX_PROMPT_CHARS)
         throw new VidscribeError(ErrorCode.BadRequest, `prompt must be at most ${MAX_PROMPT_CHARS} characters`);
+      // Control characters (a NUL, say) mean nothing to the model; tabs and line breaks stay.
+      const prompt = fields.prompt?.replace(/[^\P{Cc}\t\n\r]/gu, '');
       const temperature = fields.temperature === undefined ? undefined : Number(fields.temperature);
       if (temperature !== undefined && !(temperature >= 0 && temperature <= 1))
         throw new VidscribeError(ErrorCode.BadRequest, 'temperature must be between 0 and 1');
@@ -236,7 +248,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
             options: {
               task,
               ...(fields.language ? { language: fields.language } : {}),
-              ...(fields.prompt ? { initialPrompt: fields.prompt } : {}),
+              ...(prompt ? { initialPrompt: prompt } : {}),
               ...(temperature !== undefined ? { temperature } : {}),
               ...(diarize ? { diarize } : {}),
             },

@@ -51,33 +51,34 @@ export async function keptUploadBytes(svc: Services, accountId: string): Promise
 /**
  * A one-off transcription's file (/v1), once its job has ended: removed from the store, then no
  * longer counted in the quota (in that order: a crash in between leaves it counted, not uncounted).
- * Only a file stored under a key of its own (ownBlob) is removed; nothing for a job not ended.
+ * Only a file stored under a key of its own (ownBlob) is removed; one of before may be shared with
+ * a session's upload, so it is only no longer counted. Nothing for a job not ended.
  */
 export async function releaseOneOffUpload(svc: Services, jobId: string): Promise<void> {
   const job = await svc.queue.get(jobId);
-  if (!job || !isOfType(job, JobType.Transcribe) || !ENDED.has(job.state)) return;
-  const p = job.payload;
-  if (!p.ownBlob || p.sizeBytes === undefined || p.mediaId !== null || job.sessionId !== null) return;
-  await svc.blobs.remove(p.storeKey);
+  if (!job || !isOfType(job, JobType.Transcribe) || !ENDED.has(job.state) || job.sessionId !== null) return;
+  if (job.payload.ownBlob && job.payload.mediaId === null) await svc.blobs.remove(job.payload.storeKey);
   await svc.queue.forgetUpload(jobId);
 }
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
 /**
- * The files of every ended /v1 job that are still kept: those whose request was no longer waiting
- * when the job ended (its server stopped meanwhile, or its wait ran out). Returns how many went.
+ * The files of every ended /v1 job that are still counted: those whose request was no longer
+ * waiting when the job ended (its server stopped meanwhile, or its wait ran out). One that fails
+ * is logged (`onError`) and left for the next sweep; `signal` stops it between jobs.
  */
-export async function releaseEndedOneOffUploads(svc: Services): Promise<number> {
+export async function releaseEndedOneOffUploads(svc: Services, opts: { signal?: AbortSignal; onError: (e: unknown, jobId: string) => void }): Promise<void> {
   const BATCH = 100;
-  let released = 0;
-  // Each round's jobs leave the next round's answer (forgetUpload); the cap only guards against a loop.
-  for (let round = 0; round < 1000; round++) {
-    const ids = await svc.queue.endedOneOffUploads(BATCH);
-    for (const id of ids) await releaseOneOffUpload(svc, id);
-    released += ids.length;
-    if (ids.length < BATCH) break;
+  let after = '';
+  for (;;) {
+    const ids = await svc.queue.endedOneOffUploads(BATCH, after);
+    for (const id of ids) {
+      if (opts.signal?.aborted) return;
+      await releaseOneOffUpload(svc, id).catch((e) => opts.onError(e, id));
+    }
+    if (ids.length < BATCH) return;
+    after = ids.at(-1)!;
   }
-  return released;
 }
 
 /** How much the next file of a request may be: the size limit, or what is left of the account's quota. */

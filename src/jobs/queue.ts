@@ -105,12 +105,12 @@ export interface JobQueue {
    */
   oneOffUploads(accountId: string, minBytes?: number): Promise<{ files: number; bytes: number }>;
   /**
-   * An ended one-off transcription whose file was removed from the store: its size leaves the
-   * payload, so oneOffUploads no longer counts it. False (and nothing changed) for a job not ended.
+   * An ended one-off transcription whose file was removed from the store (or, of old, may be
+   * shared): oneOffUploads no longer counts it. False for a job not ended, or not counted.
    */
   forgetUpload(jobId: string): Promise<boolean>;
-  /** Ended one-off transcriptions (any account) whose own file (ownBlob) is still counted: at most `limit` ids, oldest first. */
-  endedOneOffUploads(limit: number): Promise<string[]>;
+  /** Ended jobs (any account) whose one-off upload is still counted: at most `limit` ids, in id order after `afterId`. */
+  endedOneOffUploads(limit: number, afterId?: string): Promise<string[]>;
   /** Running jobs whose lease expired go back to the queue, or fail once they reached max attempts. Any worker runs it now and then. */
   reap(): Promise<{ requeued: number; failed: number }>;
   /**
@@ -145,6 +145,14 @@ export interface QueueOptions {
 export const JOBS_PER_HOUR = 600;
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const ENDED_STATES: JobState[] = ['completed', 'failed', 'cancelled'];
+
+/** What a new job keeps for its account: a one-off transcription's upload (/v1, no session), by its size. */
+function keptBytesOf<T extends JobType>(input: NewJob<T>): number | null {
+  if (input.type !== JobType.Transcribe || input.sessionId !== null) return null;
+  return (input.payload as PayloadOf<'transcribe'>).sizeBytes ?? null;
+}
 
 function toJob(r: JobsTable): Job {
   if (!isJobType(r.type)) throw new VidscribeError(ErrorCode.Internal, `job ${r.id} has an unknown type ${r.type}`);
@@ -210,6 +218,7 @@ const jobsOfSession = new PreparedQuery<{ sessionId: string }, Omit<JobsTable, '
       'lease_owner',
       'lease_until',
       'cancel_requested_at',
+      'kept_bytes',
       'created_at',
       'updated_at',
     ])
@@ -280,6 +289,7 @@ export class SqlJobQueue implements JobQueue {
       lease_owner: null,
       lease_until: null,
       cancel_requested_at: null,
+      kept_bytes: keptBytesOf(input),
       created_at: now,
       updated_at: now,
     };
@@ -477,44 +487,31 @@ export class SqlJobQueue implements JobQueue {
 
   async oneOffUploads(accountId: string, minBytes = 0): Promise<{ files: number; bytes: number }> {
     // Summed in the database: an API client's history of /v1 jobs can be long, and each upload asks.
-    const size = this.pg ? sql<number>`cast(payload::json->>'sizeBytes' as bigint)` : sql<number>`json_extract(payload, '$.sizeBytes')`;
     const r = await this.db
       .selectFrom('jobs')
       .select([
-        sql<number>`count(${size})`.as('files'),
-        sql<number>`coalesce(sum(case when ${size} < ${minBytes} then ${minBytes} else ${size} end), 0)`.as('bytes'),
+        sql<number>`count(kept_bytes)`.as('files'),
+        sql<number>`coalesce(sum(case when kept_bytes < ${minBytes} then ${minBytes} else kept_bytes end), 0)`.as('bytes'),
       ])
       .where('account_id', '=', accountId)
-      .where('session_id', 'is', null)
-      .where('type', '=', JobType.Transcribe)
+      .where('kept_bytes', 'is not', null)
       .executeTakeFirst();
     return { files: Number(r?.files ?? 0), bytes: Number(r?.bytes ?? 0) };
   }
 
   async forgetUpload(jobId: string): Promise<boolean> {
-    const without = this.pg ? sql<string>`(payload::jsonb - 'sizeBytes')::text` : sql<string>`json_remove(payload, '$.sizeBytes')`;
-    const r = await this.db
-      .updateTable('jobs')
-      .set({ payload: without })
-      .where('id', '=', jobId)
-      .where('state', 'in', ['completed', 'failed', 'cancelled'])
-      .executeTakeFirst();
+    const r = await this.db.updateTable('jobs').set({ kept_bytes: null }).where('id', '=', jobId).where('state', 'in', ENDED_STATES).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async endedOneOffUploads(limit: number): Promise<string[]> {
-    const [own, size] = this.pg
-      ? [sql<string>`payload::json->>'ownBlob'`, sql<string>`payload::json->>'sizeBytes'`]
-      : [sql<string>`json_extract(payload, '$.ownBlob')`, sql<string>`json_extract(payload, '$.sizeBytes')`];
+  async endedOneOffUploads(limit: number, afterId = ''): Promise<string[]> {
     const rows = await this.db
       .selectFrom('jobs')
       .select('id')
-      .where('session_id', 'is', null)
-      .where('type', '=', JobType.Transcribe)
-      .where('state', 'in', ['completed', 'failed', 'cancelled'])
-      .where(own, '=', this.pg ? 'true' : sql<string>`1`)
-      .where(size, 'is not', null)
-      .orderBy('created_at')
+      .where('kept_bytes', 'is not', null)
+      .where('state', 'in', ENDED_STATES)
+      .where('id', '>', afterId)
+      .orderBy('id')
       .limit(limit)
       .execute();
     return rows.map((r) => r.id);

@@ -15,8 +15,8 @@ export interface TranscribeJobPayload {
   /** ffprobe's estimate (a container header's claim): the price is held on it, and settled on the decoded length. */
   durationSec: number;
   /**
-   * A one-off upload's stored size (/v1, no media item): while its file is kept, it counts in the
-   * account's storage quota. Gone from the payload once the file is removed (forgetUpload).
+   * A one-off upload's stored size (/v1, no media item): the queue counts it in the account's
+   * storage quota (the job's kept bytes) until its file is removed (forgetUpload).
    */
   sizeBytes?: number;
   /** The file is stored under a key of its own (putUnshared), removed once the job has ended; older /v1 jobs' files may be shared. */

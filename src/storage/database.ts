@@ -139,6 +139,8 @@ export interface JobsTable {
   lease_until: number | null;
   /** Set when a cancel was asked for while it ran: its worker aborts it, or the reaper cancels it once the lease expires. */
   cancel_requested_at: number | null;
+  /** A one-off upload's size (/v1): its file is kept for the account, and counted in its storage quota, until removed (null then, and for other jobs). */
+  kept_bytes: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -359,6 +361,20 @@ const migrations: Record<string, Migration> = {
     // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
     async up(db: Kysely<any>) {
       await db.schema.createIndex('sessions_account').on('sessions').column('account_id').execute();
+    },
+  },
+  // The files one-off transcriptions (/v1) keep, in a column: summed for the quota and swept once
+  // their jobs end without parsing payloads in SQL (Postgres refuses to parse a payload that holds
+  // an escaped NUL, and one such prompt stopped every account's sweep). Jobs of before keep their
+  // files uncounted, as before the quota: a file of theirs may be shared with a session's upload.
+  '008_job_kept_bytes': {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's (Kysely's documented pattern)
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('kept_bytes', dialectOf(db) === 'postgres' ? 'bigint' : 'integer')
+        .execute();
+      await db.schema.createIndex('jobs_kept').on('jobs').columns(['account_id', 'state']).where(sql.ref('kept_bytes'), 'is not', null).execute();
     },
   },
 };

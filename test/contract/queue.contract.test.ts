@@ -160,30 +160,43 @@ for (const backend of backends()) {
       assert.equal(await queue.forgetUpload(waiting.id), false, 'a queued job may still read its file');
       assert.equal(await queue.forgetUpload(ended.id), true);
       assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 9000 });
-      assert.deepEqual((await queue.get(ended.id))?.payload, { ...payload('ended'), ownBlob: true }, 'only the size left the payload');
+      assert.deepEqual((await queue.get(ended.id))?.payload, { ...payload('ended'), sizeBytes: 7000, ownBlob: true }, 'the payload is as it was');
       assert.equal(await queue.forgetUpload(ended.id), true, 'twice is harmless');
       assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 9000 });
     });
 
-    test('endedOneOffUploads: the ended one-off jobs whose own file is still counted, oldest first, at most the limit', async () => {
+    test('endedOneOffUploads: ended one-off jobs (completed, failed or cancelled) still counted, in id order after a cursor; a payload no SQL can parse is no matter', async () => {
       const clock = manualClock();
       const { nodes, accountId } = await deployment(1, { clock: clock.now });
       const { queue, db } = nodes[0]!;
       const session = await new Sessions(db).create(accountId, { agent: 'nemo_agent' });
-      const one = async (name: string, extra: object, sessionId: string | null = null) => {
-        clock.advance(1);
+      const one = (name: string, extra: object, sessionId: string | null = null) => {
+        clock.advance(1); // claimed in this order
         return queue.enqueue({ type: 'transcribe', accountId, sessionId, payload: { ...payload(name), ...extra }, price: 1, noCreditsMessage: 'no credits' });
       };
-      const first = await one('first', { sizeBytes: 10, ownBlob: true });
-      const second = await one('second', { sizeBytes: 20, ownBlob: true });
+      // A prompt with a NUL, escaped in the payload's JSON: Postgres refused to read any key of such a payload.
+      const done = await one('done', { sizeBytes: 10, ownBlob: true });
+      const failed = await one('failed', { sizeBytes: 20, ownBlob: true });
+      const nul = await one('nul', { sizeBytes: 5, ownBlob: true, options: { initialPrompt: 'a\u0000b' } });
       const forgotten = await one('forgotten', { sizeBytes: 30, ownBlob: true });
-      const shared = await one('shared', { sizeBytes: 40 }); // of old: its file may be a session's too
+      const shared = await one('shared', { sizeBytes: 40 }); // of before ownBlob: still counted until it ends
       const ofSession = await one('session', { sizeBytes: 50, ownBlob: true }, session.id);
       await one('waiting', { sizeBytes: 60, ownBlob: true });
-      for (const j of [second, first, forgotten, shared, ofSession]) await queue.cancel(j.id);
-      await queue.forgetUpload(forgotten.id);
-      assert.deepEqual(await queue.endedOneOffUploads(10), [first.id, second.id]);
-      assert.deepEqual(await queue.endedOneOffUploads(1), [first.id]);
+      assert.deepEqual(await queue.oneOffUploads(accountId), { files: 6, bytes: 165 });
+      // Claimed oldest first.
+      for (const j of [done, failed]) assert.equal((await queue.claim('transcribe'))?.id, j.id);
+      await queue.complete((await queue.get(done.id))!, result(1));
+      await queue.fail((await queue.get(failed.id))!, { code: ErrorCode.AsrFailed, message: 'x' });
+      for (const j of [nul, forgotten, shared, ofSession]) await queue.cancel(j.id);
+      assert.equal(await queue.forgetUpload(forgotten.id), true);
+      const ended = [nul, done, failed, shared].map((j) => j.id).sort();
+      assert.deepEqual(await queue.endedOneOffUploads(10), ended);
+      assert.deepEqual(await queue.endedOneOffUploads(2), ended.slice(0, 2));
+      assert.deepEqual(await queue.endedOneOffUploads(10, ended[1]), ended.slice(2));
+      for (const id of ended) assert.equal(await queue.forgetUpload(id), true);
+      assert.deepEqual(await queue.endedOneOffUploads(10), []);
+      assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 60 }, 'the waiting job alone');
+      assert.equal(((await queue.get(nul.id))?.payload as TranscribeJobPayload).options.initialPrompt, 'a\u0000b');
     });
 
     test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
