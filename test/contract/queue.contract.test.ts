@@ -196,7 +196,8 @@ for (const backend of backends()) {
       for (const id of ended) assert.equal(await queue.forgetUpload(id), true);
       assert.deepEqual(await queue.endedOneOffUploads(10), []);
       assert.deepEqual(await queue.oneOffUploads(accountId), { files: 1, bytes: 60 }, 'the waiting job alone');
-      assert.equal(((await queue.get(nul.id))?.payload as TranscribeJobPayload).options.initialPrompt, 'a\u0000b');
+      const kept = await queue.get(nul.id);
+      assert.equal((kept!.payload as TranscribeJobPayload).options.initialPrompt, 'a\u0000b');
     });
 
     test("an ended render keeps no draft (starting and cancelling renders is free); a transcription's payload stays", async () => {
