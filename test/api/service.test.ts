@@ -10,6 +10,7 @@ import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ErrorCode } from '../../src/shared/errors.ts';
 import { SAMPLE_MP4 } from '../helpers/media.ts';
 import { makeTestVideo, probe } from '../helpers/render.ts';
 import { ATTRIBUTION, apiClient, form, newUser, oneClipDraft, startServer, type TestServer } from '../helpers/server.ts';
@@ -120,6 +121,28 @@ describe('seed API: tokens, sessions, errors', () => {
         [0, 0, 0, 429],
       );
       assert.match(codes[3]!.message, /at most 3 an hour/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  // @fastify/rate-limit's own key: IPv6 by its /64 (its ipv6Subnet default), an IPv4-mapped address as IPv4.
+  test('an IPv6 client counts by its /64: inventing addresses within it mints no more tokens; another /64 and IPv4 count apart', async () => {
+    const strict = await startServer({ asrSlots: 0, renderSlots: 0, anonymousTokensPerHour: 2 });
+    try {
+      let n = 0;
+      const mint = async (remoteAddress: string) => {
+        const r = await strict.app.inject({ method: 'POST', url: '/api/auth/anonymous-token', headers: { 'x-client-id': `invented-${n++}` }, remoteAddress });
+        return (r.json() as { code: number }).code;
+      };
+      // Four addresses of one /64, as one host may take: the limit of 2 holds for all of them.
+      assert.deepEqual(
+        [await mint('2001:db8:0:7::1'), await mint('2001:db8:0:7::2'), await mint('2001:db8:0:7:ffff:1:2:3'), await mint('2001:db8::7:0:0:0:4')],
+        [0, 0, ErrorCode.RateLimited, ErrorCode.RateLimited],
+      );
+      assert.equal(await mint('2001:db8:0:8::1'), 0, 'the next /64 is another network');
+      // An IPv4 client seen through a dual-stack socket counts as its IPv4 address.
+      assert.deepEqual([await mint('192.0.2.9'), await mint('::ffff:192.0.2.9'), await mint('192.0.2.9')], [0, 0, ErrorCode.RateLimited]);
     } finally {
       await strict.close();
     }
