@@ -164,7 +164,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
     const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(RELEASE_WAIT_MS)]);
     track(
       waitForJob(svc.queue, { id: jobId, type: JobType.Transcribe }, { signal }).then(
-        () => releaseOneOffUpload(svc, jobId).catch((err) => app.log.error({ err, jobId }, "could not remove a /v1 job's file")),
+        (ended) => releaseOneOffUpload(svc, ended).catch((err) => app.log.error({ err, jobId }, "could not remove a /v1 job's file")),
         // Not ended in time, or the server closed: the file stays counted, for the next sweep.
         (err) => {
           if (!signal.aborted) app.log.error({ err, jobId }, 'could not wait for a /v1 job to end');
@@ -271,7 +271,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         throw e;
       }
       // A store that fails here does not fail the transcription: the file stays counted, and the hourly sweep tries again.
-      await releaseOneOffUpload(svc, job.id).catch((err) => req.log.error({ err, jobId: job.id }, "could not remove a /v1 job's file"));
+      await releaseOneOffUpload(svc, done).catch((err) => req.log.error({ err, jobId: job.id }, "could not remove a /v1 job's file"));
       if (done.state !== 'completed')
         throw new VidscribeError((done.error?.code ?? ErrorCode.AsrFailed) as ErrorCode, done.error?.message ?? 'transcription failed');
       const stored = await svc.sessions.transcriptByJob(job.id);

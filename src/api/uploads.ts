@@ -19,7 +19,7 @@ import {
 } from '../media/index.ts';
 import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
 import { MIN_COUNTED_BYTES, checkQuota, countedBytes, quotaExceeded, type MediaItem, type Session } from '../sessions/sessions.ts';
-import { JobType } from '../jobs/queue.ts';
+import { type Job, JobType, isEnded } from '../jobs/queue.ts';
 import { isOfType } from '../jobs/wait.ts';
 import type { Services } from './services.ts';
 
@@ -52,15 +52,13 @@ export async function keptUploadBytes(svc: Services, accountId: string): Promise
  * A one-off transcription's file (/v1), once its job has ended: removed from the store, then no
  * longer counted in the quota (in that order: a crash in between leaves it counted, not uncounted).
  * Only a file stored under a key of its own (ownBlob) is removed; one of before may be shared with
- * a session's upload, so it is only no longer counted. Nothing for a job not ended.
+ * a session's upload, so it is only no longer counted. Nothing for a job not ended (`job` as last read).
  */
-export async function releaseOneOffUpload(svc: Services, jobId: string): Promise<void> {
-  const job = await svc.queue.get(jobId);
-  if (!job || !isOfType(job, JobType.Transcribe) || !ENDED.has(job.state) || job.sessionId !== null) return;
+export async function releaseOneOffUpload(svc: Services, job: Job): Promise<void> {
+  if (!isOfType(job, JobType.Transcribe) || !isEnded(job.state) || job.sessionId !== null) return;
   if (job.payload.ownBlob && job.payload.mediaId === null) await svc.blobs.remove(job.payload.storeKey);
-  await svc.queue.forgetUpload(jobId);
+  await svc.queue.forgetUpload(job.id);
 }
-const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * The files of every ended /v1 job that are still counted: those whose request was no longer
@@ -74,7 +72,8 @@ export async function releaseEndedOneOffUploads(svc: Services, opts: { signal?: 
     const ids = await svc.queue.endedOneOffUploads(BATCH, after);
     for (const id of ids) {
       if (opts.signal?.aborted) return;
-      await releaseOneOffUpload(svc, id).catch((e) => opts.onError(e, id));
+      const job = await svc.queue.get(id);
+      if (job) await releaseOneOffUpload(svc, job).catch((e) => opts.onError(e, id));
     }
     if (ids.length < BATCH) return;
     after = ids.at(-1)!;

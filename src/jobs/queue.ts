@@ -146,7 +146,9 @@ export const JOBS_PER_HOUR = 600;
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-const ENDED_STATES: JobState[] = ['completed', 'failed', 'cancelled'];
+/** The states a job does not leave. */
+export const ENDED_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+export const isEnded = (state: JobState): boolean => ENDED_STATES.includes(state);
 
 /** What a new job keeps for its account: a one-off transcription's upload (/v1, no session), by its size. */
 function keptBytesOf<T extends JobType>(input: NewJob<T>): number | null {

@@ -1,10 +1,8 @@
-import type { Job, JobEvent, JobQueue } from './queue.ts';
+import { type Job, type JobEvent, type JobQueue, isEnded } from './queue.ts';
 import type { JobType } from './types.ts';
 
 /** A safety net for an event missed across processes (a LISTEN connection that was down): the job is re-read this often. */
 const RECHECK_MS = 5000;
-
-const isFinal = (state: Job['state']) => state === 'completed' || state === 'failed' || state === 'cancelled';
 
 /**
  * Resolves with the job once it has finished (completed, failed or cancelled), wherever it ran,
@@ -32,14 +30,14 @@ export function waitForJob<T extends JobType>(
       queue.get(job.id).then(
         (j) => {
           if (!j) finish(undefined);
-          else if (isFinal(j.state)) finish(j);
+          else if (isEnded(j.state)) finish(j);
         },
         (e) => finish(undefined, e),
       );
     const listener = (e: JobEvent) => {
       if (e.id !== job.id || done) return;
       opts.onEvent?.(e);
-      if (isFinal(e.state)) look();
+      if (isEnded(e.state)) look();
     };
     const onAbort = () => finish(undefined, opts.signal?.reason ?? new Error('aborted'));
     const unsubscribe = queue.events.subscribe(listener);
