@@ -33,6 +33,14 @@ export interface AppOptions {
   webRoot?: string;
   /** How many MCP sessions `/mcp` keeps open (default MCP_SESSION_LIMITS); tests lower them. */
   mcpSessions?: McpSessionLimits;
+  /**
+   * The reverse proxies in front of this server (addresses, CIDR networks, or `loopback`,
+   * `linklocal`, `uniquelocal`): a request from one of them is counted by the address its
+   * X-Forwarded-For names, the last hop not in this list. Default none: the header is ignored,
+   * since anyone can send it (a client naming a new address each time would escape the
+   * per-address limits). Behind a proxy without it, all clients share the proxy's limits.
+   */
+  trustProxy?: string[];
 }
 
 /** The headers @fastify/helmet sets with our options, read once from a throwaway instance. */
@@ -76,6 +84,7 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   };
   const app = Fastify({
     logger: opts.logger ?? false,
+    trustProxy: opts.trustProxy?.length ? opts.trustProxy : false,
     bodyLimit: 10 * 1024 * 1024,
     // Above the longest path parameter any route takes (ids: 128): a longer one is then refused by
     // the route's schema, in our envelope. At Fastify's default of 100, ids of 101–128 characters

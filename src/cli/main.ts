@@ -102,6 +102,10 @@ program
   .option('--render-slots <n>', 'renders at once', '1')
   .option('--tokens-per-hour <n>', 'anonymous tokens one address may get per hour', '30')
   .option('--registrations-per-hour <n>', 'registrations one address may make per hour', '5')
+  .option(
+    '--trust-proxy <list>',
+    'comma-separated addresses or CIDR networks (or loopback, linklocal, uniquelocal) of reverse proxies whose X-Forwarded-For names the client for the per-address limits (default: none, the header is ignored)',
+  )
   .option('--signup-credits <n>', 'credits granted on registering (default 100; overrides signupGrant in --prices)')
   .option(
     '--prices <json>',

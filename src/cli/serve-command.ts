@@ -3,6 +3,7 @@
  * `vidscribe credits add` (admin).
  */
 import { createServer } from 'node:http';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { buildApp } from '../api/app.ts';
 import { openServices, type Role, type Services } from '../api/services.ts';
@@ -25,6 +26,7 @@ export interface ServeOptions {
   prices?: string;
   tokensPerHour?: string;
   registrationsPerHour?: string;
+  trustProxy?: string;
   signupCredits?: string;
   llmUrl?: string;
   llmModel?: string;
@@ -143,11 +145,42 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
   return v === undefined ? undefined : wholeNumber(v, name, MAX_CREDITS);
 }
 
+/** The address sets `--trust-proxy` takes by name (proxy-addr's, which Fastify uses). */
+const PROXY_NETWORKS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `--trust-proxy`: a comma-separated list of addresses, CIDR networks (10.0.0.0/8, fd00::/8) and
+ * named sets (PROXY_NETWORKS). Anything else is refused here, by name, rather than by the
+ * framework's first request or not at all: `true` or a hop count would trust a header any client
+ * can write.
+ */
+export function trustedProxies(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const entries = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const e of entries) {
+    const [address = '', prefix, extra] = e.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NETWORKS.includes(e) && !(family && prefixOk && extra === undefined)) {
+      throw new VidscribeError(
+        ErrorCode.BadRequest,
+        `--trust-proxy takes addresses, CIDR networks and ${PROXY_NETWORKS.join(', ')}, comma-separated; "${e.slice(0, 60)}" is none of them`,
+      );
+    }
+  }
+  if (entries.length === 0) throw new VidscribeError(ErrorCode.BadRequest, '--trust-proxy needs at least one address or network');
+  return entries;
+}
+
 export async function runServe(o: ServeOptions): Promise<void> {
   const port = positiveInt(o.port, '--port') ?? 8787;
   const maxMb = positiveInt(o.maxUploadMb, '--max-upload-mb');
   // Free tokens are a stranger's for the asking: what one account may store is bounded (0: not).
   const quotaMb = positiveInt(o.quotaMb, '--quota-mb');
+  const trustProxy = trustedProxies(o.trustProxy);
   // A previous server killed with -9 may have left children behind (where they could not die with it):
   // they would compete with the jobs this start resumes, so they go first. The record lives in the data folder.
   const children = join(resolve(o.data), 'children');
@@ -180,7 +213,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
   });
   if (cluster.role === 'worker') return serveWorker(svc, port, o.host);
   // Warnings and faults only, as JSON lines on stderr: a request's own errors are answered, not logged.
-  const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr } });
+  const app = await buildApp(svc, { logger: { level: 'warn', stream: process.stderr }, trustProxy });
   const address = await app.listen({ port, host: o.host });
   process.stderr.write(
     `vidscribe: serving on ${address} (${cluster.role === 'api' ? 'API only, ' : ''}data in ${svc.config.dataDir}, model ${svc.config.model}${svc.config.llm ? `, planner ${svc.config.llm.model}` : ''}); API docs at ${address}/docs\n`,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode } from '../../src/shared/errors.ts';
+import { trustedProxies } from '../../src/cli/serve-command.ts';
 import { SAMPLE_MP4 } from '../helpers/media.ts';
 import { makeTestVideo, probe } from '../helpers/render.ts';
 import { ATTRIBUTION, apiClient, form, newUser, oneClipDraft, startServer, type TestServer } from '../helpers/server.ts';
@@ -145,6 +146,57 @@ describe('seed API: tokens, sessions, errors', () => {
       assert.deepEqual([await mint('192.0.2.9'), await mint('::ffff:192.0.2.9'), await mint('192.0.2.9')], [0, 0, ErrorCode.RateLimited]);
     } finally {
       await strict.close();
+    }
+  });
+
+  test('X-Forwarded-For names the client only when a trusted proxy sends it (--trust-proxy); by default it is ignored', async () => {
+    let n = 0;
+    const mint = async (server: TestServer, remoteAddress: string, forwardedFor: string) => {
+      const r = await server.app.inject({
+        method: 'POST',
+        url: '/api/auth/anonymous-token',
+        headers: { 'x-client-id': `forwarded-${n++}`, 'x-forwarded-for': forwardedFor },
+        remoteAddress,
+      });
+      return (r.json() as { code: number }).code;
+    };
+    // By default a client that names a new address each time is still counted by its own.
+    const plain = await startServer({ asrSlots: 0, renderSlots: 0, anonymousTokensPerHour: 2 });
+    try {
+      const codes = [];
+      for (const client of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) codes.push(await mint(plain, '192.0.2.50', client));
+      assert.deepEqual(codes, [0, 0, ErrorCode.RateLimited]);
+    } finally {
+      await plain.close();
+    }
+    // Behind a trusted proxy each client has limits of its own; the proxy's address is not shared by all.
+    const proxied = await startServer({ asrSlots: 0, renderSlots: 0, anonymousTokensPerHour: 2 }, { trustProxy: ['10.0.0.0/8'] });
+    try {
+      const one = [await mint(proxied, '10.1.2.3', '198.51.100.1'), await mint(proxied, '10.1.2.3', '198.51.100.1')];
+      assert.deepEqual(one, [0, 0]);
+      assert.equal(await mint(proxied, '10.9.9.9', '198.51.100.1'), ErrorCode.RateLimited, 'one client through two proxies is one client');
+      assert.equal(await mint(proxied, '10.1.2.3', '198.51.100.2'), 0, 'another client behind the same proxy');
+      // A client that writes the header itself, past the proxy: counted by the hop the proxy saw.
+      assert.equal(await mint(proxied, '10.1.2.3', '198.51.100.7, 198.51.100.1'), ErrorCode.RateLimited);
+      // A request that does not come from a trusted proxy: its header is ignored.
+      assert.deepEqual(
+        [
+          await mint(proxied, '192.0.2.60', '198.51.100.3'),
+          await mint(proxied, '192.0.2.60', '198.51.100.4'),
+          await mint(proxied, '192.0.2.60', '198.51.100.5'),
+        ],
+        [0, 0, ErrorCode.RateLimited],
+      );
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('--trust-proxy takes addresses, CIDR networks and the named sets; anything else is refused by name', () => {
+    assert.deepEqual(trustedProxies(' 127.0.0.1, 10.0.0.0/8 ,fd00::/8,loopback'), ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'loopback']);
+    assert.equal(trustedProxies(undefined), undefined);
+    for (const bad of ['true', '2', '*', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/8/8', 'proxy.example', '', ' , ']) {
+      assert.throws(() => trustedProxies(bad), /--trust-proxy/, bad);
     }
   });
 
