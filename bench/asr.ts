@@ -366,6 +366,19 @@ function perItem(key: string, items: Item[], result: Partial<Record<Side, SideRu
     worse.length === 0,
     `${key} item by item${shifts > 1 ? ` (${shifts} shifts each)` : ''}: vidscribe ≤ the better baseline on ${long.length - worse.length} of ${long.length}${worse.length ? ` (worse: ${worse.join(', ')})` : ''}`,
   );
+  // The same test put to each side: how often a side is at least as good as the better of the
+  // other two shows how much of the item-by-item verdict is each item's own noise.
+  if (SIDES.every((s) => result[s])) {
+    const rateOf = (it: Item, s: Side) => {
+      const sc = summed(itemScores(it, result[s]!));
+      return sc.errors / sc.units;
+    };
+    const standing = SIDES.map((s) => {
+      const others = SIDES.filter((o) => o !== s);
+      return `${s} on ${long.filter((it) => rateOf(it, s) <= Math.min(...others.map((o) => rateOf(it, o)))).length}`;
+    });
+    console.log(`  for scale, each side ≤ the better of the other two, item by item: ${standing.join(', ')} of ${long.length}`);
+  }
 }
 
 /** The languages a side detected in an item's copies, the most frequent first ("en", or "ja+zh"). */
