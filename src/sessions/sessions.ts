@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
 import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../render/index.ts';
-import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { ErrorCode, isVidscribeError, VidscribeError } from '../shared/errors.ts';
 import { type Db, dialectOf, type FilesTable, lockRow, type MediaTable, type SessionsTable, sql, type TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 import { transcriptText, type Transcript } from '../transcript/index.ts';
@@ -360,8 +360,11 @@ export class Sessions {
       const row = await trx.selectFrom('sessions').select('draft').where('id', '=', session.id).executeTakeFirst();
       const current = row?.draft ? (JSON.parse(row.draft) as Draft) : null;
       const next = placeUploads(current, items.map(asUploaded), { earlier });
-      if (next && next !== current) {
-        const valid = parseDraft(next);
+      // Uploads the draft cannot take (past its 6-hour timeline or its segment limits: a file
+      // longer than that, or a header that claims so) are kept, unplaced, with the draft as it
+      // was: refused here, the upload failed after its file was stored, and left the file behind.
+      const valid = next && next !== current ? placeable(next) : undefined;
+      if (valid) {
         await trx
           .updateTable('sessions')
           .set({ draft: JSON.stringify(valid), updated_at: this.now() })
@@ -580,6 +583,16 @@ export class Sessions {
   async files(sessionId: string): Promise<StoredFile[]> {
     const rows = await filesOfSession.execute(this.db, { sessionId });
     return rows.map(toStoredFile);
+  }
+}
+
+/** `draft` if it is valid, else undefined; any other failure is thrown. */
+function placeable(draft: Draft): Draft | undefined {
+  try {
+    return parseDraft(draft);
+  } catch (e) {
+    if (isVidscribeError(e) && e.code === ErrorCode.InvalidDraft) return undefined;
+    throw e;
   }
 }
 

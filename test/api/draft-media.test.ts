@@ -5,7 +5,7 @@
  * blur on a vertical canvas), an animated gif loops, a png overlay sits in its corner.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addOverlay } from '../../src/render/operations.ts';
@@ -15,6 +15,12 @@ import { frameAt, makeTestVideo, probe, type Frame } from '../helpers/render.ts'
 import { ATTRIBUTION, newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
 
 const work = tempDir('vidscribe-draft-media-');
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
 
 function upload(api: Api, sessionId: string, files: { name: string; path: string; type?: string }[]) {
   const fd = new FormData();
@@ -135,6 +141,39 @@ describe('the draft follows the media; pictures as media', () => {
     await upload(u.api, u.sessionId, [{ name: 'logo.png', path: png, type: 'image/png' }]);
     const s3 = await state(u.api, u.sessionId);
     assert.deepEqual(s3.draft, s2.draft);
+  });
+
+  test('a file longer than the draft can hold is kept, unplaced; the draft stays as it was and its file is not orphaned', async () => {
+    // A 3 s M4A whose headers' durations (mvhd, tkhd, mdhd; version 0 boxes: the duration after
+    // version, two dates and the timescale or track id) claim 2^31 - 1 units, 596 hours at the
+    // movie's 1000 a second: past the draft's 6 h timeline. It was refused with 4101 ("Invalid draft") after its file had entered the store.
+    const m4a = join(work, 'claims-596h.m4a');
+    ffmpeg('-f', 'lavfi', '-i', 'sine=f=440:d=3', '-c:a', 'aac', '-b:a', '32k', m4a);
+    const bytes = readFileSync(m4a);
+    for (const [box, at] of [
+      ['mvhd', 20],
+      ['tkhd', 24],
+      ['mdhd', 20],
+    ] as const) {
+      const i = bytes.indexOf(box);
+      assert.ok(i > 0 && bytes[i + 4] === 0, `${box}: version 0`);
+      bytes.writeUInt32BE(0x7fffffff, i + at);
+    }
+    writeFileSync(m4a, bytes);
+    // Audio is placed on a draft without video: a new session.
+    const u = await newUser(srv.url);
+    const before = await state(u.api, u.sessionId);
+    const blobsBefore = filesUnder(join(srv.dataDir, 'blobs')).length;
+    const r = await upload(u.api, u.sessionId, [{ name: 'claims-596h.m4a', path: m4a }]);
+    assert.equal(r.body.code, 0, JSON.stringify(r.body));
+    const after = await state(u.api, u.sessionId);
+    assert.deepEqual(
+      after.media.map((m) => m.kind),
+      ['audio'],
+      'the upload is in the session',
+    );
+    assert.deepEqual(after.draft, before.draft, 'the draft is unchanged');
+    assert.equal(filesUnder(join(srv.dataDir, 'blobs')).length, blobsBefore + 1, 'its file is stored once, and recorded');
   });
 
   test("a vertical video's draft takes its shape", async () => {
