@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ResultPromise } from 'execa';
 import { SOUND_DEMUXERS } from '../media/index.ts';
 import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
-import { KILL_GRACE_MS, startTool } from '../shared/process.ts';
+import { KILL_GRACE_MS, startTool, timerMs } from '../shared/process.ts';
 import type { SpeakerTurn } from '../transcript/speakers.ts';
 import type { TranscriptSegment } from '../transcript/types.ts';
 import { baseLanguage } from '../transcript/languages.ts';
@@ -326,7 +326,7 @@ export class AsrWorker {
       run.signal?.addEventListener('abort', onAbort, { once: true });
       const startTimeout = () => {
         clearTimeout(timeout);
-        timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), run.timeoutMs) : undefined;
+        timeout = run.timeoutMs ? setTimeout(() => stop(ErrorCode.Timeout, `${what} timed out after ${run.timeoutMs} ms`), timerMs(run.timeoutMs)) : undefined;
       };
 
       const onMessage = (m: WorkerMessage) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseSync } from 'subtitle';
 import { unzipSync } from 'fflate';
-import { JFK_REFERENCE, LIBRI_61, ROOT, SAMPLE_MP4, tempDir } from '../../test/helpers/media.ts';
+import { JFK_REFERENCE, LIBRI_61, ROOT, SAMPLE_MP4, makeLongClaimM4a, tempDir } from '../../test/helpers/media.ts';
 import { wer } from '../asr/wer.ts';
 import { diarizeFromFlags } from './transcribe-command.ts';
 import { buildEvalSet } from '../../test/helpers/two-speakers.ts';
@@ -48,6 +48,16 @@ test('--out - prints one format to stdout; progress and summary go to stderr', (
   assert.match(r.stderr, /1 of 1 file\(s\) transcribed/);
   assert.match(r.stderr, /transcribe 100%/, 'plain progress lines when stderr is not a terminal');
   assert.match(r.stderr, /\(en, base: /, 'no model named: base decodes, English too');
+});
+
+test('a file whose header claims 596 hours is transcribed, not "timed out" at once', () => {
+  // Its time limit, 5 s a claimed second, passed what a timer holds (2^31 - 1 ms): Node fired it
+  // after 1 ms, and the file failed with 5003 in a second.
+  const m4a = makeLongClaimM4a(SAMPLE_MP4, join(dir, 'claims-596h.m4a'));
+  const r = vidscribe('transcribe', m4a, '--fast', '--format', 'txt', '--out', '-');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(wer(JFK_REFERENCE, r.stdout) < 0.1, r.stdout);
+  assert.doesNotMatch(r.stderr, /TimeoutOverflowWarning/);
 });
 
 test('--fast: English goes to tiny.en; --fast with --model is a usage error', () => {

@@ -36,10 +36,18 @@ export async function runTool(file: string, args: readonly string[], opts: RunOp
  * and, when a record folder is set (`vidscribe serve`), is recorded there until it exits, so that a
  * restart after a kill -9 can stop whatever survived (`reapOrphans`).
  */
+/**
+ * The longest delay a timer holds (2^31 - 1 ms, 24.8 days): a longer one fires after 1 ms, with a
+ * warning. Time limits computed from a file's claimed length (a crafted header can claim years)
+ * are capped here.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const timerMs = (ms: number): number => Math.min(ms, MAX_TIMER_MS);
+
 export function startTool(file: string, args: readonly string[], opts: RunOptions & Pick<Options, 'stdout' | 'stdin' | 'env' | 'buffer'>): ResultPromise {
   const [cmd, ...cmdArgs] = [...dieWithParent(), file, ...args] as [string, ...string[]];
   const child = execa(cmd, cmdArgs, {
-    timeout: opts.timeoutMs,
+    timeout: opts.timeoutMs === undefined ? undefined : timerMs(opts.timeoutMs),
     cancelSignal: opts.signal,
     forceKillAfterDelay: KILL_GRACE_MS,
     stdin: opts.stdin ?? 'ignore',

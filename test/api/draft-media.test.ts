@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addOverlay } from '../../src/render/operations.ts';
 import type { Draft } from '../../src/render/draft.ts';
-import { ffmpeg, tempDir } from '../helpers/media.ts';
+import { ffmpeg, makeLongClaimM4a, tempDir } from '../helpers/media.ts';
 import { frameAt, makeTestVideo, probe, type Frame } from '../helpers/render.ts';
 import { ATTRIBUTION, newUser, runSse, startServer, type Api, type TestServer } from '../helpers/server.ts';
 
@@ -144,22 +144,8 @@ describe('the draft follows the media; pictures as media', () => {
   });
 
   test('a file longer than the draft can hold is kept, unplaced; the draft stays as it was and its file is not orphaned', async () => {
-    // A 3 s M4A whose headers' durations (mvhd, tkhd, mdhd; version 0 boxes: the duration after
-    // version, two dates and the timescale or track id) claim 2^31 - 1 units, 596 hours at the
-    // movie's 1000 a second: past the draft's 6 h timeline. It was refused with 4101 ("Invalid draft") after its file had entered the store.
-    const m4a = join(work, 'claims-596h.m4a');
-    ffmpeg('-f', 'lavfi', '-i', 'sine=f=440:d=3', '-c:a', 'aac', '-b:a', '32k', m4a);
-    const bytes = readFileSync(m4a);
-    for (const [box, at] of [
-      ['mvhd', 20],
-      ['tkhd', 24],
-      ['mdhd', 20],
-    ] as const) {
-      const i = bytes.indexOf(box);
-      assert.ok(i > 0 && bytes[i + 4] === 0, `${box}: version 0`);
-      bytes.writeUInt32BE(0x7fffffff, i + at);
-    }
-    writeFileSync(m4a, bytes);
+    // An M4A whose headers claim 596 hours: past the draft's 6 h timeline.
+    const m4a = makeLongClaimM4a(clip, join(work, 'claims-596h.m4a'));
     // Audio is placed on a draft without video: a new session.
     const u = await newUser(srv.url);
     const before = await state(u.api, u.sessionId);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after } from 'node:test';
@@ -104,5 +104,26 @@ export function makeMusic(out: string, seconds: number): string {
     .join('+')
     .replaceAll(',', '\\,'); // commas separate filters unless escaped
   ffmpeg('-f', 'lavfi', '-i', `aevalsrc=${expr}:s=44100:c=stereo`, '-t', String(seconds), '-c:a', 'libmp3lame', '-b:a', '128k', out);
+  return out;
+}
+
+/**
+ * An M4A of `source`'s audio whose headers claim 2^31 - 1 ms, 596 hours: the durations of its
+ * mvhd, tkhd and mdhd boxes (version 0: after version, two dates and the timescale or track id)
+ * overwritten. ffprobe believes them; the audio is as long as it was.
+ */
+export function makeLongClaimM4a(source: string, out: string): string {
+  ffmpeg('-i', source, '-vn', '-c:a', 'aac', '-b:a', '48k', out);
+  const bytes = readFileSync(out);
+  for (const [box, at] of [
+    ['mvhd', 20],
+    ['tkhd', 24],
+    ['mdhd', 20],
+  ] as const) {
+    const i = bytes.indexOf(box);
+    if (i < 0 || bytes[i + 4] !== 0) throw new Error(`${out}: no version 0 ${box} box`);
+    bytes.writeUInt32BE(0x7fffffff, i + at);
+  }
+  writeFileSync(out, bytes);
   return out;
 }
