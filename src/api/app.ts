@@ -14,6 +14,7 @@ import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { type McpSessionLimits, registerMcpRoutes } from '../mcp/http.ts';
 import { registerAgentRoutes } from './agent-route.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
+import { CONNECTIONS_PER_ADDRESS, IDLE_MS, inNetworks, limitConnectionsPerAddress } from './connections.ts';
 import { routeHelpers } from './edge.ts';
 import { ok, sendError } from './http.ts';
 import { registerOpenAiRoutes } from './openai.ts';
@@ -41,6 +42,10 @@ export interface AppOptions {
    * per-address limits). Behind a proxy without it, all clients share the proxy's limits.
    */
   trustProxy?: string[];
+  /** How long a connection may stay quiet while a request is read (default IDLE_MS); tests shorten it. */
+  idleMs?: number;
+  /** Connections one address holds at once (default CONNECTIONS_PER_ADDRESS); tests lower it. */
+  connectionsPerAddress?: number;
 }
 
 /** The headers @fastify/helmet sets with our options, read once from a throwaway instance. */
@@ -85,6 +90,10 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
   const app = Fastify({
     logger: opts.logger ?? false,
     trustProxy: opts.trustProxy?.length ? opts.trustProxy : false,
+    // Closes a connection quiet this long (see connections.ts); the whole of a request, however
+    // slowly it trickles in, must arrive within an hour (a 500 MB upload at 1.2 Mbit/s).
+    connectionTimeout: opts.idleMs ?? IDLE_MS,
+    requestTimeout: 3600_000,
     bodyLimit: 10 * 1024 * 1024,
     // Above the longest path parameter any route takes (ids: 128): a longer one is then refused by
     // the route's schema, in our envelope. At Fastify's default of 100, ids of 101–128 characters
@@ -108,6 +117,8 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
     setSecurityHeaders(reply);
     done();
   });
+  const trusted = opts.trustProxy ?? [];
+  limitConnectionsPerAddress(app.server, opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, (address) => inNetworks(address, trusted));
   await app.register(swagger, {
     openapi: {
       info: {

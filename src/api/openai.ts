@@ -33,6 +33,7 @@ import {
 import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
+import { quietFromNowOn } from './connections.ts';
 import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
@@ -206,6 +207,8 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
           else if (SCALAR_FIELDS.has(part.fieldname)) (fields as unknown as Record<string, string>)[part.fieldname] = v;
         }
       }
+      // Read whole: from here the answer waits for the transcription.
+      quietFromNowOn(req);
       if (!scratch || !fileName) throw new VidscribeError(ErrorCode.BadRequest, 'The "file" field is required');
       const format = (fields.response_format ?? 'json') as ResponseFormat;
       if (!RESPONSE_FORMATS.includes(format)) throw new VidscribeError(ErrorCode.BadRequest, `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`);

@@ -16,6 +16,7 @@ import type { Services } from './services.ts';
 import type { ReplyCache } from './reply-cache.ts';
 import { mediaView, receiveMultipart, receiveUrls } from './uploads.ts';
 import type { MediaView, SegmentView, SessionSummary, TranscriptPatch, TranscriptView } from './views.ts';
+import { quietFromNowOn } from './connections.ts';
 
 const sessionParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString } } as const;
 const transcriptParams = { type: 'object', properties: { agent: { type: 'string', maxLength: 64 }, sid: idString, tid: idString } } as const;
@@ -116,7 +117,9 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
     async (req, reply) => {
       const { sid } = req.params as { sid: string };
       const session = await svc.sessions.get(h.caller(req).accountId, sid);
-      if (req.isMultipart()) return ok({ media: (await receiveMultipart(svc, session, req.parts())).map(mediaView) });
+      if (req.isMultipart()) return ok({ media: (await receiveMultipart(svc, session, req.parts(), () => quietFromNowOn(req))).map(mediaView) });
+      // The URLs are read; their downloads may take minutes before the answer.
+      quietFromNowOn(req);
       // A client that hangs up stops its downloads: nobody is left to receive them.
       const gone = clientGone(reply);
       try {

@@ -93,7 +93,12 @@ interface Room {
  * and only when all are good are they moved into the store and recorded as media items. A bad
  * file anywhere in the request leaves the session as it was.
  */
-async function admitAll(svc: Services, session: Session, receive: (checked: CheckedUpload[], room: Room) => Promise<void>): Promise<MediaItem[]> {
+async function admitAll(
+  svc: Services,
+  session: Session,
+  receive: (checked: CheckedUpload[], room: Room) => Promise<void>,
+  onReceived: () => void = () => {},
+): Promise<MediaItem[]> {
   const accountId = session.accountId;
   const inProgress = uploadsInProgress.get(accountId) ?? 0;
   if (inProgress >= UPLOADS_AT_ONCE_PER_ACCOUNT)
@@ -122,6 +127,7 @@ async function admitAll(svc: Services, session: Session, receive: (checked: Chec
           : e,
     };
     await receive(checked, room);
+    onReceived();
     if (checked.length === 0)
       throw new VidscribeError(ErrorCode.BadRequest, 'No file in the upload: send multipart/form-data with one or more file fields, or JSON { "urls": [...] }');
     // Counted before anything enters the store: a refused upload leaves no blob behind.
@@ -177,21 +183,32 @@ function checkName(name: string): string {
   return clean;
 }
 
-export function receiveMultipart(svc: Services, session: Session, parts: AsyncIterableIterator<MultipartFile | { type: 'field' }>): Promise<MediaItem[]> {
-  return admitAll(svc, session, async (checked, room) => {
-    for await (const part of parts) {
-      if (part.type !== 'file') continue;
-      const file = part as MultipartFile;
-      // Refuse a wrong format before reading a byte of it.
-      const name = checkName(file.filename);
-      const limit = room.next();
-      const scratch = await svc.blobs.receive(file.file as Readable, { ext: extensionOf(name), maxBytes: limit, name }).catch((e) => {
-        throw room.explain(e, limit);
-      });
-      room.took(scratch.sizeBytes);
-      await check(scratch, name, checked);
-    }
-  });
+/** `received`: called once the request's body is read whole (the checks and the store follow). */
+export function receiveMultipart(
+  svc: Services,
+  session: Session,
+  parts: AsyncIterableIterator<MultipartFile | { type: 'field' }>,
+  received?: () => void,
+): Promise<MediaItem[]> {
+  return admitAll(
+    svc,
+    session,
+    async (checked, room) => {
+      for await (const part of parts) {
+        if (part.type !== 'file') continue;
+        const file = part as MultipartFile;
+        // Refuse a wrong format before reading a byte of it.
+        const name = checkName(file.filename);
+        const limit = room.next();
+        const scratch = await svc.blobs.receive(file.file as Readable, { ext: extensionOf(name), maxBytes: limit, name }).catch((e) => {
+          throw room.explain(e, limit);
+        });
+        room.took(scratch.sizeBytes);
+        await check(scratch, name, checked);
+      }
+    },
+    received,
+  );
 }
 
 /**

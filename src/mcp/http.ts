@@ -12,6 +12,7 @@ import { bearerToken } from '../api/edge.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { VidscribeClient } from './client.ts';
 import { createMcpServer } from './server.ts';
+import { quietFromNowOn } from '../api/connections.ts';
 
 export interface McpSessionLimits {
   /** Open MCP sessions kept at once, all accounts together. */
@@ -122,6 +123,7 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers, limits:
       try {
         await createMcpServer(new VidscribeClient(self, token)).connect(transport);
         reply.hijack();
+        quietFromNowOn(req);
         await transport.handleRequest(req.raw, reply.raw, req.body);
       } finally {
         // An initialization that made no session gives its place back.
@@ -132,6 +134,8 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers, limits:
       throw new VidscribeError(ErrorCode.BadRequest, 'Start with an MCP initialize request (no mcp-session-id header yet)');
     }
     reply.hijack();
+    // The request is read (JSON); a tool's answer, or the stream of a GET, may be quiet for long.
+    quietFromNowOn(req);
     await transport.handleRequest(req.raw, reply.raw, req.body);
   };
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { MediaInfo, UploadKind } from '../media/index.ts';
 import { parseDraft, placeUploads, type Draft, type UploadedMedia } from '../render/index.ts';
 import { ErrorCode, isVidscribeError, VidscribeError } from '../shared/errors.ts';
-import { type Db, dialectOf, type FilesTable, lockRow, type MediaTable, type SessionsTable, sql, type TranscriptsTable } from '../storage/database.ts';
+import { type Db, type FilesTable, lockRow, type MediaTable, type SessionsTable, sql, type TranscriptsTable } from '../storage/database.ts';
 import { PreparedQuery } from '../storage/prepared.ts';
 import { transcriptText, type Transcript } from '../transcript/index.ts';
 import { applyTranscriptEdits, type TranscriptEdits } from './transcript-edits.ts';
