@@ -184,6 +184,7 @@ describe('the transcribe job says what it heard', { skip }, () => {
         },
       },
       queue: { reprice: async () => {} },
+      credits: { available: async () => 100 },
     } as unknown as HandlerDeps;
     const job = {
       id: 'job_1',

@@ -173,7 +173,7 @@ export async function openServices(cfg: ServiceConfig): Promise<Services> {
   if (!cfg.noWorkers) await blobs.sweepScratch();
   if (!cfg.noWorkers && cfg.role !== 'api') {
     await queue.recoverInterrupted();
-    const deps = { sessions, blobs, queue };
+    const deps = { sessions, blobs, queue, credits: { available: async (accountId: string) => (await ledger.balance(db, accountId)).available } };
     runner = new JobRunner(queue, {
       handlers: { transcribe: crashOnPoison(transcribeHandler(deps, asr)), render: renderHandler(deps) },
       slots: { transcribe: layout.transcriptions, render: cfg.renderSlots ?? 1 },

@@ -33,6 +33,8 @@ export interface TranscribeFileOptions extends AsrOptions {
    * stream itself, which saves an ffmpeg start (~65 ms of CPU) per file.
    */
   extract?: boolean;
+  /** With `extract`: decode at most this many seconds (what the caller can pay for); `audio.capped` then says so. */
+  maxSeconds?: number;
 }
 
 /** A file checked and ready for the recogniser. */
@@ -57,7 +59,7 @@ export async function prepareAudio(path: string, opts: TranscribeFileOptions = {
     return { path, media, audio: { inWorker: { mediaPath: path, streamIndex: stream.streamIndex, expectedSec: media.durationSec } } };
   }
   opts.onProgress?.({ stage: 'extract', doneSec: 0, totalSec: media.durationSec });
-  const audio = await extractSpeechAudio(media, { audioTrack: opts.audioTrack, signal: opts.signal });
+  const audio = await extractSpeechAudio(media, { audioTrack: opts.audioTrack, signal: opts.signal, maxSeconds: opts.maxSeconds });
   return { path, media, audio };
 }
 

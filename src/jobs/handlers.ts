@@ -25,6 +25,8 @@ export interface HandlerDeps {
   blobs: BlobStore;
   /** To settle a transcription's price on its decoded length. */
   queue: Pick<JobQueue, 'reprice'>;
+  /** Credits an account has free (not held): what a transcription may grow into once decoded. */
+  credits: { available(accountId: string): Promise<number> };
 }
 
 /** How far the decoded length may stray from the estimate the price was held on before the price follows it. */
@@ -66,16 +68,29 @@ export function transcriptPreview(t: Transcript): string {
 
 export function transcribeHandler(deps: HandlerDeps, asr: AsrPool): JobHandler<'transcribe'> {
   return async (job, ctx) => {
-    const lease = await asr.acquire(ctx.slot, job.payload.model, ctx.signal);
+    const { prepared, opts } = await decodeAndPrice(deps, job, ctx);
     try {
-      return await transcribeWith(lease.worker, deps, job, ctx);
+      // The speech model is taken once the audio is decoded and paid for: a long decode (or a
+      // refusal) does not hold it from other jobs.
+      const lease = await asr.acquire(ctx.slot, job.payload.model, ctx.signal);
+      try {
+        return await transcribeWith(lease.worker, deps, job, prepared, opts);
+      } finally {
+        lease.release();
+      }
     } finally {
-      lease.release();
+      await disposeAudio(prepared);
     }
   };
 }
 
-async function transcribeWith(worker: AsrWorker, deps: HandlerDeps, job: Job<'transcribe'>, ctx: JobContext): Promise<TranscribeJobResult> {
+/**
+ * Decodes the job's audio and settles its price on the decoded length. At most what the job can
+ * pay for is decoded (its hold and the account's free credits): a file whose header claims a few
+ * seconds, or nothing, but holds 30 hours of audio is refused once the account's credits run out,
+ * not after the whole of it (gigabytes of PCM) was decoded for free.
+ */
+async function decodeAndPrice(deps: HandlerDeps, job: Job<'transcribe'>, ctx: JobContext) {
   const p = job.payload;
   const path = await deps.blobs.localPath(p.storeKey);
   ctx.progress(0.02, `Transcribing ${p.name}…`);
@@ -85,8 +100,6 @@ async function transcribeWith(worker: AsrWorker, deps: HandlerDeps, job: Job<'tr
   const opts = {
     ...p.options,
     ...(session?.language ? { languageHint: session.language } : {}),
-    // A named model on an auto worker picks one of its two (a fixed-model worker ignores this).
-    ...(p.model && p.model !== worker.model.label ? { model: p.model } : {}),
     signal: ctx.signal,
     onProgress: (pr: { stage: string; doneSec: number; totalSec: number }) => {
       if (pr.stage !== 'transcribe' || pr.totalSec <= 0) return;
@@ -94,14 +107,36 @@ async function transcribeWith(worker: AsrWorker, deps: HandlerDeps, job: Job<'tr
     },
   };
   // Extracted first: the price is settled on the length decoded, not on what the header claims.
-  const prepared = await prepareAudio(path, { ...opts, extract: true });
+  const perMinute = p.perMinute ?? job.price / transcribePrice(p.durationSec, { transcribePerMinute: 1 });
+  const payable = perMinute > 0 ? ((job.price + (await deps.credits.available(job.accountId))) / perMinute) * 60 : undefined;
+  const prepared = await prepareAudio(path, { ...opts, extract: true, ...(payable === undefined ? {} : { maxSeconds: payable }) });
   try {
+    if (prepared.audio.capped)
+      throw new VidscribeError(
+        ErrorCode.NoCredits,
+        `Not enough credits: ${p.name} is longer than the ${minutes(prepared.audio.seconds)} your credits pay for (its header claims ${minutes(p.durationSec)})`,
+      );
     await settlePriceOnDecoded(deps, job, p, prepared.audio.seconds);
   } catch (e) {
     await disposeAudio(prepared);
     throw e;
   }
-  const { transcript, model } = await recogniseWithInfo(worker, prepared, opts);
+  return { prepared, opts };
+}
+
+async function transcribeWith(
+  worker: AsrWorker,
+  deps: HandlerDeps,
+  job: Job<'transcribe'>,
+  prepared: Awaited<ReturnType<typeof decodeAndPrice>>['prepared'],
+  opts: Awaited<ReturnType<typeof decodeAndPrice>>['opts'],
+): Promise<TranscribeJobResult> {
+  const p = job.payload;
+  // A named model on an auto worker picks one of its two (a fixed-model worker ignores this).
+  const { transcript, model } = await recogniseWithInfo(worker, prepared, {
+    ...opts,
+    ...(p.model && p.model !== worker.model.label ? { model: p.model } : {}),
+  });
   transcript.source = p.name;
   const text = transcriptText(transcript);
   const rec = await deps.sessions.addTranscript({ accountId: job.accountId, sessionId: job.sessionId, mediaId: p.mediaId, jobId: job.id, transcript, text });

@@ -14,6 +14,8 @@ export interface ExtractedAudio {
   /** Raw signed 16-bit little-endian mono PCM at 16 kHz. */
   pcmPath: string;
   seconds: number;
+  /** The audio goes on past ExtractOptions.maxSeconds: `seconds` is that cap, and the rest was not decoded. */
+  capped?: true;
   /** Removes the temporary file; safe to call twice. */
   dispose(): Promise<void>;
 }
@@ -24,6 +26,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   tmpDir?: string;
+  /** Decode at most this many seconds (`capped` then tells whether the audio went on). */
+  maxSeconds?: number;
 }
 
 /**
@@ -61,19 +65,23 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
         'pcm_s16le',
         '-f',
         's16le',
+        // One sample past the cap: audio that reaches it goes on beyond it.
+        ...(opts.maxSeconds === undefined ? [] : ['-t', (opts.maxSeconds + 1 / PCM_SAMPLE_RATE).toFixed(6)]),
         '-y',
         pcmPath,
       ],
       {
         what: `extracting audio from ${name}`,
-        timeoutMs: opts.timeoutMs ?? extractTimeoutMs(info.durationSec),
+        timeoutMs: opts.timeoutMs ?? extractTimeoutMs(opts.maxSeconds === undefined ? info.durationSec : Math.min(info.durationSec, opts.maxSeconds)),
         signal: opts.signal,
         failCode: ErrorCode.CorruptMedia,
       },
     );
     const bytes = (await stat(pcmPath)).size;
     if (bytes === 0) throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: no audio could be decoded; the file is corrupt or truncated`);
-    return { pcmPath, seconds: bytes / PCM_BYTES_PER_SAMPLE / PCM_SAMPLE_RATE, dispose };
+    const seconds = bytes / PCM_BYTES_PER_SAMPLE / PCM_SAMPLE_RATE;
+    const capped = opts.maxSeconds !== undefined && seconds > opts.maxSeconds;
+    return { pcmPath, seconds: capped ? opts.maxSeconds! : seconds, dispose, ...(capped ? { capped: true as const } : {}) };
   } catch (e) {
     await dispose();
     if (e instanceof VidscribeError && e.code === ErrorCode.CorruptMedia && !e.message.startsWith(name)) {

@@ -87,6 +87,20 @@ describe('12: a transcription is priced on the duration actually decoded', () =>
     assert.equal(r.body.error?.code ?? r.body.code, 2001, JSON.stringify(r.body));
     assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 2, frozen: 0, total: 2 });
   });
+
+  test('a file with no length in its header is decoded only as far as its account can pay: then 2001, nothing charged', async () => {
+    // Live Matroska names no duration: held at one minute's price, it held 30 hours of audio, all
+    // of it decoded (gigabytes of PCM, the speech model held meanwhile) before the 2001.
+    const live = join(work, 'live.mkv');
+    ffmpeg('-f', 'lavfi', '-i', 'sine=f=300:r=16000:d=180', '-ac', '1', '-c:a', 'flac', '-live', '1', '-f', 'matroska', live);
+    assert.ok(!(ffprobeDuration(live) > 0), 'the fixture names no duration');
+    const u = await newUser(srv.url);
+    await srv.svc.ledger.grant(srv.svc.db, u.accountId, -99, 'test: leave 1 credit');
+    const r = await transcribeV1(srv, u.api.token!, live);
+    assert.equal(r.status, 402, JSON.stringify(r.body));
+    assert.match(r.body.error?.message ?? '', /longer than the 1\.0 min your credits pay for/, JSON.stringify(r.body));
+    assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 1, frozen: 0, total: 1 });
+  });
 });
 
 describe('/v1 keeps no file for a transcription it will not run', () => {
