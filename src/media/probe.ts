@@ -113,6 +113,14 @@ interface FfprobeJson {
  * at once on 2 cores, and /healthz took 0.3–0.6 s instead of 15 ms.
  */
 export const PROBES_AT_ONCE = 2 * availableParallelism();
+
+/**
+ * The largest picture (or video frame) ffprobe decodes: 50 megapixels, more than an 8K frame or
+ * most phones' photos. ffprobe decodes a picture to read its size, and a 2 MB PNG of 16 000 × 16 000
+ * 16-bit pixels took 2 GB of memory each, several at once; past this it stops at the header, and
+ * the picture is refused.
+ */
+export const MAX_PICTURE_PIXELS = 50_000_000;
 const probeSlots = pLimit(PROBES_AT_ONCE);
 
 /** Probes running and waiting now (for tests and diagnostics). */
@@ -125,12 +133,28 @@ async function ffprobeJson(path: string, signal?: AbortSignal, name = basename(p
     const { stdout } = await probeSlots(() => {
       // Gone while it waited (its client hung up): no process for it.
       if (signal?.aborted) throw new VidscribeError(ErrorCode.Cancelled, `Cancelled while waiting to probe ${name}`);
-      return runTool('ffprobe', ['-v', 'error', ...USER_MEDIA_INPUT_ARGS, '-print_format', 'json', '-show_format', '-show_streams', '--', path], {
-        what: `probing ${name}`,
-        timeoutMs: PROBE_TIMEOUT_MS,
-        signal,
-        failCode: ErrorCode.CorruptMedia,
-      });
+      return runTool(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          ...USER_MEDIA_INPUT_ARGS,
+          '-max_pixels',
+          String(MAX_PICTURE_PIXELS),
+          '-print_format',
+          'json',
+          '-show_format',
+          '-show_streams',
+          '--',
+          path,
+        ],
+        {
+          what: `probing ${name}`,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          signal,
+          failCode: ErrorCode.CorruptMedia,
+        },
+      );
     });
     return JSON.parse(stdout) as FfprobeJson;
   } catch (e) {
@@ -202,9 +226,13 @@ export async function identifyUpload(
   if (claimed === 'image' || (claimed === 'any' && isImage)) {
     if (!isImage || info.video.length === 0)
       throw new VidscribeError(ErrorCode.UnsupportedFormat, `${declaredName}: the content is not an image (${container || 'unknown'})`);
-    // The image2 demuxer goes by the extension: garbage named .png probes as a picture of no size.
+    // The image2 demuxer goes by the extension: garbage named .png probes as a picture of no size,
+    // and so does a picture too large to decode (MAX_PICTURE_PIXELS).
     if (!(info.video[0]!.width > 0 && info.video[0]!.height > 0))
-      throw new VidscribeError(ErrorCode.CorruptMedia, `${declaredName}: the picture is corrupt or truncated`);
+      throw new VidscribeError(
+        ErrorCode.CorruptMedia,
+        `${declaredName}: the picture is corrupt, truncated or larger than ${MAX_PICTURE_PIXELS / 1e6} megapixels`,
+      );
     return { kind: 'image', info };
   }
   if (isImage || !isAcceptedContainer(container)) {

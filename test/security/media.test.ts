@@ -189,6 +189,27 @@ describe('/v1 files of jobs that ended while no request waited are removed when 
   });
 });
 
+describe('a picture is decoded only up to 50 megapixels', () => {
+  test('an 8000 × 8000 PNG (64 MP, 2 GB for ffprobe at 16 bits) is refused with 4005 naming the limit; 4000 × 3000 is a picture', async () => {
+    const srv = await startServer({ asrSlots: 0, renderSlots: 0 });
+    try {
+      const big = join(work, 'big.png');
+      const fine = join(work, 'fine.png');
+      ffmpeg('-f', 'lavfi', '-i', 'color=c=black:s=8000x8000', '-frames:v', '1', '-pix_fmt', 'rgba64be', big);
+      ffmpeg('-f', 'lavfi', '-i', 'color=c=black:s=4000x3000', '-frames:v', '1', fine);
+      const u = await newUser(srv.url);
+      const refused = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'big.png', body: readFileSync(big) }]));
+      assert.equal(refused.body.code, ErrorCode.CorruptMedia, JSON.stringify(refused.body));
+      assert.match(refused.body.message, /larger than 50 megapixels/);
+      const taken = await u.api.call('POST', `/api/upload-video/nemo_agent/me/${u.sessionId}`, form([{ name: 'fine.png', body: readFileSync(fine) }]));
+      assert.equal(taken.body.code, 0, JSON.stringify(taken.body));
+      assert.equal(taken.body.data.media[0].kind, 'image');
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('13: user media is opened only by the allowed demuxers', () => {
   let srv: TestServer;
   before(async () => {
