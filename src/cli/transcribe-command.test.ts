@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseSync } from 'subtitle';
@@ -48,6 +48,31 @@ test('--out - prints one format to stdout; progress and summary go to stderr', (
   assert.match(r.stderr, /1 of 1 file\(s\) transcribed/);
   assert.match(r.stderr, /transcribe 100%/, 'plain progress lines when stderr is not a terminal');
   assert.match(r.stderr, /\(en, base: /, 'no model named: base decodes, English too');
+});
+
+test('refused before any work: two inputs that would write one output, --out - with several files, --out naming a file', () => {
+  const a = join(dir, 'dup', 'talk.wav');
+  const b = join(dir, 'dup', 'talk.mp3');
+  mkdirSync(join(dir, 'dup'), { recursive: true });
+  writeFileSync(a, 'x');
+  writeFileSync(b, 'x');
+  const out = join(dir, 'dup-out');
+  const twice = vidscribe('transcribe', a, b, '--format', 'txt', '--out', out);
+  assert.equal(twice.status, 2, twice.stderr);
+  assert.match(twice.stderr, /\[400\] .*talk\.wav and .*talk\.mp3 would both be written to .*talk\.txt/);
+  assert.ok(!existsSync(out), 'nothing written');
+  const beside = vidscribe('transcribe', a, b, '--format', 'srt');
+  assert.equal(beside.status, 2, 'beside the inputs too');
+  const stdout = vidscribe('transcribe', SAMPLE_MP4, LIBRI_61.file, '--format', 'json', '--out', '-');
+  assert.equal(stdout.status, 2);
+  assert.match(stdout.stderr, /\[400\] --out - prints one file's transcript; 2 files were given/);
+  assert.equal(stdout.stdout, '');
+  const file = join(dir, 'not-a-folder');
+  writeFileSync(file, 'mine');
+  const onFile = vidscribe('transcribe', SAMPLE_MP4, '--format', 'txt', '--out', file);
+  assert.equal(onFile.status, 2);
+  assert.match(onFile.stderr, /\[400\] --out .*not-a-folder is a file, not a folder/);
+  assert.equal(readFileSync(file, 'utf8'), 'mine');
 });
 
 test('a file whose header claims 596 hours is transcribed, not "timed out" at once', () => {

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { AsrWorker, modelFromFlags, transcribeEach, type TranscribeFileOptions, type TranscribeProgress } from '../asr/index.ts';
@@ -107,6 +108,9 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   const formats = parseFormats(o.format);
   const toStdout = o.out === '-';
   if (toStdout && formats.length !== 1) throw new VidscribeError(ErrorCode.BadRequest, '--out - prints one format only; pick one with --format');
+  if (toStdout && files.length > 1)
+    throw new VidscribeError(ErrorCode.BadRequest, `--out - prints one file's transcript; ${files.length} files were given: use --out DIR`);
+  if (!toStdout) checkOutputs(files, formats, o.out);
   if (toStdout && formats[0] === 'docx' && process.stdout.isTTY)
     throw new VidscribeError(ErrorCode.BadRequest, 'DOCX is binary: redirect stdout to a file, or use --out DIR');
   if (o.task && o.task !== 'transcribe' && o.task !== 'translate')
@@ -173,6 +177,26 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   });
   printSummary(outcomes, files.length);
   return outcomes.length === files.length && outcomes.every((r) => r.ok) ? 0 : 1;
+}
+
+/**
+ * Refused before any work: an --out that is not a folder (it was found only when the first
+ * transcript was written), and two inputs whose transcripts would land on one path (talk.wav and
+ * talk.mp3: the second silently replaced the first).
+ */
+function checkOutputs(files: string[], formats: ExportFormat[], outDir: string | undefined): void {
+  if (outDir !== undefined && existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new VidscribeError(ErrorCode.BadRequest, `--out ${outDir} is a file, not a folder`);
+  const writer = new Map<string, string>();
+  for (const file of new Set(files.map((f) => resolve(f)))) {
+    for (const format of formats) {
+      const out = outputPath(file, format, outDir);
+      const other = writer.get(out);
+      if (other)
+        throw new VidscribeError(ErrorCode.BadRequest, `${other} and ${file} would both be written to ${out}: give them separate --out folders, or rename one`);
+      writer.set(out, file);
+    }
+  }
 }
 
 function outputPath(input: string, format: ExportFormat, outDir: string | undefined): string {
