@@ -6,7 +6,7 @@ import { ErrorCode, VidscribeError, stderrTail } from '../shared/errors.ts';
 import { KILL_GRACE_MS, startTool, timerMs } from '../shared/process.ts';
 import type { SpeakerTurn } from '../transcript/speakers.ts';
 import type { TranscriptSegment } from '../transcript/types.ts';
-import { baseLanguage } from '../transcript/languages.ts';
+import { baseLanguage, isoLanguageCode, whisperLanguageCode } from '../transcript/languages.ts';
 import { AUTO_MULTILINGUAL_MODEL, WORKER_SCRIPT, pythonExecutable, resolveModel, type ModelSpec } from './models.ts';
 
 /** Speaker diarization wanted: a count, or a range; nothing given = counted automatically. */
@@ -229,7 +229,7 @@ export class AsrWorker {
     return this.exchange<AsrResult>(request, run, 'Transcription', loaded, (m) => {
       switch (m.event) {
         case 'info':
-          language = m.language;
+          language = isoLanguageCode(m.language);
           languageProbability = m.language_probability;
           if (m.model) model = this.labelOf(m.model);
           detectSec = m.detect_wall ?? 0;
@@ -531,8 +531,8 @@ export class AsrWorker {
 function toWorkerOptions(o: AsrOptions): Record<string, unknown> {
   return {
     // Whisper knows languages, not regions or scripts: "zh-TW" is decoded as zh, its script is set afterwards (chinese-script.ts).
-    language: o.language ? baseLanguage(o.language) : undefined,
-    language_hint: o.languageHint ? baseLanguage(o.languageHint) : undefined,
+    language: o.language ? (whisperLanguageCode(o.language) ?? baseLanguage(o.language)) : undefined,
+    language_hint: o.languageHint ? (whisperLanguageCode(o.languageHint) ?? baseLanguage(o.languageHint)) : undefined,
     task: o.task ?? 'transcribe',
     word_timestamps: o.wordTimestamps ?? true,
     vad_filter: o.vadFilter ?? true,

@@ -26,7 +26,7 @@ import {
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
 import { withInterrupt } from './interrupt.ts';
 import { createProgressReporter } from './progress.ts';
-import { speakerHintFromFlags } from './transcribe-command.ts';
+import { checkLanguageFlag, speakerHintFromFlags } from './transcribe-command.ts';
 
 export interface RenderCommandOptions {
   out?: string;
@@ -132,6 +132,7 @@ export async function runConvert(input: string, o: ConvertCommandOptions): Promi
   if (Object.keys(speakerHint).length && !labelled) {
     throw new VidscribeError(ErrorCode.BadRequest, 'The speaker count is for --speaker-labels: add --captions --speaker-labels name (or color)');
   }
+  checkLanguageFlag(o.language);
   const timeout = seconds(o.timeout, '--timeout');
   let bgmVolume = 0.35;
   if (o.bgmVolume !== undefined) {

@@ -75,6 +75,15 @@ test('refused before any work: two inputs that would write one output, --out - w
   assert.equal(readFileSync(file, 'utf8'), 'mine');
 });
 
+test('--language: a code Whisper does not know is refused before any work; Javanese (ISO jv, Whisper jw) is decoded', () => {
+  const bad = vidscribe('transcribe', SAMPLE_MP4, '--language', 'english', '--out', '-', '--format', 'txt');
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /\[400\] --language must be an ISO 639-1 code Whisper knows/);
+  const jv = vidscribe('transcribe', SAMPLE_MP4, '--language', 'jv', '--out', '-', '--format', 'json');
+  assert.equal(jv.status, 0, jv.stderr);
+  assert.equal(JSON.parse(jv.stdout).language, 'jv');
+});
+
 test('a file whose header claims 596 hours is transcribed, not "timed out" at once', () => {
   // Its time limit, 5 s a claimed second, passed what a timer holds (2^31 - 1 ms): Node fired it
   // after 1 ms, and the file failed with 5003 in a second.

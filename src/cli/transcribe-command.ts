@@ -14,6 +14,7 @@ import {
   type ExportFormat,
   type SpeakerCountHint,
   type Transcript,
+  whisperLanguageName,
 } from '../transcript/index.ts';
 import { withInterrupt } from './interrupt.ts';
 import { createProgressReporter } from './progress.ts';
@@ -103,6 +104,12 @@ function intOption(value: string | undefined, name: string, min = 0): number | u
   return n;
 }
 
+/** `--language`: a code Whisper knows, checked before any work (it failed in the worker, per file, with 5001). */
+export function checkLanguageFlag(language: string | undefined): void {
+  if (language !== undefined && !whisperLanguageName(language))
+    throw new VidscribeError(ErrorCode.BadRequest, `--language must be an ISO 639-1 code Whisper knows (en, de, zh…), got "${language.slice(0, 20)}"`);
+}
+
 /** `vidscribe transcribe <files...>`: returns the process exit status. */
 export async function runTranscribe(files: string[], o: TranscribeCommandOptions): Promise<number> {
   const formats = parseFormats(o.format);
@@ -113,6 +120,7 @@ export async function runTranscribe(files: string[], o: TranscribeCommandOptions
   if (!toStdout) checkOutputs(files, formats, o.out);
   if (toStdout && formats[0] === 'docx' && process.stdout.isTTY)
     throw new VidscribeError(ErrorCode.BadRequest, 'DOCX is binary: redirect stdout to a file, or use --out DIR');
+  checkLanguageFlag(o.language);
   if (o.task && o.task !== 'transcribe' && o.task !== 'translate')
     throw new VidscribeError(ErrorCode.BadRequest, `--task must be transcribe or translate, got "${o.task}"`);
   const audioTrack = intOption(o.audioTrack, '--audio-track');

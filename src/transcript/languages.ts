@@ -117,6 +117,21 @@ export function whisperLanguageName(code: string): string | undefined {
   return Object.hasOwn(WHISPER_LANGUAGES, base) ? WHISPER_LANGUAGES[base] : undefined;
 }
 
+/**
+ * The code Whisper itself takes for an ISO code ("en-US" → "en"); undefined when unknown. Javanese
+ * is ISO "jv" but Whisper's "jw": "jv" reached the worker as it was, and failed there (5001).
+ */
+export function whisperLanguageCode(code: string): string | undefined {
+  const base = baseLanguage(code);
+  if (!whisperLanguageName(base)) return undefined;
+  return base === 'jv' ? 'jw' : base;
+}
+
+/** The ISO code for a code Whisper answers with: its "jw" is Javanese, ISO "jv". */
+export function isoLanguageCode(whisperCode: string): string {
+  return whisperCode === 'jw' ? 'jv' : whisperCode;
+}
+
 /** Human label for headers: "English (en)", or the code itself when unknown. */
 export function languageLabel(code: string): string {
   const name = whisperLanguageName(code);
