@@ -10,7 +10,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { parseRequest } from '../agent/intent.ts';
 import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import type { SegmentView } from '../api/views.ts';
+import type { FileView, SegmentView } from '../api/views.ts';
 import type { ToolName } from '../agent/planner/tools.ts';
 import type { VidscribeClient } from './client.ts';
 
@@ -73,6 +73,9 @@ export function transcribeRequest(name: string, format: string, language?: strin
 const TRANSCRIBE_TOOL: ToolName = 'transcribe_media';
 
 const stamp = (sec: number) => new Date(Math.max(0, sec) * 1000).toISOString().slice(11, 19);
+
+/** The largest text file a resource read returns inline (an hour's SRT is about 100 kB); a larger one, or a video, as its link. */
+export const MAX_INLINE_TEXT_BYTES = 1024 * 1024;
 
 export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}): McpServer {
   const server = new McpServer({ name: 'vidscribe', version: '0.1.0' });
@@ -302,19 +305,19 @@ export function createMcpServer(client: VidscribeClient, opts: McpOptions = {}):
         })),
       }),
     }),
-    { description: 'A file this session made: an exported transcript (srt, vtt, json…) or a rendered MP4' },
+    {
+      description:
+        'A file this session made: an exported transcript (srt, vtt, json…) as its text, or a rendered MP4 (or any file over 1 MB) as its download link (text/uri-list, valid for an hour)',
+    },
     async (uri, { id }) => {
-      const f = ((await client.state()).files as { id: string; name: string; content_type: string; url: string }[]).find((x) => x.id === String(id));
+      const f = ((await client.state()).files as FileView[]).find((x) => x.id === String(id));
       if (!f) throw new VidscribeError(ErrorCode.NotFound, `No file ${String(id)} in this session`);
-      const { bytes } = await client.download(f.url);
       const isText = /^text\/|json|subrip|vtt|markdown/.test(f.content_type);
-      return {
-        contents: [
-          isText
-            ? { uri: uri.href, mimeType: f.content_type, text: new TextDecoder().decode(bytes) }
-            : { uri: uri.href, mimeType: f.content_type, blob: Buffer.from(bytes).toString('base64') },
-        ],
-      };
+      // A video is for downloading, not for an assistant's context: inlined (base64), each read of
+      // a 177 MB render held 236 MB in this process, and ten reads at once 4.4 GB.
+      if (!isText || f.size_bytes > MAX_INLINE_TEXT_BYTES) return { contents: [{ uri: uri.href, mimeType: 'text/uri-list', text: f.url }] };
+      const { bytes } = await client.download(f.url);
+      return { contents: [{ uri: uri.href, mimeType: f.content_type, text: new TextDecoder().decode(bytes) }] };
     },
   );
 

@@ -209,7 +209,21 @@ describe('the MCP server', () => {
       const done = await client.callTool({ name: 'export_video', arguments: {} }, undefined, { timeout: 60_000, onprogress: () => progress++ });
       assert.ok(!done.isError, textOf(done));
       assert.ok(progress >= 1, 'progress notifications');
-      assert.ok((done.content as any[]).some((c) => c.type === 'resource_link' && /^vidscribe:\/\/file\//.test(c.uri)));
+      const video = (done.content as any[]).find((c) => c.type === 'resource_link' && /^vidscribe:\/\/file\//.test(c.uri));
+      assert.ok(video, 'the render is linked');
+      // Read as resources: the SRT as its text, the MP4 as its download link (inlined, each read of
+      // a large render held it whole in the server's memory).
+      const { resources } = await client.listResources();
+      const srt = resources.find((x) => x.mimeType === 'application/x-subrip' || /\.srt$/.test(x.name));
+      assert.ok(srt, JSON.stringify(resources));
+      const srtText = (await client.readResource({ uri: srt.uri })).contents[0] as { text?: string };
+      assert.match(srtText.text ?? '', /^1\r?\n00:00:0\d,\d{3} --> /);
+      const mp4 = (await client.readResource({ uri: video.uri })).contents[0] as { mimeType?: string; text?: string; blob?: string };
+      assert.equal(mp4.blob, undefined, 'no video inline');
+      assert.equal(mp4.mimeType, 'text/uri-list');
+      const got = await fetch(mp4.text!);
+      assert.equal(got.status, 200);
+      assert.equal(got.headers.get('content-type'), 'video/mp4');
 
       const edit = await client.callTool({ name: 'edit_video', arguments: { request: 'make it vertical' } });
       assert.ok(!edit.isError, textOf(edit));
