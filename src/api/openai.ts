@@ -13,8 +13,8 @@ import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { JobType } from '../jobs/queue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
-import { ErrorCode, VidscribeError } from '../shared/errors.ts';
-import { checkQuota, countedBytes } from '../sessions/sessions.ts';
+import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
+import { checkQuota, countedBytes, quotaExceeded } from '../sessions/sessions.ts';
 import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
 import type { DiarizeOptions } from '../asr/index.ts';
 import {
@@ -34,7 +34,7 @@ import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
 import { quietFromNowOn } from './connections.ts';
-import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload } from './uploads.ts';
+import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload, takeUploadSlot } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -176,11 +176,23 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
   const handle = (task: 'transcribe' | 'translate') => async (req: FastifyRequest, reply: FastifyReply) => {
     let scratch: string | undefined;
     let scratchSha256 = '';
+    let releaseSlot: (() => void) | undefined;
     // A client that hangs up (even while its file is still uploading) cancels its job.
     const gone = clientGone(reply);
     try {
       const caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
       if (!req.isMultipart()) throw new VidscribeError(ErrorCode.BadRequest, 'Send multipart/form-data with a "file" field');
+      // Before a byte of the file is read, as for a session's upload: one of the account's places
+      // for uploads in progress, the least a transcription costs, and room in its storage quota
+      // (the file is cut off where the quota ends). Each was checked only once the file, up to
+      // 500 MB, was in scratch: six requests at once held 600 MB there.
+      releaseSlot = takeUploadSlot(caller.accountId);
+      if ((await svc.ledger.balance(svc.db, caller.accountId)).available < transcribePrice(0, svc.prices))
+        throw new VidscribeError(ErrorCode.NoCredits, 'Not enough credits to transcribe this file');
+      const quota = svc.config.quotaBytes;
+      const kept = quota === undefined ? 0 : (await keptUploadBytes(svc, caller.accountId)).total;
+      if (quota !== undefined) checkQuota(kept, undefined, quota);
+      const maxBytes = quota === undefined ? svc.config.maxUploadBytes : Math.max(0, Math.min(svc.config.maxUploadBytes, quota - kept));
       const fields: Fields = { granularities: [], knownSpeakerNames: [] };
       let fileName: string | undefined;
       for await (const part of req.parts()) {
@@ -191,7 +203,12 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
             continue;
           }
           fileName = cleanFileName(f.filename || '') || 'audio';
-          const r = await svc.blobs.receive(f.file as Readable, { ext: extensionOf(fileName) || 'bin', maxBytes: svc.config.maxUploadBytes, name: fileName });
+          const r = await svc.blobs.receive(f.file as Readable, { ext: extensionOf(fileName) || 'bin', maxBytes, name: fileName }).catch((e) => {
+            // Cut off where the quota, not the size limit, set the end: said as the quota.
+            throw quota !== undefined && maxBytes < svc.config.maxUploadBytes && isVidscribeError(e, ErrorCode.FileTooLarge)
+              ? quotaExceeded(kept, quota, { moreThan: quota - kept })
+              : e;
+          });
           scratch = r.path;
           scratchSha256 = r.sha256;
         } else {
@@ -263,6 +280,8 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
         await svc.blobs.remove(blob.key).catch((err) => req.log.error({ err, key: blob.key }, 'could not remove the file of a /v1 job not queued'));
         throw e;
       }
+      // Stored and queued: the file counts in the quota as the job's, and its place is free.
+      releaseSlot();
       let done: Awaited<ReturnType<typeof waitForJob>>;
       try {
         done = await waitForJob(svc.queue, job, { signal: gone.signal });
@@ -307,6 +326,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
     } finally {
       gone.dispose();
       if (scratch) await svc.blobs.discard(scratch);
+      releaseSlot?.();
     }
   };
   const schema = (summary: string) => ({ schema: { summary, security: [{ bearer: [] }], consumes: ['multipart/form-data'] } });

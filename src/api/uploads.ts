@@ -42,6 +42,25 @@ const uploadsInProgress = new Map<string, number>();
 /** Upload requests the account has in progress in this process now (for tests and diagnostics). */
 export const uploadsInProgressOf = (accountId: string): number => uploadsInProgress.get(accountId) ?? 0;
 
+/**
+ * One of the account's UPLOADS_AT_ONCE_PER_ACCOUNT places (429 when all are taken), for a session
+ * upload or a /v1 file; returns its release (safe to call twice).
+ */
+export function takeUploadSlot(accountId: string): () => void {
+  const inProgress = uploadsInProgress.get(accountId) ?? 0;
+  if (inProgress >= UPLOADS_AT_ONCE_PER_ACCOUNT)
+    throw new VidscribeError(ErrorCode.RateLimited, `This account has ${inProgress} uploads in progress, the most at once: wait for one to finish`);
+  uploadsInProgress.set(accountId, inProgress + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (uploadsInProgress.get(accountId) ?? 1) - 1;
+    if (left > 0) uploadsInProgress.set(accountId, left);
+    else uploadsInProgress.delete(accountId);
+  };
+}
+
 /** What the account's storage quota counts: its sessions' uploads, and the files its one-off transcriptions (/v1) keep. */
 export async function keptUploadBytes(svc: Services, accountId: string): Promise<{ total: number; oneOff: number }> {
   const [media, oneOff] = await Promise.all([svc.sessions.uploadedBytes(accountId), svc.queue.oneOffUploads(accountId, MIN_COUNTED_BYTES)]);
@@ -100,10 +119,7 @@ async function admitAll(
   onReceived: () => void = () => {},
 ): Promise<MediaItem[]> {
   const accountId = session.accountId;
-  const inProgress = uploadsInProgress.get(accountId) ?? 0;
-  if (inProgress >= UPLOADS_AT_ONCE_PER_ACCOUNT)
-    throw new VidscribeError(ErrorCode.RateLimited, `This account has ${inProgress} uploads in progress, the most at once: wait for one to finish`);
-  uploadsInProgress.set(accountId, inProgress + 1);
+  const releaseSlot = takeUploadSlot(accountId);
   const checked: CheckedUpload[] = [];
   const quotaBytes = svc.config.quotaBytes;
   const maxBytes = svc.config.maxUploadBytes;
@@ -147,9 +163,7 @@ async function admitAll(
     return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes - kept.oneOff } : {}) })).items;
   } finally {
     for (const c of checked) await svc.blobs.discard(c.path);
-    const left = (uploadsInProgress.get(accountId) ?? 1) - 1;
-    if (left > 0) uploadsInProgress.set(accountId, left);
-    else uploadsInProgress.delete(accountId);
+    releaseSlot();
   }
 }
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,7 +14,7 @@ import { ErrorCode } from '../../src/shared/errors.ts';
 import { trustedProxies } from '../../src/cli/serve-command.ts';
 import { SAMPLE_MP4 } from '../helpers/media.ts';
 import { makeTestVideo, probe } from '../helpers/render.ts';
-import { ATTRIBUTION, apiClient, form, newUser, oneClipDraft, startServer, type TestServer } from '../helpers/server.ts';
+import { ATTRIBUTION, apiClient, form, newUser, oneClipDraft, startServer, streamUpload, type TestServer } from '../helpers/server.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'vidscribe-api-test-'));
 
@@ -22,52 +22,6 @@ function filesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(join(e.parentPath, e.name));
   return out;
-}
-
-/** Streams a generated multipart file of `size` bytes (chunked, no Content-Length); stops sending once the server answers. */
-function streamUpload(target: string, token: string, name: string, size: number): Promise<{ status: number; body: any; sentWhenAnswered: number }> {
-  const boundary = 'vidscribe-test-boundary';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: video/mp4\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const chunk = Buffer.alloc(1024 * 1024, 7);
-  const url = new URL(target);
-  let sent = 0;
-  let answered = false;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
-      },
-      (res) => {
-        answered = true;
-        const sentWhenAnswered = sent;
-        let text = '';
-        res
-          .setEncoding('utf8')
-          .on('data', (d) => (text += d))
-          .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), sentWhenAnswered }));
-      },
-    );
-    // The server hangs up on a refused upload: writes after that fail, as they should.
-    req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
-    req.write(head);
-    const pump = () => {
-      while (sent < size && !answered && !req.destroyed) {
-        const n = Math.min(chunk.length, size - sent);
-        sent += n;
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      if (!answered && !req.destroyed) req.end(tail);
-    };
-    pump();
-  });
 }
 
 describe('seed API: tokens, sessions, errors', () => {

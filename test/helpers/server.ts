@@ -3,6 +3,7 @@
  * real model and ffmpeg) behind the real HTTP listener on a free port.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -188,4 +189,50 @@ export function postRunSse(base: string, token: string, sessionId: string, text:
   })
     .then((r) => r.text())
     .catch(() => 'stream cut');
+}
+
+/** Streams a generated multipart file of `size` bytes (chunked, no Content-Length); stops sending once the server answers. */
+export function streamUpload(target: string, token: string, name: string, size: number): Promise<{ status: number; body: any; sentWhenAnswered: number }> {
+  const boundary = 'vidscribe-test-boundary';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: video/mp4\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  const url = new URL(target);
+  let sent = 0;
+  let answered = false;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        answered = true;
+        const sentWhenAnswered = sent;
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => (text += d))
+          .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), sentWhenAnswered }));
+      },
+    );
+    // The server hangs up on a refused upload: writes after that fail, as they should.
+    req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+    req.write(head);
+    const pump = () => {
+      while (sent < size && !answered && !req.destroyed) {
+        const n = Math.min(chunk.length, size - sent);
+        sent += n;
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered && !req.destroyed) req.end(tail);
+    };
+    pump();
+  });
 }

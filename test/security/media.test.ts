@@ -19,7 +19,7 @@ import { extractSpeechAudio, probeMedia, type MediaInfo } from '../../src/media/
 import { ErrorCode } from '../../src/shared/errors.ts';
 import { rejectsWith } from '../helpers/assert.ts';
 import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
-import { form, newUser, startServer, type TestServer } from '../helpers/server.ts';
+import { form, newUser, startServer, streamUpload, type TestServer } from '../helpers/server.ts';
 
 const work = tempDir('vidscribe-sec-media-');
 
@@ -125,6 +125,60 @@ describe('/v1 keeps no file for a transcription it will not run', () => {
     assert.equal(res.status, 402, JSON.stringify(body));
     assert.equal(body.error?.code ?? body.code, 2001);
     assert.equal(blobs(), before, 'nothing was added to the store');
+  });
+});
+
+describe('/v1 checks the account before reading its file, as a session upload does', () => {
+  const MB = 1024 * 1024;
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ asrSlots: 0, renderSlots: 0, quotaBytes: MB });
+  });
+  after(() => srv.close());
+  const v1 = () => `${srv.url}/v1/audio/transcriptions`;
+
+  test('past the storage quota: 4002 where the quota ends, not after 20 MB; no credits: 2001 before the file is read', async () => {
+    const u = await newUser(srv.url);
+    const big = await streamUpload(v1(), u.api.token!, 'big.wav', 20 * MB);
+    assert.equal(big.status, 413, JSON.stringify(big.body));
+    assert.equal(big.body.error?.code, 4002);
+    assert.match(big.body.error?.message ?? '', /storage quota/);
+    assert.ok(big.sentWhenAnswered < 20 * MB, `answered after ${big.sentWhenAnswered} bytes`);
+    const poor = await newUser(srv.url);
+    await srv.svc.ledger.grant(srv.svc.db, poor.accountId, -100, 'test: no credits left');
+    const refused = await streamUpload(v1(), poor.api.token!, 'talk.wav', 20 * MB);
+    assert.equal(refused.status, 402, JSON.stringify(refused.body));
+    assert.equal(refused.body.error?.code, 2001);
+    assert.ok(refused.sentWhenAnswered < 20 * MB, `answered after ${refused.sentWhenAnswered} bytes`);
+    assert.deepEqual(readdirSync(join(srv.dataDir, 'tmp')), [], 'no scratch left');
+  });
+
+  test('a fourth /v1 upload while three are in progress is 429; their places come back when they end', async () => {
+    const u = await newUser(srv.url);
+    const boundary = 'held-upload';
+    const { hostname, port } = new URL(srv.url);
+    // Three uploads that send the start of a file and wait.
+    const held = Array.from({ length: 3 }, () => {
+      const req = request({
+        host: hostname,
+        port,
+        path: '/v1/audio/transcriptions',
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+      });
+      req.on('error', () => {});
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`);
+      req.write(Buffer.alloc(64 * 1024, 1));
+      return req;
+    });
+    for (let i = 0; i < 100 && uploadsInProgressOf(u.accountId) < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(uploadsInProgressOf(u.accountId), 3);
+    const fourth = await streamUpload(v1(), u.api.token!, 'd.wav', 64 * 1024);
+    assert.equal(fourth.status, 429, JSON.stringify(fourth.body));
+    assert.equal(fourth.body.error?.code, 429);
+    for (const req of held) req.destroy();
+    for (let i = 0; i < 100 && uploadsInProgressOf(u.accountId) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(uploadsInProgressOf(u.accountId), 0);
   });
 });
 
