@@ -3,7 +3,7 @@
  * so the service can diff, undo and store versions. Ids are derived from what is already there.
  */
 import type { MediaInfo } from '../media/index.ts';
-import { buildCues, hasSpeakers, type Cue, type CueOptions, type Transcript } from '../transcript/index.ts';
+import { buildCues, cueDefaultsFor, definedOnly, hasSpeakers, type Cue, type CueOptions, type Transcript } from '../transcript/index.ts';
 import type { AudioMeta, AudioSegment, Corner, Draft, Fit, TextMeta, TextSegment, TextStyle, TextTrack, Track, VideoSegment, VideoTrack } from './draft.ts';
 import { canvasFor, timelineDuration, type Aspect, type Resolution } from './timeline.ts';
 
@@ -93,7 +93,8 @@ export interface CaptionOptions extends CueOptions {
 
 /**
  * Captions from a transcript (or ready-made cues): one `kind: 'caption'` segment per cue, built by
- * the transcript core's subtitle rules (28 characters a line on portrait canvases, 42 otherwise).
+ * the transcript core's subtitle rules (28 characters a line on portrait canvases, 42 otherwise;
+ * fewer in Chinese, Japanese and Korean, cueDefaultsFor).
  * Replaces any captions the draft had; cues outside the timeline are dropped or cut to it.
  */
 export function setCaptions(draft: Draft, source: Transcript | readonly Cue[], opts: CaptionOptions = {}): Draft {
@@ -103,7 +104,11 @@ export function setCaptions(draft: Draft, source: Transcript | readonly Cue[], o
   const show = speakers ?? (diarized ? 'name' : 'none');
   const cues = Array.isArray(source)
     ? namedCues(source as readonly Cue[], show === 'name')
-    : buildCues(source as Transcript, { maxLineChars: vertical ? 28 : 42, ...cueOpts, speakerPrefix: show === 'name' });
+    : buildCues(source as Transcript, {
+        ...cueDefaultsFor((source as Transcript).language ?? '', { vertical }),
+        ...definedOnly(cueOpts),
+        speakerPrefix: show === 'name',
+      });
   const end = timelineDuration({ ...draft, t: withoutCaptions(draft.t) }) || Infinity;
   const segments: TextSegment[] = [];
   for (const cue of cues) {

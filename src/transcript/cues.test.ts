@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCues, DEFAULT_CUE_OPTIONS, VERTICAL_CUE_OPTIONS, formatTimestamp, formatClock, type Cue, type CueOptions } from './cues.ts';
+import { buildCues, cueDefaultsFor, DEFAULT_CUE_OPTIONS, VERTICAL_CUE_OPTIONS, formatTimestamp, formatClock, type Cue, type CueOptions } from './cues.ts';
 import { assertCueRules, meeting, rng, speak, spokenWords, type Line, type PlainCue } from './test-fixtures.ts';
 import type { Transcript } from './types.ts';
 
@@ -252,6 +252,29 @@ describe('buildCues input handling', () => {
     assert.deepEqual(buildCues(zh)[0]!.lines, ['你好世界。']);
     const en: Transcript = { language: 'en', duration: 2, segments: [{ id: 0, start: 0, end: 1, text: 'Hello world', words: ['Hello', 'world'].map(w) }] };
     assert.deepEqual(buildCues(en)[0]!.lines, ['Hello world']);
+  });
+
+  test('Chinese lines hold at most 16 characters, Japanese 13 (42 overflowed the frame); an explicit length still wins', () => {
+    // 60 two-character words, 0.25 s each: a sentence of 120 characters read at speaking pace.
+    const text = '我们今天讨论城市交通问题以及未来发展方向大家意见不同但是目标一致希望更好生活'.repeat(3);
+    const pairs = Array.from({ length: Array.from(text).length / 2 }, (_, i) =>
+      Array.from(text)
+        .slice(2 * i, 2 * i + 2)
+        .join(''),
+    );
+    const words = pairs.map((word, i) => ({ word, start: i * 0.25, end: i * 0.25 + 0.24, probability: 1 }));
+    const of = (language: string): Transcript => ({ language, duration: 20, segments: [{ id: 0, start: 0, end: 15, text, words }] });
+    const longest = (cues: readonly Cue[]) => Math.max(...cues.flatMap((c) => c.lines.map(chars)));
+    const zh = buildCues(of('zh'));
+    assert.ok(longest(zh) <= 16 && longest(zh) >= 12, `zh: ${longest(zh)}`);
+    assert.equal(zh.flatMap((c) => c.lines).join(''), text, 'every character once, in order');
+    assert.ok(longest(buildCues(of('ja'))) <= 13, 'ja');
+    assert.ok(longest(buildCues(of('zh-TW'))) <= 16, 'a region does not change the script');
+    assert.ok(longest(buildCues(of('zh'), { maxLineChars: 30 })) > 16, 'an explicit length wins');
+    assert.ok(longest(buildCues(of('zh'), { maxLineChars: undefined })) <= 16, 'an undefined one does not');
+    assert.deepEqual(cueDefaultsFor('zh', { vertical: true }), { maxLineChars: 11, maxCps: 9 });
+    assert.deepEqual(cueDefaultsFor('en', { vertical: true }), { maxLineChars: 28 });
+    assert.deepEqual(cueDefaultsFor('en'), { maxLineChars: 42 });
   });
 
   test('empty transcripts give no cues', () => {

@@ -57,6 +57,28 @@ export const DEFAULT_CUE_OPTIONS: Readonly<Required<CueOptions>> = {
 /** Narrow frames (9:16 shorts/reels) fit far fewer characters per line. */
 export const VERTICAL_CUE_OPTIONS: Readonly<CueOptions> = { maxLineChars: 28 };
 
+/**
+ * Line length and reading speed for languages written in wide characters, from the broadcast
+ * guides' (Netflix's timed-text style guides): 16 characters a line and 9 a second for Chinese,
+ * 13 and 4 for Japanese, 16 and 12 for Korean. A wide character takes about two Latin ones'
+ * room, so 42 of them overflowed the frame; a vertical frame takes two thirds of these lines, as
+ * 28 is of 42.
+ */
+const WIDE_SCRIPT_CUES: Readonly<Record<string, { maxLineChars: number; maxCps: number }>> = {
+  zh: { maxLineChars: 16, maxCps: 9 },
+  yue: { maxLineChars: 16, maxCps: 9 },
+  ja: { maxLineChars: 13, maxCps: 4 },
+  ko: { maxLineChars: 16, maxCps: 12 },
+};
+
+/** The layout defaults for a transcript's language (and a vertical frame); explicit options win over them. */
+export function cueDefaultsFor(language: string, o: { vertical?: boolean } = {}): CueOptions {
+  const wide = WIDE_SCRIPT_CUES[language.toLowerCase().split(/[-_]/)[0] ?? ''];
+  const line = wide?.maxLineChars ?? DEFAULT_CUE_OPTIONS.maxLineChars;
+  const vertical = o.vertical ? Math.round((line * (VERTICAL_CUE_OPTIONS.maxLineChars ?? 28)) / DEFAULT_CUE_OPTIONS.maxLineChars) : line;
+  return { maxLineChars: vertical, ...(wide ? { maxCps: wide.maxCps } : {}) };
+}
+
 /** A word ready for layout: trimmed text, sane times, and whether a space separates it from the previous word. */
 interface Token {
   text: string;
@@ -365,6 +387,11 @@ function groupTokens(tokens: readonly Token[], width: Measure, o: Required<CueOp
   return groups;
 }
 
+/** The options given a value: an undefined one must not hide a language's default. */
+export function definedOnly(opts: CueOptions | undefined): CueOptions {
+  return Object.fromEntries(Object.entries(opts ?? {}).filter(([, v]) => v !== undefined)) as CueOptions;
+}
+
 function resolveOptions(opts: CueOptions | undefined): Required<CueOptions> {
   const o = { ...DEFAULT_CUE_OPTIONS };
   // Only our own keys: callers may pass a wider options bag (see ExportOptions).
@@ -389,7 +416,7 @@ function resolveOptions(opts: CueOptions | undefined): Required<CueOptions> {
  * single word is longer than a line.
  */
 export function buildCues(t: Transcript, opts?: CueOptions & CueSpeakerOptions): Cue[] {
-  const o = resolveOptions(opts);
+  const o = resolveOptions({ ...cueDefaultsFor(t.language ?? ''), ...definedOnly(opts) });
   const tokens = tokenize(t, opts?.speakerPrefix === true);
   if (tokens.length === 0) return [];
   const lastWordEnd = tokens[tokens.length - 1]!.end;

@@ -1,6 +1,6 @@
 /** Public surface of the transcript domain: the model, subtitle cues and the exporters. */
 export * from './types.ts';
-export { buildCues, DEFAULT_CUE_OPTIONS, VERTICAL_CUE_OPTIONS, type Cue, type CueOptions } from './cues.ts';
+export { buildCues, cueDefaultsFor, definedOnly, DEFAULT_CUE_OPTIONS, VERTICAL_CUE_OPTIONS, type Cue, type CueOptions } from './cues.ts';
 export { formatTimestamp, formatClock } from './time.ts';
 export { whisperLanguageName, languageLabel } from './languages.ts';
 export * from './export/index.ts';
