@@ -109,7 +109,9 @@ async function decodeAndPrice(deps: HandlerDeps, job: Job<'transcribe'>, ctx: Jo
   // Extracted first: the price is settled on the length decoded, not on what the header claims.
   const perMinute = p.perMinute ?? job.price / transcribePrice(p.durationSec, { transcribePerMinute: 1 });
   const payable = perMinute > 0 ? ((job.price + (await deps.credits.available(job.accountId))) / perMinute) * 60 : undefined;
-  const prepared = await prepareAudio(path, { ...opts, extract: true, ...(payable === undefined ? {} : { maxSeconds: payable }) });
+  const prepared = await prepareAudio(path, { ...opts, extract: true, ...(payable === undefined ? {} : { maxSeconds: payable }) }).catch((e) => {
+    throw underItsName(e, path, p.name);
+  });
   try {
     if (prepared.audio.capped)
       throw new VidscribeError(
@@ -122,6 +124,16 @@ async function decodeAndPrice(deps: HandlerDeps, job: Job<'transcribe'>, ctx: Jo
     throw e;
   }
   return { prepared, opts };
+}
+
+/**
+ * An error that names the stored file (its content hash, as the store keeps it) names it as the
+ * user does instead: the client was told "(file): the audio could not be decoded".
+ */
+function underItsName(e: unknown, path: string, name: string): unknown {
+  const stored = basename(path);
+  if (!(e instanceof VidscribeError) || !e.message.includes(stored)) return e;
+  return new VidscribeError(e.code, e.message.split(stored).join(name), { cause: e, stderr: e.stderr, exitCode: e.exitCode, data: e.data });
 }
 
 async function transcribeWith(

@@ -88,6 +88,28 @@ describe('12: a transcription is priced on the duration actually decoded', () =>
     assert.deepEqual((await u.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 2, frozen: 0, total: 2 });
   });
 
+  test("a job's error names the file as its sender did, not as the store keeps it", async () => {
+    // A WAV header with no samples: ffprobe takes it, the decoding finds nothing.
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0);
+    header.writeUInt32LE(36, 4);
+    header.write('WAVEfmt ', 8);
+    header.writeUInt32LE(16, 16);
+    header.writeUInt16LE(1, 20);
+    header.writeUInt16LE(1, 22);
+    header.writeUInt32LE(16000, 24);
+    header.writeUInt32LE(32000, 28);
+    header.writeUInt16LE(2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36);
+    const u = await newUser(srv.url);
+    const fd = form([{ name: 'my interview.wav', body: header, type: 'audio/wav' }]);
+    const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd });
+    const body = (await res.json()) as { error?: { code?: number; message?: string } };
+    assert.equal(body.error?.code, ErrorCode.CorruptMedia, JSON.stringify(body));
+    assert.match(body.error?.message ?? '', /^my interview\.wav: /, JSON.stringify(body));
+  });
+
   test('a file with no length in its header is decoded only as far as its account can pay: then 2001, nothing charged', async () => {
     // Live Matroska names no duration: held at one minute's price, it held 30 hours of audio, all
     // of it decoded (gigabytes of PCM, the speech model held meanwhile) before the 2001.
