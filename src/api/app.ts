@@ -24,6 +24,9 @@ import type { Services } from './services.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerWebRoutes } from './web-routes.ts';
 
+/** The largest JSON body most routes take (a chat message, a login, an MCP call need kilobytes). */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
 export interface AppOptions {
   logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** /run_sse keep-alive and length limits (default 15 s and 15 min); tests shorten them. */
@@ -94,7 +97,10 @@ export async function buildApp(svc: Services, opts: AppOptions = {}): Promise<Fa
     // slowly it trickles in, must arrive within an hour (a 500 MB upload at 1.2 Mbit/s).
     connectionTimeout: opts.idleMs ?? IDLE_MS,
     requestTimeout: 3600_000,
-    bodyLimit: 10 * 1024 * 1024,
+    // A JSON body of at most 1 MB, but where a route says more (a render's draft, 10 MB): an 8 MB
+    // body of nested arrays, to any route, held the event loop 1.5–2.6 s while it was parsed.
+    // Uploads are multipart, with limits of their own.
+    bodyLimit: JSON_BODY_LIMIT,
     // Above the longest path parameter any route takes (ids: 128): a longer one is then refused by
     // the route's schema, in our envelope. At Fastify's default of 100, ids of 101–128 characters
     // got Fastify's own 414 with a text code.

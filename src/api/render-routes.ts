@@ -19,6 +19,8 @@ export function registerRenderRoutes(app: FastifyInstance, svc: Services, h: Rou
   app.post(
     '/api/render/proxy/lambda',
     {
+      // A draft: up to 9 999 segments and 250 000 characters of text.
+      bodyLimit: 10 * 1024 * 1024,
       onRequest: h.auth,
       schema: {
         summary: "Render the session's draft (or the given one) to MP4; needs the X-Skill-* attribution headers",

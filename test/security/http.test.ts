@@ -314,3 +314,32 @@ describe('finding 19: headers, links, logs, names', () => {
     assert.ok(stored.endsWith('.mp4') && stored.length <= 200, stored);
   });
 });
+
+describe('JSON bodies are bounded per route', () => {
+  test('2 MB of JSON to /run_sse, /mcp or login is 413 (4002) before it is parsed; a render may send a larger draft', async () => {
+    const srv = await startServer({ asrSlots: 0, renderSlots: 0 });
+    try {
+      const u = await newUser(srv.url);
+      // Nested arrays: what made the parse slow (1.5 s for 8 MB on /run_sse).
+      const nested = `{"pad":${'['.repeat(1000)}${']'.repeat(1000)},"x":"${'a'.repeat(2 * 1024 * 1024)}"}`;
+      for (const path of ['/run_sse', '/mcp', '/api/auth/login']) {
+        const r = await fetch(`${srv.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: nested,
+        });
+        const body = (await r.json()) as { code?: number };
+        assert.deepEqual([r.status, body.code], [413, 4002], `${path}: ${JSON.stringify(body).slice(0, 200)}`);
+      }
+      // A render's body may be larger: this one is read, and refused for what it says.
+      const render = await fetch(`${srv.url}/api/render/proxy/lambda`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ session_id: u.sessionId, pad: 'a'.repeat(2 * 1024 * 1024) }),
+      });
+      assert.notEqual(render.status, 413);
+    } finally {
+      await srv.close();
+    }
+  });
+});
