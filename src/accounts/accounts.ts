@@ -139,7 +139,8 @@ export class Accounts {
         ErrorCode.BadToken,
         hit.kind === 'registered'
           ? 'The token has expired: log in again (POST /api/auth/login)'
-          : 'The token has expired: get a new one, or register to keep your credits',
+          : // Binding needs the anonymous account's own valid token: an expired one cannot be kept, so the message does not offer it.
+            'The anonymous token has expired: get a new one (POST /api/auth/anonymous-token). An anonymous account is kept by registering with bind while its token is valid',
       );
     }
     return { accountId: hit.accountId, kind: hit.kind, token };

@@ -391,6 +391,25 @@ describe('accounts: rate limits and sign-up credits', () => {
   });
 });
 
+describe('an expired anonymous token', () => {
+  test('is 1001, and its message offers only what still works: a new token (binding needs a valid one)', async () => {
+    let clock = Date.now();
+    const srv = await startServer({ asrSlots: 0, renderSlots: 0, now: () => clock });
+    try {
+      const anon = await newUser(srv.url);
+      clock += 8 * 24 * 3600_000;
+      const expired = await anon.api.call('GET', '/api/credits/balance/simple');
+      assert.equal(expired.body.code, 1001);
+      assert.match(expired.body.message, /get a new one/);
+      assert.doesNotMatch(expired.body.message, /register to keep/, 'it said so, and binding then failed with 1001');
+      const bind = await anon.api.call('POST', '/api/auth/register', { email: email(), password: PASSWORD, bind: anon.accountId });
+      assert.equal(bind.body.code, 1001);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('credits add', () => {
   test('`credits add <acct> 1e300` and other non-counts are refused with a clear message', async () => {
     const data = mkdtempSync(join(tmpdir(), 'vidscribe-credits-'));
