@@ -76,6 +76,24 @@ export async function enqueueRender(
       );
     }
   }
+  // Every source is one of the account's uploads (the render could reach nothing else, but it
+  // found out only once running, after the credits were held): refused here, naming the field.
+  const own = new Set(media.map((m) => m.id));
+  for (const [ti, t] of draft.t.entries()) {
+    if (t.tt === 7) continue;
+    for (const [si, s] of t.sg.entries()) {
+      const src = (s as { src?: string }).src;
+      if (src === undefined || own.has(src)) continue;
+      if (await deps.sessions.storeKeyOf(who.accountId, src)) {
+        own.add(src);
+        continue;
+      }
+      const field = `t[${ti}].sg[${si}].src`;
+      throw new VidscribeError(ErrorCode.InvalidDraft, `Invalid draft: ${field}: "${src.slice(0, 128)}" is not one of your uploaded media`, {
+        data: { field },
+      });
+    }
+  }
   const first = media.find((m) => draft.t.some((t) => t.sg.some((s) => s.src === m.id)));
   const name = `${(first?.name ?? draft.id).replace(/\.[^.]+$/, '')}.${draft.w}x${draft.h}.mp4`;
   return deps.queue.enqueue({

@@ -28,7 +28,7 @@ import { ErrorCode, VidscribeError } from '../../src/shared/errors.ts';
 import { rejectsWith } from '../helpers/assert.ts';
 import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
 import { bandDifference, frameAt, makeTestVideo, probe, type Frame } from '../helpers/render.ts';
-import { newUser, oneClipDraft, startServer, type Api, type TestServer } from '../helpers/server.ts';
+import { form, newUser, oneClipDraft, startServer, type Api, type TestServer } from '../helpers/server.ts';
 import { ODD_TEXT } from './odd-text.ts';
 
 const work = tempDir('vidscribe-sec-render-');
@@ -377,5 +377,40 @@ describe('through the export route', () => {
     const broken = join(work, 'broken.png');
     writeFileSync(broken, Buffer.from('garbage '.repeat(100)));
     await rejectsWith(renderDraft(cli(broken), { out: join(work, 'y.mp4') }), ErrorCode.CorruptMedia, /t\[0\]\.sg\[0\]\.src: .*broken\.png/);
+  });
+});
+
+describe("a render's sources are the caller's own uploads, checked before any credit is held", () => {
+  test("another account's media id, or a path, is 4101 naming the field; nothing is queued or held; an upload of the caller's other session is taken", async () => {
+    const srv = await startServer({ asrSlots: 0, renderSlots: 0 });
+    try {
+      const alice = await newUser(srv.url);
+      const up = await alice.api.call(
+        'POST',
+        `/api/upload-video/nemo_agent/me/${alice.sessionId}`,
+        form([{ name: 'jfk.mp4', body: readFileSync(SAMPLE_MP4) }]),
+      );
+      assert.equal(up.body.code, 0, JSON.stringify(up.body));
+      const aliceMedia = up.body.data.media[0].id as string;
+      const bob = await newUser(srv.url);
+      for (const src of [aliceMedia, '/etc/passwd']) {
+        const r = await bob.api.call('POST', '/api/render/proxy/lambda', { session_id: bob.sessionId, draft: oneClipDraft(src) }, ATTRIBUTION);
+        assert.equal(r.body.code, ErrorCode.InvalidDraft, JSON.stringify(r.body));
+        assert.match(r.body.message, /t\[0\]\.sg\[0\]\.src: .* is not one of your uploaded media/);
+      }
+      assert.deepEqual((await bob.api.call('GET', '/api/credits/balance/simple')).body.data, { available: 100, frozen: 0, total: 100 });
+      assert.deepEqual(await srv.svc.queue.listForSession(bob.sessionId), [], 'nothing queued');
+      // Alice's own upload, from a session other than the one she renders in: taken.
+      const other = await alice.api.call('POST', '/api/tasks/me/with-session/nemo_agent', { task_name: 'second' });
+      const mine = await alice.api.call(
+        'POST',
+        '/api/render/proxy/lambda',
+        { session_id: other.body.data.session_id, draft: oneClipDraft(aliceMedia) },
+        ATTRIBUTION,
+      );
+      assert.equal(mine.body.code, 0, JSON.stringify(mine.body));
+    } finally {
+      await srv.close();
+    }
   });
 });
