@@ -243,7 +243,9 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       const diarize = diarizeFor(fields, format);
 
       // Judge the file by its content; it must carry audio.
-      const { info } = await identifyUpload(scratch, fileName);
+      const { kind, info } = await identifyUpload(scratch, fileName);
+      // A picture is a format this endpoint does not take (4001, as the CLI says), not media without sound.
+      if (kind === 'image') throw new VidscribeError(ErrorCode.UnsupportedFormat, `${fileName}: a picture has no speech to transcribe; send audio or video`);
       if (info.audio.length === 0)
         throw new VidscribeError(ErrorCode.NoAudioStream, `${fileName}: the file has no audio stream, so there is no speech to transcribe`);
       // An account that cannot pay is refused before its file is stored.

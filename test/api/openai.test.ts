@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { wer } from '../../src/asr/wer.ts';
-import { LIBRI_1089, SAMPLE_MP4 } from '../helpers/media.ts';
+import { LIBRI_1089, SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
 import { newUser, runSse, startServer, type TestServer } from '../helpers/server.ts';
 
 describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
@@ -82,6 +83,14 @@ describe('POST /v1/audio/transcriptions with the official OpenAI SDK', () => {
         return true;
       },
     );
+    // A real picture: a format this endpoint does not take (415, 4001, as the CLI says), not "no audio stream".
+    const png = join(tempDir(), 'photo.png');
+    ffmpeg('-f', 'lavfi', '-i', 'color=c=red:s=64x64', '-frames:v', '1', png);
+    await assert.rejects(client.audio.transcriptions.create({ file: await toFile(readFileSync(png), 'photo.png'), model: 'whisper-1' }), (e: unknown) => {
+      assert.ok(e instanceof OpenAI.APIError);
+      assert.deepEqual([e.status, (e.error as { code?: number })?.code], [415, 4001]);
+      return true;
+    });
     const before = (await api.call('GET', '/api/credits/balance/simple')).body.data;
     await assert.rejects(
       // Named: the server's default (base) would translate.
