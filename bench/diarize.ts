@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { diarizationErrorRate } from '../src/asr/der.ts';
 import { AsrWorker, transcribeFile, type DiarizeOptions } from '../src/asr/index.ts';
 import { buildEvalSet } from '../test/helpers/two-speakers.ts';
+import { wavHeader } from '../test/helpers/media.ts';
 import { startRssSampler } from './rss.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vidscribe-bench-diarize-'));
@@ -59,19 +60,7 @@ try {
     seconds += f.seconds;
   }
   const pcm = Buffer.concat(pieces);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + pcm.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16000, 24);
-  header.writeUInt32LE(32000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(pcm.length, 40);
+  const header = wavHeader(pcm.length);
   const interview = join(dir, 'interview.wav');
   writeFileSync(interview, Buffer.concat([header, pcm]));
 

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseRttm, type Turn } from '../../src/asr/der.ts';
-import { ROOT } from './media.ts';
+import { ROOT, wavHeader } from './media.ts';
 
 export const SHARED_TESTDATA = resolve(ROOT, '..', 'shared', 'testdata');
 const SPEECH = join(SHARED_TESTDATA, 'speech', 'wav16k');
@@ -81,23 +81,6 @@ function decodePiece(p: Piece): Buffer {
   if (p.to !== undefined) args.push('-to', String(p.to));
   args.push('-i', join(SPEECH, `${p.id}.wav`), '-af', `${trim},areverse,${trim},areverse`, '-ac', '1', '-ar', String(RATE), '-f', 's16le', '-');
   return execFileSync('ffmpeg', args, { maxBuffer: 64 * 1024 * 1024 });
-}
-
-function wavHeader(dataBytes: number): Buffer {
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(RATE, 24);
-  h.writeUInt32LE(RATE * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
 }
 
 function writeAudio(dir: string, name: string, pcm: Buffer): { wav: string; pcm: string } {

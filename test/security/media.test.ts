@@ -18,7 +18,7 @@ import { AsrWorker } from '../../src/asr/index.ts';
 import { extractSpeechAudio, probeMedia, type MediaInfo } from '../../src/media/index.ts';
 import { ErrorCode } from '../../src/shared/errors.ts';
 import { rejectsWith } from '../helpers/assert.ts';
-import { SAMPLE_MP4, ffmpeg, tempDir } from '../helpers/media.ts';
+import { SAMPLE_MP4, ffmpeg, tempDir, wavHeader } from '../helpers/media.ts';
 import { form, newUser, startServer, streamUpload, type TestServer } from '../helpers/server.ts';
 
 const work = tempDir('vidscribe-sec-media-');
@@ -90,18 +90,7 @@ describe('12: a transcription is priced on the duration actually decoded', () =>
 
   test("a job's error names the file as its sender did, not as the store keeps it", async () => {
     // A WAV header with no samples: ffprobe takes it, the decoding finds nothing.
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0);
-    header.writeUInt32LE(36, 4);
-    header.write('WAVEfmt ', 8);
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(1, 22);
-    header.writeUInt32LE(16000, 24);
-    header.writeUInt32LE(32000, 28);
-    header.writeUInt16LE(2, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36);
+    const header = wavHeader(0);
     const u = await newUser(srv.url);
     const fd = form([{ name: 'my interview.wav', body: header, type: 'audio/wav' }]);
     const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${u.api.token}` }, body: fd });
