@@ -34,7 +34,7 @@ import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
 import { quietFromNowOn } from './connections.ts';
-import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload, takeUploadSlot } from './uploads.ts';
+import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload, takeOneOffUploadSlot } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -183,10 +183,10 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       const caller = await svc.accounts.authenticate(bearerToken(req.headers.authorization));
       if (!req.isMultipart()) throw new VidscribeError(ErrorCode.BadRequest, 'Send multipart/form-data with a "file" field');
       // Before a byte of the file is read, as for a session's upload: one of the account's places
-      // for uploads in progress, the least a transcription costs, and room in its storage quota
+      // for /v1 files in progress, the least a transcription costs, and room in its storage quota
       // (the file is cut off where the quota ends). Each was checked only once the file, up to
       // 500 MB, was in scratch: six requests at once held 600 MB there.
-      releaseSlot = takeUploadSlot(caller.accountId);
+      releaseSlot = takeOneOffUploadSlot(caller.accountId);
       if ((await svc.ledger.balance(svc.db, caller.accountId)).available < transcribePrice(0, svc.prices))
         throw new VidscribeError(ErrorCode.NoCredits, 'Not enough credits to transcribe this file');
       const quota = svc.config.quotaBytes;

@@ -37,29 +37,50 @@ interface CheckedUpload {
  * (downloaded by the server, so costing the sender nothing) held 332 MB of scratch at once.
  */
 export const UPLOADS_AT_ONCE_PER_ACCOUNT = 3;
-const uploadsInProgress = new Map<string, number>();
+/**
+ * /v1 files one account may be sending at once, in this process: an API client transcribing a
+ * batch sends several at once (a request's place is free again once its file is stored and queued).
+ */
+export const ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT = 8;
+
+/** Requests of one kind each account has in progress in this process, at most `max` at once. */
+class InProgress {
+  private readonly counts = new Map<string, number>();
+  constructor(
+    private readonly max: number,
+    private readonly what: string,
+  ) {}
+
+  of(accountId: string): number {
+    return this.counts.get(accountId) ?? 0;
+  }
+
+  /** A place (429 when all are taken); returns its release (safe to call twice). */
+  take(accountId: string): () => void {
+    const n = this.of(accountId);
+    if (n >= this.max)
+      throw new VidscribeError(ErrorCode.RateLimited, `This account has ${n} ${this.what} in progress, the most at once: wait for one to finish`);
+    this.counts.set(accountId, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.of(accountId) - 1;
+      if (left > 0) this.counts.set(accountId, left);
+      else this.counts.delete(accountId);
+    };
+  }
+}
+
+const sessionUploads = new InProgress(UPLOADS_AT_ONCE_PER_ACCOUNT, 'uploads');
+const oneOffUploads = new InProgress(ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT, '/v1 uploads');
 
 /** Upload requests the account has in progress in this process now (for tests and diagnostics). */
-export const uploadsInProgressOf = (accountId: string): number => uploadsInProgress.get(accountId) ?? 0;
-
-/**
- * One of the account's UPLOADS_AT_ONCE_PER_ACCOUNT places (429 when all are taken), for a session
- * upload or a /v1 file; returns its release (safe to call twice).
- */
-export function takeUploadSlot(accountId: string): () => void {
-  const inProgress = uploadsInProgress.get(accountId) ?? 0;
-  if (inProgress >= UPLOADS_AT_ONCE_PER_ACCOUNT)
-    throw new VidscribeError(ErrorCode.RateLimited, `This account has ${inProgress} uploads in progress, the most at once: wait for one to finish`);
-  uploadsInProgress.set(accountId, inProgress + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = (uploadsInProgress.get(accountId) ?? 1) - 1;
-    if (left > 0) uploadsInProgress.set(accountId, left);
-    else uploadsInProgress.delete(accountId);
-  };
-}
+export const uploadsInProgressOf = (accountId: string): number => sessionUploads.of(accountId);
+/** /v1 files the account is sending now (for tests and diagnostics). */
+export const oneOffUploadsInProgressOf = (accountId: string): number => oneOffUploads.of(accountId);
+/** A place among the account's /v1 files in progress (429 when all are taken); returns its release. */
+export const takeOneOffUploadSlot = (accountId: string): (() => void) => oneOffUploads.take(accountId);
 
 /** What the account's storage quota counts: its sessions' uploads, and the files its one-off transcriptions (/v1) keep. */
 export async function keptUploadBytes(svc: Services, accountId: string): Promise<{ total: number; oneOff: number }> {
@@ -119,7 +140,7 @@ async function admitAll(
   onReceived: () => void = () => {},
 ): Promise<MediaItem[]> {
   const accountId = session.accountId;
-  const releaseSlot = takeUploadSlot(accountId);
+  const releaseSlot = sessionUploads.take(accountId);
   const checked: CheckedUpload[] = [];
   const quotaBytes = svc.config.quotaBytes;
   const maxBytes = svc.config.maxUploadBytes;

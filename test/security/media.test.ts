@@ -13,7 +13,7 @@ import { closeSync, constants, openSync, readFileSync, readdirSync, writeFileSyn
 import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { uploadsInProgressOf } from '../../src/api/uploads.ts';
+import { ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT, oneOffUploadsInProgressOf, uploadsInProgressOf } from '../../src/api/uploads.ts';
 import { AsrWorker } from '../../src/asr/index.ts';
 import { extractSpeechAudio, probeMedia, type MediaInfo } from '../../src/media/index.ts';
 import { ErrorCode } from '../../src/shared/errors.ts';
@@ -164,12 +164,12 @@ describe('/v1 checks the account before reading its file, as a session upload do
     assert.deepEqual(readdirSync(join(srv.dataDir, 'tmp')), [], 'no scratch left');
   });
 
-  test('a fourth /v1 upload while three are in progress is 429; their places come back when they end', async () => {
+  test(`a /v1 file past the ${ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT} an account may be sending at once is 429; their places come back when they end`, async () => {
     const u = await newUser(srv.url);
     const boundary = 'held-upload';
     const { hostname, port } = new URL(srv.url);
-    // Three uploads that send the start of a file and wait.
-    const held = Array.from({ length: 3 }, () => {
+    // Uploads that send the start of a file and wait.
+    const held = Array.from({ length: ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT }, () => {
       const req = request({
         host: hostname,
         port,
@@ -182,14 +182,16 @@ describe('/v1 checks the account before reading its file, as a session upload do
       req.write(Buffer.alloc(64 * 1024, 1));
       return req;
     });
-    for (let i = 0; i < 100 && uploadsInProgressOf(u.accountId) < 3; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(uploadsInProgressOf(u.accountId), 3);
-    const fourth = await streamUpload(v1(), u.api.token!, 'd.wav', 64 * 1024);
-    assert.equal(fourth.status, 429, JSON.stringify(fourth.body));
-    assert.equal(fourth.body.error?.code, 429);
+    const sending = () => oneOffUploadsInProgressOf(u.accountId);
+    for (let i = 0; i < 100 && sending() < ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sending(), ONE_OFF_UPLOADS_AT_ONCE_PER_ACCOUNT);
+    const more = await streamUpload(v1(), u.api.token!, 'd.wav', 64 * 1024);
+    assert.equal(more.status, 429, JSON.stringify(more.body));
+    assert.equal(more.body.error?.code, 429);
+    assert.equal(uploadsInProgressOf(u.accountId), 0, 'a session upload has places of its own');
     for (const req of held) req.destroy();
-    for (let i = 0; i < 100 && uploadsInProgressOf(u.accountId) > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(uploadsInProgressOf(u.accountId), 0);
+    for (let i = 0; i < 100 && sending() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sending(), 0);
   });
 });
 
