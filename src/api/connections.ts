@@ -34,7 +34,7 @@ export function addressKey(address: string): string {
 
 /** Whether `address` is in one of `entries` (addresses, CIDR networks, `loopback`, `linklocal`, `uniquelocal`: --trust-proxy's forms). */
 export function inNetworks(address: string, entries: readonly string[]): boolean {
-  if (!ipaddr.isValid(address)) return false;
+  if (entries.length === 0 || !ipaddr.isValid(address)) return false;
   const a = ipaddr.process(address);
   const range = a.range();
   return entries.some((e) => {
