@@ -206,8 +206,6 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
   app.get(
     `/api/state/:agent/me/:sid/transcripts/:tid`,
     {
-      // 1 000 word edits of up to 200 characters each, escaped at worst 6 bytes a character.
-      bodyLimit: 2 * 1024 * 1024,
       onRequest: h.auth,
       schema: {
         summary:
@@ -251,6 +249,8 @@ export function registerSessionRoutes(app: FastifyInstance, svc: Services, h: Ro
   app.patch(
     `/api/state/:agent/me/:sid/transcripts/:tid`,
     {
+      // 1 000 word edits of up to 200 characters each, escaped at worst 6 bytes a character.
+      bodyLimit: 2 * 1024 * 1024,
       onRequest: h.auth,
       schema: {
         summary:

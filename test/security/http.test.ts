@@ -338,6 +338,16 @@ describe('JSON bodies are bounded per route', () => {
         body: JSON.stringify({ session_id: u.sessionId, pad: 'a'.repeat(2 * 1024 * 1024) }),
       });
       assert.notEqual(render.status, 413);
+      // Transcript edits up to their bounds (1 000 words of 200 characters, escaped): 1.2 MB, read.
+      const word = '\\u00e9'.repeat(200);
+      const edits = `{"base_version":1,"words":[${Array.from({ length: 1000 }, (_, i) => `{"segment":0,"index":${i},"word":"${word}"}`).join(',')}]}`;
+      assert.ok(edits.length > 1024 * 1024);
+      const patch = await fetch(`${srv.url}/api/state/nemo_agent/me/${u.sessionId}/transcripts/tr_none`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${u.api.token}`, 'content-type': 'application/json' },
+        body: edits,
+      });
+      assert.notEqual(patch.status, 413, 'transcript edits may take 2 MB');
     } finally {
       await srv.close();
     }
