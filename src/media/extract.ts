@@ -14,7 +14,7 @@ export interface ExtractedAudio {
   /** Raw signed 16-bit little-endian mono PCM at 16 kHz. */
   pcmPath: string;
   seconds: number;
-  /** The audio goes on past ExtractOptions.maxSeconds: `seconds` is that cap, and the rest was not decoded. */
+  /** The audio goes on well past ExtractOptions.maxSeconds: `seconds` is that cap, and the rest was not decoded. */
   capped?: true;
   /** Removes the temporary file; safe to call twice. */
   dispose(): Promise<void>;
@@ -65,8 +65,9 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
         'pcm_s16le',
         '-f',
         's16le',
-        // One sample past the cap: audio that reaches it goes on beyond it.
-        ...(opts.maxSeconds === undefined ? [] : ['-t', (opts.maxSeconds + 1 / PCM_SAMPLE_RATE).toFixed(6)]),
+        // A second past the cap, so that audio which goes on beyond it is told apart from audio
+        // that ends there, however ffmpeg rounds the cut (CAP_MARGIN_SECONDS).
+        ...(opts.maxSeconds === undefined ? [] : ['-t', (opts.maxSeconds + 2 * CAP_MARGIN_SECONDS).toFixed(3)]),
         '-y',
         pcmPath,
       ],
@@ -80,7 +81,7 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
     const bytes = (await stat(pcmPath)).size;
     if (bytes === 0) throw new VidscribeError(ErrorCode.CorruptMedia, `${name}: no audio could be decoded; the file is corrupt or truncated`);
     const seconds = bytes / PCM_BYTES_PER_SAMPLE / PCM_SAMPLE_RATE;
-    const capped = opts.maxSeconds !== undefined && seconds > opts.maxSeconds;
+    const capped = opts.maxSeconds !== undefined && seconds > opts.maxSeconds + CAP_MARGIN_SECONDS;
     return { pcmPath, seconds: capped ? opts.maxSeconds! : seconds, dispose, ...(capped ? { capped: true as const } : {}) };
   } catch (e) {
     await dispose();
@@ -94,6 +95,9 @@ export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions =
     throw e;
   }
 }
+
+/** Audio up to this much past ExtractOptions.maxSeconds is decoded whole; more is `capped`. */
+const CAP_MARGIN_SECONDS = 0.5;
 
 /** Decoding runs at hundreds of times real time; allow generously, but never hang forever. */
 function extractTimeoutMs(durationSec: number): number {
