@@ -73,7 +73,8 @@ const WIDE_SCRIPT_CUES: Readonly<Record<string, { maxLineChars: number; maxCps: 
 
 /** The layout defaults for a transcript's language (and a vertical frame); explicit options win over them. */
 export function cueDefaultsFor(language: string, o: { vertical?: boolean } = {}): CueOptions {
-  const wide = WIDE_SCRIPT_CUES[language.toLowerCase().split(/[-_]/)[0] ?? ''];
+  const base = language.toLowerCase().split(/[-_]/)[0] ?? '';
+  const wide = Object.hasOwn(WIDE_SCRIPT_CUES, base) ? WIDE_SCRIPT_CUES[base] : undefined;
   const line = wide?.maxLineChars ?? DEFAULT_CUE_OPTIONS.maxLineChars;
   const vertical = o.vertical ? Math.round((line * (VERTICAL_CUE_OPTIONS.maxLineChars ?? 28)) / DEFAULT_CUE_OPTIONS.maxLineChars) : line;
   return { maxLineChars: vertical, ...(wide ? { maxCps: wide.maxCps } : {}) };
