@@ -35,6 +35,8 @@ export interface TranscribeFileOptions extends AsrOptions {
   extract?: boolean;
   /** With `extract`: decode at most this many seconds (what the caller can pay for); `audio.capped` then says so. */
   maxSeconds?: number;
+  /** What the file is called in messages (default: its file name; a stored upload's is a hash). */
+  name?: string;
 }
 
 /** A file checked and ready for the recogniser. */
@@ -53,13 +55,13 @@ export interface PreparedAudio {
 export async function prepareAudio(path: string, opts: TranscribeFileOptions & { extract: true }): Promise<PreparedAudio & { audio: ExtractedAudio }>;
 export async function prepareAudio(path: string, opts?: TranscribeFileOptions): Promise<PreparedAudio>;
 export async function prepareAudio(path: string, opts: TranscribeFileOptions = {}): Promise<PreparedAudio> {
-  const media = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal }));
-  const stream = audioStreamOf(media, opts.audioTrack ?? 0);
+  const media = opts.media ?? (await probeTranscribable(path, { maxBytes: opts.maxBytes, signal: opts.signal, name: opts.name }));
+  const stream = audioStreamOf(media, opts.audioTrack ?? 0, opts.name);
   if (!opts.extract && media.durationSec > 0) {
     return { path, media, audio: { inWorker: { mediaPath: path, streamIndex: stream.streamIndex, expectedSec: media.durationSec } } };
   }
   opts.onProgress?.({ stage: 'extract', doneSec: 0, totalSec: media.durationSec });
-  const audio = await extractSpeechAudio(media, { audioTrack: opts.audioTrack, signal: opts.signal, maxSeconds: opts.maxSeconds });
+  const audio = await extractSpeechAudio(media, { audioTrack: opts.audioTrack, signal: opts.signal, maxSeconds: opts.maxSeconds, name: opts.name });
   return { path, media, audio };
 }
 

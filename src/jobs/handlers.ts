@@ -39,11 +39,15 @@ const minutes = (sec: number) => `${(sec / 60).toFixed(1)} min`;
  * two differ beyond the margin: a header that lies about its length neither buys a cheap
  * transcription nor, the other way round, costs its owner more than the audio is worth.
  */
+/** A transcription's rate in credits a minute; for jobs queued before the rate was recorded, the held price is whole minutes at the rate of the day. */
+function perMinuteOf(job: Job<'transcribe'>): number {
+  return job.payload.perMinute ?? job.price / transcribePrice(job.payload.durationSec, { transcribePerMinute: 1 });
+}
+
 async function settlePriceOnDecoded(deps: HandlerDeps, job: Job<'transcribe'>, p: TranscribeJobPayload, decodedSec: number): Promise<void> {
   const estimate = p.durationSec;
   if (Math.abs(decodedSec - estimate) <= Math.max(DURATION_MARGIN.sec, estimate * DURATION_MARGIN.fraction)) return;
-  // Jobs queued before the rate was recorded: the held price is whole minutes at the rate of the day.
-  const perMinute = p.perMinute ?? job.price / transcribePrice(estimate, { transcribePerMinute: 1 });
+  const perMinute = perMinuteOf(job);
   const price = transcribePrice(decodedSec, { transcribePerMinute: perMinute });
   if (price === job.price) return;
   await deps.queue.reprice(
@@ -107,11 +111,10 @@ async function decodeAndPrice(deps: HandlerDeps, job: Job<'transcribe'>, ctx: Jo
     },
   };
   // Extracted first: the price is settled on the length decoded, not on what the header claims.
-  const perMinute = p.perMinute ?? job.price / transcribePrice(p.durationSec, { transcribePerMinute: 1 });
+  const perMinute = perMinuteOf(job);
   const payable = perMinute > 0 ? ((job.price + (await deps.credits.available(job.accountId))) / perMinute) * 60 : undefined;
-  const prepared = await prepareAudio(path, { ...opts, extract: true, ...(payable === undefined ? {} : { maxSeconds: payable }) }).catch((e) => {
-    throw underItsName(e, path, p.name);
-  });
+  // Named as its sender named it: the stored file's name is a hash ("(file)" to the client).
+  const prepared = await prepareAudio(path, { ...opts, name: p.name, extract: true, ...(payable === undefined ? {} : { maxSeconds: payable }) });
   try {
     if (prepared.audio.capped)
       throw new VidscribeError(
@@ -124,16 +127,6 @@ async function decodeAndPrice(deps: HandlerDeps, job: Job<'transcribe'>, ctx: Jo
     throw e;
   }
   return { prepared, opts };
-}
-
-/**
- * An error that names the stored file (its content hash, as the store keeps it) names it as the
- * user does instead: the client was told "(file): the audio could not be decoded".
- */
-function underItsName(e: unknown, path: string, name: string): unknown {
-  const stored = basename(path);
-  if (!(e instanceof VidscribeError) || !e.message.includes(stored)) return e;
-  return new VidscribeError(e.code, e.message.split(stored).join(name), { cause: e, stderr: e.stderr, exitCode: e.exitCode, data: e.data });
 }
 
 async function transcribeWith(

@@ -28,6 +28,8 @@ export interface ExtractOptions {
   tmpDir?: string;
   /** Decode at most this many seconds (`capped` then tells whether the audio went on). */
   maxSeconds?: number;
+  /** What the file is called in messages (default: its file name). */
+  name?: string;
 }
 
 /**
@@ -35,9 +37,9 @@ export interface ExtractOptions {
  * and resamples in bounded memory, so an hour of input costs ~115 MB of disk, not of RAM.
  */
 export async function extractSpeechAudio(info: MediaInfo, opts: ExtractOptions = {}): Promise<ExtractedAudio> {
-  const name = basename(info.path);
+  const name = opts.name ?? basename(info.path);
   const track = opts.audioTrack ?? 0;
-  audioStreamOf(info, track);
+  audioStreamOf(info, track, name);
   const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'vidscribe-audio-'));
   const pcmPath = join(dir, 'audio.s16le');
   const dispose = () => rm(dir, { recursive: true, force: true });

@@ -51,6 +51,8 @@ const PROBE_TIMEOUT_MS = 30_000;
 export interface ProbeOptions {
   maxBytes?: number;
   signal?: AbortSignal;
+  /** What the file is called in messages (default: its file name; a stored upload's is a hash). */
+  name?: string;
 }
 
 interface FfprobeStream {
@@ -69,7 +71,7 @@ interface FfprobeStream {
 
 /** Reads what a file is with ffprobe; any media we cannot transcribe gets its coded error here. */
 export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
-  const name = basename(path);
+  const name = opts.name ?? basename(path);
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const ext = extensionOf(path);
   let sizeBytes: number;
@@ -92,7 +94,7 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
     throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `.${ext}`), { data: formats });
   }
 
-  const json = await ffprobeJson(path, opts.signal);
+  const json = await ffprobeJson(path, opts.signal, name);
   const container = json.format?.format_name ?? '';
   if (!isAcceptedContainer(container)) {
     throw new VidscribeError(ErrorCode.UnsupportedFormat, unsupportedFormatMessage(name, `its content (${container || 'unknown'})`), {
@@ -250,18 +252,18 @@ export async function identifyUpload(
 export async function probeTranscribable(path: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
   const info = await probeMedia(path, opts);
   if (info.audio.length === 0) {
-    throw new VidscribeError(ErrorCode.NoAudioStream, `${basename(path)}: the file has no audio stream, so there is no speech to transcribe`);
+    throw new VidscribeError(ErrorCode.NoAudioStream, `${opts.name ?? basename(path)}: the file has no audio stream, so there is no speech to transcribe`);
   }
   return info;
 }
 
 /** The audio stream `--audio-track` names (counted among audio streams from 0), or a 400 that says what exists. */
-export function audioStreamOf(info: MediaInfo, track = 0): AudioStreamInfo {
+export function audioStreamOf(info: MediaInfo, track = 0, name = basename(info.path)): AudioStreamInfo {
   const stream = Number.isInteger(track) && track >= 0 ? info.audio[track] : undefined;
   if (!stream) {
     throw new VidscribeError(
       ErrorCode.BadRequest,
-      `${basename(info.path)}: audio track ${track} does not exist; the file has ${info.audio.length} audio track(s), numbered from 0`,
+      `${name}: audio track ${track} does not exist; the file has ${info.audio.length} audio track(s), numbered from 0`,
     );
   }
   return stream;
