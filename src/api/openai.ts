@@ -13,8 +13,8 @@ import { enqueueTranscription } from '../jobs/enqueue.ts';
 import { JobType } from '../jobs/queue.ts';
 import { cancelJob, waitForJob } from '../jobs/wait.ts';
 import { extensionOf, identifyUpload } from '../media/index.ts';
-import { ErrorCode, VidscribeError, isVidscribeError } from '../shared/errors.ts';
-import { checkQuota, countedBytes, quotaExceeded } from '../sessions/sessions.ts';
+import { ErrorCode, VidscribeError } from '../shared/errors.ts';
+import { checkQuota, countedBytes } from '../sessions/sessions.ts';
 import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
 import type { DiarizeOptions } from '../asr/index.ts';
 import {
@@ -34,7 +34,7 @@ import { httpStatusOf, settleUnreadBody, toApiError } from './http.ts';
 import { bearerToken, clientGone } from './edge.ts';
 import type { Services } from './services.ts';
 import { quietFromNowOn } from './connections.ts';
-import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, releaseOneOffUpload, takeOneOffUploadSlot } from './uploads.ts';
+import { cleanFileName, keptUploadBytes, releaseEndedOneOffUploads, openRoom, releaseOneOffUpload, takeOneOffUploadSlot } from './uploads.ts';
 
 const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -189,10 +189,7 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
       releaseSlot = takeOneOffUploadSlot(caller.accountId);
       if ((await svc.ledger.balance(svc.db, caller.accountId)).available < transcribePrice(0, svc.prices))
         throw new VidscribeError(ErrorCode.NoCredits, 'Not enough credits to transcribe this file');
-      const quota = svc.config.quotaBytes;
-      const kept = quota === undefined ? 0 : (await keptUploadBytes(svc, caller.accountId)).total;
-      if (quota !== undefined) checkQuota(kept, undefined, quota);
-      const maxBytes = quota === undefined ? svc.config.maxUploadBytes : Math.max(0, Math.min(svc.config.maxUploadBytes, quota - kept));
+      const room = await openRoom(svc, caller.accountId);
       const fields: Fields = { granularities: [], knownSpeakerNames: [] };
       let fileName: string | undefined;
       for await (const part of req.parts()) {
@@ -203,11 +200,9 @@ export async function registerOpenAiRoutes(app: FastifyInstance, svc: Services):
             continue;
           }
           fileName = cleanFileName(f.filename || '') || 'audio';
-          const r = await svc.blobs.receive(f.file as Readable, { ext: extensionOf(fileName) || 'bin', maxBytes, name: fileName }).catch((e) => {
-            // Cut off where the quota, not the size limit, set the end: said as the quota.
-            throw quota !== undefined && maxBytes < svc.config.maxUploadBytes && isVidscribeError(e, ErrorCode.FileTooLarge)
-              ? quotaExceeded(kept, quota, { moreThan: quota - kept })
-              : e;
+          const limit = room.next();
+          const r = await svc.blobs.receive(f.file as Readable, { ext: extensionOf(fileName) || 'bin', maxBytes: limit, name: fileName }).catch((e) => {
+            throw room.explain(e, limit);
           });
           scratch = r.path;
           scratchSha256 = r.sha256;

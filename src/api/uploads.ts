@@ -121,11 +121,39 @@ export async function releaseEndedOneOffUploads(svc: Services, opts: { signal?: 
 }
 
 /** How much the next file of a request may be: the size limit, or what is left of the account's quota. */
-interface Room {
+export interface Room {
   next(): number;
   took(bytes: number): void;
   /** `e`, or the quota's own 4002 when `e` is a file cut off at a limit the quota set. */
   explain(e: unknown, limit: number): unknown;
+  /** The /v1 files the account keeps, in bytes, as counted when the room was opened. */
+  readonly oneOff: number;
+}
+
+/**
+ * The room a request's files have in the account's quota (a session's upload or a /v1 file): a
+ * full account is refused with 4002 before a byte is read; the exact count is made as the upload
+ * is recorded.
+ */
+export async function openRoom(svc: Services, accountId: string): Promise<Room> {
+  const quotaBytes = svc.config.quotaBytes;
+  const maxBytes = svc.config.maxUploadBytes;
+  const kept = quotaBytes === undefined ? { total: 0, oneOff: 0 } : await keptUploadBytes(svc, accountId);
+  const used = kept.total;
+  if (quotaBytes !== undefined) checkQuota(used, undefined, quotaBytes);
+  let received = 0;
+  return {
+    oneOff: kept.oneOff,
+    next: () => (quotaBytes === undefined ? maxBytes : Math.max(0, Math.min(maxBytes, quotaBytes - used - received))),
+    took: (bytes) => {
+      received += countedBytes(bytes);
+    },
+    // Cut off where the quota, not the size limit, set the end: said as the quota.
+    explain: (e, limit) =>
+      quotaBytes !== undefined && limit < maxBytes && isVidscribeError(e) && e.code === ErrorCode.FileTooLarge
+        ? quotaExceeded(used, quotaBytes, { moreThan: quotaBytes - used })
+        : e,
+  };
 }
 
 /**
@@ -143,26 +171,10 @@ async function admitAll(
   const releaseSlot = sessionUploads.take(accountId);
   const checked: CheckedUpload[] = [];
   const quotaBytes = svc.config.quotaBytes;
-  const maxBytes = svc.config.maxUploadBytes;
   try {
-    // A full account is refused before a byte is read; the exact count is made as the upload is recorded.
-    const kept = quotaBytes === undefined ? { total: 0, oneOff: 0 } : await keptUploadBytes(svc, accountId);
-    const used = kept.total;
-    if (quotaBytes !== undefined) checkQuota(used, undefined, quotaBytes);
+    const room = await openRoom(svc, accountId);
     // A full session, too, is refused before a byte is read.
     svc.sessions.checkMediaRoom(await svc.sessions.mediaCount(session.id), 1);
-    let received = 0;
-    const room: Room = {
-      next: () => (quotaBytes === undefined ? maxBytes : Math.max(0, Math.min(maxBytes, quotaBytes - used - received))),
-      took: (bytes) => {
-        received += countedBytes(bytes);
-      },
-      // Cut off where the quota, not the size limit, set the end: said as the quota.
-      explain: (e, limit) =>
-        quotaBytes !== undefined && limit < maxBytes && isVidscribeError(e) && e.code === ErrorCode.FileTooLarge
-          ? quotaExceeded(used, quotaBytes, { moreThan: quotaBytes - used })
-          : e,
-    };
     await receive(checked, room);
     onReceived();
     if (checked.length === 0)
@@ -181,7 +193,7 @@ async function admitAll(
     }
     // Recorded with the draft that follows them, in one step.
     // Counted again as they are recorded, exactly: the sessions' uploads within what /v1's files leave.
-    return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes - kept.oneOff } : {}) })).items;
+    return (await svc.sessions.addMediaToDraft(session, stored, { ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes - room.oneOff } : {}) })).items;
   } finally {
     for (const c of checked) await svc.blobs.discard(c.path);
     releaseSlot();

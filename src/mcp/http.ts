@@ -81,6 +81,8 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers, limits:
   });
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    // The request is read (JSON); a tool's answer, or the stream of a GET, may be quiet for long.
+    quietFromNowOn(req);
     const accountId = h.caller(req).accountId;
     const id = req.headers['mcp-session-id'];
     let transport: StreamableHTTPServerTransport;
@@ -123,7 +125,6 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers, limits:
       try {
         await createMcpServer(new VidscribeClient(self, token)).connect(transport);
         reply.hijack();
-        quietFromNowOn(req);
         await transport.handleRequest(req.raw, reply.raw, req.body);
       } finally {
         // An initialization that made no session gives its place back.
@@ -134,8 +135,6 @@ export function registerMcpRoutes(app: FastifyInstance, h: RouteHelpers, limits:
       throw new VidscribeError(ErrorCode.BadRequest, 'Start with an MCP initialize request (no mcp-session-id header yet)');
     }
     reply.hijack();
-    // The request is read (JSON); a tool's answer, or the stream of a GET, may be quiet for long.
-    quietFromNowOn(req);
     await transport.handleRequest(req.raw, reply.raw, req.body);
   };
 
